@@ -1,0 +1,559 @@
+//! Parley's core: accounts, the local cache, sync, the outbox, search and the token store, with no UI
+//! dependency. The desktop app and `parley-cli` are thin shells over [`Parley`].
+
+pub mod error;
+pub mod model;
+mod outbox;
+pub mod paths;
+pub mod provider;
+pub mod secrets;
+pub mod store;
+mod sync;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use error::{CoreError, ErrorCode, ProviderError, Result};
+pub use model::*;
+pub use outbox::OutboxPolicy;
+pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
+
+use model::now_millis;
+use provider::pact_p1::PactP1Provider;
+use provider::Provider;
+use store::{NewOutboxEntry, NewOutboxFile, Store};
+
+/// The largest file the outbox accepts, so a mistaken pick of a huge file fails at once.
+pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
+
+/// The core, opened once per process over one data folder.
+pub struct Parley {
+    data_dir: PathBuf,
+    store: Store,
+    secrets: Arc<dyn SecretStore>,
+    policy: OutboxPolicy,
+    providers: Mutex<HashMap<i64, Arc<dyn Provider>>>,
+}
+
+impl Parley {
+    /// Opens the data folder (creating it, private to the user) and the cache inside it.
+    pub async fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self> {
+        create_private_dir(data_dir)?;
+        let store = Store::open(&data_dir.join(store::DATABASE_FILE)).await?;
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            store,
+            secrets,
+            policy: OutboxPolicy::default(),
+            providers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Replaces the outbox timing (tests, benchmarks).
+    pub fn with_outbox_policy(mut self, policy: OutboxPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The cache.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Checks the token against the server, stores it in the keyring and records the account.
+    pub async fn add_account(&self, new: NewAccount, token: Secret) -> Result<Account> {
+        validate_account_name(&new.name)?;
+        if token.is_empty() {
+            return Err(CoreError::InvalidInput("the token is empty".to_string()));
+        }
+        if self.store.account(&new.name).await.is_ok() {
+            return Err(CoreError::Conflict(format!(
+                "an account named \"{}\" already exists",
+                new.name
+            )));
+        }
+        let provider = build_provider(new.provider, &token, new.base_url.as_deref())
+            .map_err(|error| CoreError::provider(&new.name, error))?;
+        let companies = provider
+            .companies()
+            .await
+            .map_err(|error| CoreError::provider(&new.name, error))?;
+        if let Some(missing) = new
+            .company_ids
+            .iter()
+            .find(|id| !companies.iter().any(|c| &c.id == *id))
+        {
+            return Err(CoreError::NotFound(format!(
+                "company {missing} is not visible to this token (visible: {})",
+                companies
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let secret_ref = format!("account-{:016x}", rand::random::<u64>());
+        self.run_secrets({
+            let (key, token) = (secret_ref.clone(), token.clone());
+            move |secrets| secrets.set(&key, &token)
+        })
+        .await?;
+        let account = match self.store.insert_account(&new, &secret_ref).await {
+            Ok(account) => account,
+            Err(error) => {
+                let key = secret_ref.clone();
+                let _ = self.run_secrets(move |secrets| secrets.delete(&key)).await;
+                return Err(error);
+            }
+        };
+        let chosen: Vec<_> = companies
+            .into_iter()
+            .filter(|company| new.company_ids.is_empty() || new.company_ids.contains(&company.id))
+            .collect();
+        self.store.upsert_companies(account.id, &chosen).await?;
+        Ok(account)
+    }
+
+    /// Every account.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        self.store.accounts().await
+    }
+
+    /// Removes the account: its keyring entry, its cached rows and its files.
+    pub async fn remove_account(&self, name: &str) -> Result<()> {
+        let account = self.store.account(name).await?;
+        let key = account.secret_ref.clone();
+        self.run_secrets(move |secrets| secrets.delete(&key))
+            .await?;
+        self.store.delete_account(account.id).await?;
+        self.lock_providers().remove(&account.id);
+        let files = paths::attachments_dir(&self.data_dir).join(account.id.to_string());
+        if files.exists() {
+            std::fs::remove_dir_all(&files).map_err(|error| {
+                CoreError::io("cannot delete the account's downloaded files", error)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Syncs one account, then works the outbox. `progress` sees the thread count move.
+    pub async fn sync(
+        &self,
+        account: &str,
+        progress: &mut (dyn FnMut(SyncProgress) + Send),
+    ) -> Result<SyncReport> {
+        let account = self.store.account(account).await?;
+        let provider = self.provider(&account).await?;
+        let report = sync::sync_account(&self.store, provider.as_ref(), &account, progress).await?;
+        self.process_outbox(None).await?;
+        Ok(report)
+    }
+
+    /// Conversations, most recent activity first.
+    pub async fn conversations(
+        &self,
+        account: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Vec<ConversationView>> {
+        if let Some(name) = account {
+            self.store.account(name).await?;
+        }
+        self.store.list_conversations(account, limit).await
+    }
+
+    /// The newest `limit` messages of a thread, oldest first, with unsent outbox entries at their place.
+    pub async fn messages(
+        &self,
+        conversation: &ConversationRef,
+        limit: Option<i64>,
+    ) -> Result<Vec<MessageView>> {
+        let cached = self
+            .store
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        let mut messages: Vec<MessageView> = self
+            .store
+            .cached_messages(cached.id, limit)
+            .await?
+            .into_iter()
+            .map(|(_, view)| view)
+            .collect();
+        messages.extend(self.store.unsynced_outbox_messages(cached.id).await?);
+        messages.sort_by_key(|message| message.created_at);
+        if let Some(limit) = limit.and_then(|limit| usize::try_from(limit).ok()) {
+            let excess = messages.len().saturating_sub(limit);
+            messages.drain(..excess);
+        }
+        Ok(messages)
+    }
+
+    /// Writes a message into the outbox (files copied into the data folder first); returns the entry id.
+    /// Nothing goes over the network here: see [`Parley::process_outbox`].
+    pub async fn queue_message(
+        &self,
+        conversation: &ConversationRef,
+        text: Option<String>,
+        files: &[PathBuf],
+    ) -> Result<i64> {
+        let text = text.filter(|text| !text.trim().is_empty());
+        if text.is_none() && files.is_empty() {
+            return Err(CoreError::InvalidInput(
+                "nothing to send: give a text or a file".to_string(),
+            ));
+        }
+        let cached = self
+            .store
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        let staged = stage_files(&paths::outbox_dir(&self.data_dir), files)?;
+        let entry = NewOutboxEntry {
+            account_id: cached.account_id,
+            conversation_id: cached.id,
+            text,
+            files: staged,
+        };
+        self.store.insert_outbox_entry(&entry).await
+    }
+
+    /// Works every due outbox entry (or only `only`) once. Failures are recorded on the entries.
+    pub async fn process_outbox(&self, only: Option<i64>) -> Result<()> {
+        let lease = self.policy.lease.as_millis() as i64;
+        while let Some(entry) = self.store.claim_due_outbox_entry(only, lease).await? {
+            let conversation = self.store.conversation_by_id(entry.conversation_id).await?;
+            let account = self.store.account_by_id(entry.account_id).await?;
+            let provider = match self.provider(&account).await {
+                Ok(provider) => provider,
+                Err(error) => {
+                    let next = now_millis() + 60_000;
+                    let message = error.to_string();
+                    self.store
+                        .outbox_reschedule(
+                            entry.id,
+                            next,
+                            Some((error.code().as_str(), &message)),
+                            true,
+                        )
+                        .await?;
+                    continue;
+                }
+            };
+            outbox::work_entry(
+                &self.store,
+                provider.as_ref(),
+                &conversation,
+                entry,
+                &self.policy,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// How long until the next outbox entry is due (zero if one is due now), if any waits.
+    pub async fn outbox_next_due_in(&self) -> Result<Option<Duration>> {
+        Ok(self
+            .store
+            .outbox_next_due_at()
+            .await?
+            .map(|at| Duration::from_millis((at - now_millis()).max(0) as u64)))
+    }
+
+    /// Outbox entries, newest first.
+    pub async fn outbox(&self) -> Result<Vec<OutboxEntryView>> {
+        self.store.outbox_views(None).await
+    }
+
+    /// One outbox entry.
+    pub async fn outbox_entry(&self, id: i64) -> Result<OutboxEntryView> {
+        self.store
+            .outbox_views(Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| CoreError::NotFound(format!("there is no outbox entry {id}")))
+    }
+
+    /// Makes a failed entry pending again; it is resent by the next outbox run.
+    pub async fn retry_outbox_entry(&self, id: i64) -> Result<()> {
+        if self.store.outbox_retry(id).await? {
+            return Ok(());
+        }
+        let entry = self.outbox_entry(id).await?;
+        Err(CoreError::InvalidInput(format!(
+            "outbox entry {id} is {}, only failed entries can be retried",
+            entry.status.as_str()
+        )))
+    }
+
+    /// Assigns the conversation to a teammate (on the server, then in the cache).
+    pub async fn assign(&self, conversation: &ConversationRef, assignee_id: &str) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        provider
+            .assign(
+                &cached.company_provider_id,
+                &cached.provider_id,
+                assignee_id,
+            )
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store
+            .update_conversation_field(cached.id, store::ConversationField::Assignee(assignee_id))
+            .await
+    }
+
+    /// Replaces the conversation's note.
+    pub async fn set_note(&self, conversation: &ConversationRef, note: &str) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        provider
+            .set_note(&cached.company_provider_id, &cached.provider_id, note)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store
+            .update_conversation_field(cached.id, store::ConversationField::Note(note))
+            .await
+    }
+
+    /// Blocks or unblocks Bitrix openlines for the conversation.
+    pub async fn set_bitrix_openlines(
+        &self,
+        conversation: &ConversationRef,
+        enabled: bool,
+    ) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        provider
+            .set_bitrix_openlines(&cached.company_provider_id, &cached.provider_id, enabled)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store
+            .update_conversation_field(
+                cached.id,
+                store::ConversationField::BitrixOpenlines(enabled),
+            )
+            .await
+    }
+
+    /// Searches the cache: conversation names, then messages newest first.
+    pub async fn search(&self, query: &str, limit: i64) -> Result<Vec<SearchHit>> {
+        self.store.search(query, limit).await
+    }
+
+    /// Downloads one attachment (numbered from 0) into the data folder, once; returns its path.
+    /// The account's token is never sent along: attachment URLs point at file hosts.
+    pub async fn fetch_attachment(
+        &self,
+        conversation: &ConversationRef,
+        message_id: &str,
+        position: i64,
+    ) -> Result<PathBuf> {
+        let cached = self
+            .store
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        let (attachment_id, url, name, local) = self
+            .store
+            .attachment_location(cached.id, message_id, position)
+            .await?;
+        if let Some(path) = local.map(PathBuf::from).filter(|path| path.exists()) {
+            return Ok(path);
+        }
+        let url = url.ok_or_else(|| {
+            CoreError::NotFound("the server gave no address for this file".into())
+        })?;
+        let bytes = download(&url)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        let folder = paths::attachments_dir(&self.data_dir)
+            .join(cached.account_id.to_string())
+            .join(attachment_id.to_string());
+        std::fs::create_dir_all(&folder)
+            .map_err(|error| CoreError::io("cannot create the attachments folder", error))?;
+        let path = folder.join(paths::safe_file_name(name.as_deref().unwrap_or("file")));
+        std::fs::write(&path, &bytes)
+            .map_err(|error| CoreError::io("cannot save the attachment", error))?;
+        self.store
+            .set_attachment_local_path(attachment_id, &path.to_string_lossy())
+            .await?;
+        Ok(path)
+    }
+
+    async fn conversation_and_provider(
+        &self,
+        conversation: &ConversationRef,
+    ) -> Result<(store::CachedConversation, Arc<dyn Provider>)> {
+        let cached = self
+            .store
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        let account = self.store.account(&conversation.account).await?;
+        Ok((cached, self.provider(&account).await?))
+    }
+
+    /// The account's provider client, built once with the token from the keyring.
+    async fn provider(&self, account: &Account) -> Result<Arc<dyn Provider>> {
+        if let Some(provider) = self.lock_providers().get(&account.id) {
+            return Ok(provider.clone());
+        }
+        let key = account.secret_ref.clone();
+        let token = self
+            .run_secrets(move |secrets| secrets.get(&key))
+            .await?
+            .ok_or_else(|| {
+                CoreError::provider(
+                    &account.name,
+                    ProviderError::new(
+                        ErrorCode::Unauthorized,
+                        "its token is missing from the OS keyring",
+                    ),
+                )
+            })?;
+        let provider: Arc<dyn Provider> =
+            build_provider(account.provider, &token, account.base_url.as_deref())
+                .map_err(|error| CoreError::provider(&account.name, error))?
+                .into();
+        self.lock_providers().insert(account.id, provider.clone());
+        Ok(provider)
+    }
+
+    fn lock_providers(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<dyn Provider>>> {
+        self.providers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs a blocking keyring call off the async runtime.
+    async fn run_secrets<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn SecretStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let secrets = self.secrets.clone();
+        tokio::task::spawn_blocking(move || call(secrets.as_ref()))
+            .await
+            .map_err(|error| {
+                CoreError::KeyringUnavailable(format!("keyring call failed: {error}"))
+            })?
+    }
+}
+
+fn build_provider(
+    kind: ProviderKind,
+    token: &Secret,
+    base_url: Option<&str>,
+) -> Result<Box<dyn Provider>, ProviderError> {
+    match kind {
+        ProviderKind::PactP1 => Ok(Box::new(PactP1Provider::new(token, base_url)?)),
+    }
+}
+
+fn validate_account_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(CoreError::InvalidInput(
+            "an account name must be 1 to 64 printable characters".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|error| {
+        CoreError::io(
+            format!("cannot create the data folder {}", dir.display()),
+            error,
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// Copies the files to send into a fresh folder of the outbox, so the send survives the originals moving.
+fn stage_files(outbox_dir: &Path, files: &[PathBuf]) -> Result<Vec<NewOutboxFile>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let folder = outbox_dir.join(format!("{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&folder)
+        .map_err(|error| CoreError::io("cannot create the outbox folder", error))?;
+    files
+        .iter()
+        .enumerate()
+        .map(|(position, source)| {
+            let metadata = std::fs::metadata(source).map_err(|error| {
+                CoreError::io(format!("cannot read {}", source.display()), error)
+            })?;
+            if !metadata.is_file() {
+                return Err(CoreError::InvalidInput(format!(
+                    "{} is not a file",
+                    source.display()
+                )));
+            }
+            if metadata.len() > MAX_ATTACHMENT_BYTES {
+                return Err(CoreError::InvalidInput(format!(
+                    "{} is larger than {} MB",
+                    source.display(),
+                    MAX_ATTACHMENT_BYTES / 1024 / 1024
+                )));
+            }
+            let file_name = source.file_name().map_or_else(
+                || "file".to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            );
+            let stored = folder.join(format!("{position}-{}", paths::safe_file_name(&file_name)));
+            std::fs::copy(source, &stored).map_err(|error| {
+                CoreError::io(format!("cannot copy {}", source.display()), error)
+            })?;
+            Ok(NewOutboxFile {
+                mime_type: Some(
+                    mime_guess::from_path(source)
+                        .first_or_octet_stream()
+                        .to_string(),
+                ),
+                file_name,
+                size: metadata.len() as i64,
+                stored_path: stored.to_string_lossy().into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Fetches a file from an attachment URL (http or https only), with no credentials.
+async fn download(url: &str) -> Result<bytes::Bytes, ProviderError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| {
+        ProviderError::new(
+            ErrorCode::InvalidResponse,
+            "the attachment address is not a URL",
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ProviderError::new(
+            ErrorCode::InvalidResponse,
+            "the attachment address is not http(s)",
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|error| ProviderError::new(ErrorCode::Offline, error.to_string()))?;
+    let response =
+        client.get(parsed).send().await.map_err(|error| {
+            ProviderError::new(ErrorCode::Offline, error.without_url().to_string())
+        })?;
+    if !response.status().is_success() {
+        return Err(ProviderError::new(
+            ErrorCode::NotFound,
+            format!("the file host answered HTTP {}", response.status().as_u16()),
+        ));
+    }
+    response
+        .bytes()
+        .await
+        .map_err(|error| ProviderError::new(ErrorCode::Offline, error.without_url().to_string()))
+}

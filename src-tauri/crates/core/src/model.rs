@@ -1,0 +1,288 @@
+//! The domain types the shells see: accounts, conversations, messages, outbox entries and search hits.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::error::{CoreError, Result};
+
+/// Which API an account talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ProviderKind {
+    /// Pact.im private API v1 (`https://api.pact.im/p1/`).
+    #[serde(rename = "pact-p1")]
+    PactP1,
+}
+
+impl ProviderKind {
+    /// The name used on the command line and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PactP1 => "pact-p1",
+        }
+    }
+
+    /// Parses the command-line / database name.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "pact-p1" => Ok(Self::PactP1),
+            other => Err(CoreError::InvalidInput(format!(
+                "unknown provider \"{other}\" (known: pact-p1)"
+            ))),
+        }
+    }
+}
+
+/// A configured account. The token is not here: it lives in the keyring.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// Local id.
+    #[serde(skip)]
+    pub id: i64,
+    /// The user's name for the account, unique.
+    pub name: String,
+    /// The API it talks to.
+    pub provider: ProviderKind,
+    /// A replacement for the provider's public endpoint, if any.
+    pub base_url: Option<String>,
+    /// The provider company ids this account syncs; empty means every company of the token.
+    pub companies: Vec<String>,
+    /// The keyring entry holding the token.
+    #[serde(skip)]
+    pub secret_ref: String,
+}
+
+/// What `add_account` needs besides the token.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The account's unique name.
+    pub name: String,
+    /// The API it talks to.
+    pub provider: ProviderKind,
+    /// A replacement for the provider's public endpoint.
+    pub base_url: Option<String>,
+    /// Only these companies (provider ids); empty for every company of the token.
+    pub company_ids: Vec<String>,
+}
+
+/// Names a conversation as `ACCOUNT/ID`, ID being the provider's conversation id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRef {
+    /// The account's name.
+    pub account: String,
+    /// The provider's conversation id.
+    pub id: String,
+}
+
+impl ConversationRef {
+    /// Parses `ACCOUNT/ID`; the account name may itself contain `/`, the id is after the last one.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.rsplit_once('/') {
+            Some((account, id)) if !account.is_empty() && !id.is_empty() => Ok(Self {
+                account: account.to_string(),
+                id: id.to_string(),
+            }),
+            _ => Err(CoreError::InvalidInput(format!(
+                "\"{text}\" is not a conversation; write it as ACCOUNT/ID"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for ConversationRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.account, self.id)
+    }
+}
+
+/// A conversation as the inbox lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    /// The account's name.
+    pub account: String,
+    /// The provider's conversation id.
+    pub id: String,
+    /// The provider's company id.
+    pub company_id: String,
+    /// The contact's name as the provider gives it (may be absent).
+    pub title: Option<String>,
+    /// The messenger: whatsapp, telegram_personal, ...
+    pub channel: Option<String>,
+    /// The newest activity known.
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// The teammate the conversation is assigned to.
+    pub assignee_id: Option<String>,
+    /// The team's note on the conversation.
+    pub note: Option<String>,
+    /// Whether Bitrix openlines are blocked for it, when known.
+    pub bitrix_openlines: Option<bool>,
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttachmentView {
+    /// The file name as the sender gave it.
+    pub name: Option<String>,
+    /// Size in bytes, when known.
+    pub size: Option<i64>,
+    /// MIME type, when known.
+    pub mime: Option<String>,
+    /// Where the bytes are once fetched into the data folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_path: Option<String>,
+}
+
+/// A message in a thread (a cached server message, or an outbox entry not yet on the server).
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    /// The provider's message id; `None` while the message is only in the outbox.
+    pub id: Option<String>,
+    /// `in` from the customer, `out` from the team.
+    pub direction: &'static str,
+    /// The text; `None` for attachment-only messages.
+    pub text: Option<String>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// received, pending, sent, delivered or failed.
+    pub status: String,
+    /// The attachments, in order.
+    pub attachments: Vec<AttachmentView>,
+    /// The outbox entry behind an outgoing message, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox_id: Option<i64>,
+    /// Why sending failed, for failed outbox entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The state of an outbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Stored locally, not yet accepted by the server.
+    Pending,
+    /// Accepted by the server, delivery in progress.
+    Sent,
+    /// Delivered to the customer's messenger.
+    Delivered,
+    /// Gave up; `last_error` says why. Retry makes it pending again.
+    Failed,
+}
+
+impl OutboxState {
+    /// The database / JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "sent" => Self::Sent,
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+
+    /// True once nothing more will happen without the user.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Delivered | Self::Failed)
+    }
+}
+
+/// An outbox entry as the shells show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEntryView {
+    /// The entry's id (`outbox_id`).
+    pub id: i64,
+    /// `ACCOUNT/ID` of the conversation.
+    pub conversation: String,
+    /// Where it is.
+    pub status: OutboxState,
+    /// The text.
+    pub text: Option<String>,
+    /// The attached files' names.
+    pub attachments: Vec<String>,
+    /// How many send attempts were made.
+    pub attempts: i64,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+    /// The last failure's code, if any.
+    pub last_error_code: Option<String>,
+    /// The provider's message id once delivered.
+    pub message_id: Option<String>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// The account's name.
+    pub account: String,
+    /// `ACCOUNT/ID` of the conversation.
+    pub conversation: String,
+    /// The provider's message id; `None` when the conversation's name matched.
+    pub message_id: Option<String>,
+    /// The matching text around the match.
+    pub snippet: String,
+    /// When the message was written (or the conversation last active).
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// The account's name.
+    pub account: String,
+    /// Conversations cached for the account after the sync.
+    pub conversations: i64,
+    /// Messages cached for the account after the sync.
+    pub messages: i64,
+    /// Messages this sync added.
+    pub new_messages: i64,
+}
+
+/// Progress of a running sync, for a progress bar.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncProgress {
+    /// The account's name.
+    pub account: String,
+    /// Conversations whose threads are done.
+    pub conversations_done: usize,
+    /// Conversations whose threads need work in this sync.
+    pub conversations_total: usize,
+    /// Messages written so far in this sync.
+    pub messages_fetched: i64,
+}
+
+/// Converts stored milliseconds to a UTC time.
+pub(crate) fn from_millis(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .unwrap_or_default()
+}
+
+/// The current time in stored milliseconds.
+pub(crate) fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_ref_takes_the_id_after_the_last_slash() {
+        let parsed = ConversationRef::parse("team/eu/42").unwrap();
+        assert_eq!(parsed.account, "team/eu");
+        assert_eq!(parsed.id, "42");
+        assert!(ConversationRef::parse("42").is_err());
+        assert!(ConversationRef::parse("acme/").is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! The outbox worker: takes one due entry through upload, send and delivery tracking.
+//!
+//! The rules that keep one entry from ever becoming two messages:
+//! - the entry is claimed with a lease, so two workers (the app and a CLI `send`) never work it at once;
+//! - uploads are safe to repeat (an orphan upload is no message), and each attachment id is stored as soon
+//!   as it is known;
+//! - before the send request goes out the entry is marked "outcome unknown"; if the request then fails in
+//!   a way that may have reached the server (reset after sending, timeout, 5xx), the next attempt first
+//!   looks for the message on the server and only sends again once it has not shown up within
+//!   [`OutboxPolicy::reconcile_window`].
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::Rng;
+
+use crate::error::{ProviderError, Result};
+use crate::model::{now_millis, OutboxState};
+use crate::provider::{DeliveryStatus, OutgoingFile, Provider, RemoteMessage};
+use crate::store::{CachedConversation, OutboxEntry, Store};
+
+/// Timing of the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxPolicy {
+    /// How long a worker owns a claimed entry.
+    pub lease: Duration,
+    /// How long an unanswered send is looked for on the server before it is sent again.
+    pub reconcile_window: Duration,
+    /// How often the server is checked while reconciling.
+    pub reconcile_every: Duration,
+    /// The first delivery check after the server accepted a send.
+    pub first_delivery_check: Duration,
+    /// The longest wait between two delivery checks.
+    pub max_delivery_check: Duration,
+    /// The longest wait between two retries of a failing send.
+    pub max_backoff: Duration,
+}
+
+impl Default for OutboxPolicy {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(120),
+            reconcile_window: Duration::from_secs(20),
+            reconcile_every: Duration::from_secs(2),
+            first_delivery_check: Duration::from_millis(300),
+            max_delivery_check: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One worker step on a claimed entry. Every path releases the lease by writing the entry's next state.
+pub(crate) async fn work_entry(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    entry: OutboxEntry,
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    match entry.state {
+        OutboxState::Sent => follow_delivery(store, provider, conversation, &entry, policy).await,
+        OutboxState::Pending => send_entry(store, provider, conversation, entry, policy).await,
+        OutboxState::Delivered | OutboxState::Failed => Ok(()),
+    }
+}
+
+async fn send_entry(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    mut entry: OutboxEntry,
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    if let Some(started_at) = entry.send_started_at {
+        match find_sent_message(store, provider, conversation, &entry, started_at).await {
+            Ok(Some(message_id)) => {
+                return store.outbox_delivered(entry.id, Some(&message_id)).await
+            }
+            Ok(None) if now_millis() - started_at < policy.reconcile_window.as_millis() as i64 => {
+                let next = now_millis() + policy.reconcile_every.as_millis() as i64;
+                return store.outbox_reschedule(entry.id, next, None, true).await;
+            }
+            // Not on the server after the whole window: the earlier request never took effect.
+            Ok(None) => {}
+            Err(error) => return reschedule_after_error(store, &entry, &error, true, policy).await,
+        }
+    }
+    if let Err(error) = upload_missing_files(store, provider, conversation, &mut entry).await {
+        return match error {
+            StepError::Provider(error) => reschedule_or_fail(store, &entry, &error, policy).await,
+            StepError::Local(error) => {
+                store
+                    .outbox_failed(entry.id, error.code().as_str(), &error.to_string())
+                    .await
+            }
+        };
+    }
+    let attachment_ids: Vec<String> = entry
+        .files
+        .iter()
+        .filter_map(|file| file.provider_attachment_id.clone())
+        .collect();
+    store.outbox_send_started(entry.id).await?;
+    let sent = provider
+        .send_message(
+            &conversation.company_provider_id,
+            &conversation.provider_id,
+            entry.text.as_deref(),
+            &attachment_ids,
+        )
+        .await;
+    match sent {
+        Ok(receipt) if receipt.job_id.is_none() => {
+            store
+                .outbox_delivered(entry.id, receipt.message_id.as_deref())
+                .await
+        }
+        Ok(receipt) => {
+            let next = now_millis() + policy.first_delivery_check.as_millis() as i64;
+            store.outbox_accepted(entry.id, &receipt, next).await?;
+            if receipt.message_id.is_some() {
+                store
+                    .outbox_delivered(entry.id, receipt.message_id.as_deref())
+                    .await?;
+            }
+            Ok(())
+        }
+        Err(error) if error.outcome_unknown => {
+            reschedule_after_error(store, &entry, &error, true, policy).await
+        }
+        Err(error) => reschedule_or_fail(store, &entry, &error, policy).await,
+    }
+}
+
+enum StepError {
+    Provider(ProviderError),
+    Local(crate::error::CoreError),
+}
+
+async fn upload_missing_files(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    entry: &mut OutboxEntry,
+) -> std::result::Result<(), StepError> {
+    for file in entry
+        .files
+        .iter_mut()
+        .filter(|file| file.provider_attachment_id.is_none())
+    {
+        let bytes = tokio::fs::read(&file.stored_path).await.map_err(|error| {
+            StepError::Local(crate::error::CoreError::io(
+                format!("cannot read the staged file {}", file.file_name),
+                error,
+            ))
+        })?;
+        let outgoing = OutgoingFile {
+            file_name: file.file_name.clone(),
+            mime_type: file.mime_type.clone(),
+            bytes: bytes.into(),
+        };
+        let attachment_id = provider
+            .upload_attachment(
+                &conversation.company_provider_id,
+                &conversation.provider_id,
+                outgoing,
+            )
+            .await
+            .map_err(StepError::Provider)?;
+        store
+            .outbox_file_uploaded(entry.id, file.position, &attachment_id)
+            .await
+            .map_err(StepError::Local)?;
+        file.provider_attachment_id = Some(attachment_id);
+    }
+    Ok(())
+}
+
+async fn follow_delivery(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    entry: &OutboxEntry,
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    match provider
+        .delivery_status(&conversation.company_provider_id, &entry.receipt)
+        .await
+    {
+        Ok(DeliveryStatus::Delivered(message_id)) => {
+            store
+                .outbox_delivered(entry.id, message_id.as_deref())
+                .await
+        }
+        Ok(DeliveryStatus::Failed(reason)) => {
+            store
+                .outbox_failed(
+                    entry.id,
+                    "delivery_failed",
+                    &format!("not delivered: {reason}"),
+                )
+                .await
+        }
+        Ok(DeliveryStatus::Pending) => {
+            let next = now_millis() + next_delivery_check(store, entry, policy).await?;
+            store.outbox_reschedule(entry.id, next, None, false).await
+        }
+        Err(error) => {
+            let wait = error
+                .retry_after
+                .map_or(policy.max_delivery_check.as_millis() as i64, |after| {
+                    after.as_millis() as i64
+                });
+            let message = format!("checking delivery: {error}");
+            store
+                .outbox_reschedule(
+                    entry.id,
+                    now_millis() + wait,
+                    Some((error.code.as_str(), &message)),
+                    false,
+                )
+                .await
+        }
+    }
+}
+
+/// Checks get rarer as a delivery takes longer: a quarter of the time waited so far, within bounds.
+async fn next_delivery_check(
+    store: &Store,
+    entry: &OutboxEntry,
+    policy: &OutboxPolicy,
+) -> Result<i64> {
+    let waited = (now_millis() - store.outbox_created_at(entry.id).await?).max(0);
+    Ok((waited / 4).clamp(
+        policy.first_delivery_check.as_millis() as i64,
+        policy.max_delivery_check.as_millis() as i64,
+    ))
+}
+
+/// Looks for the entry's message among the newest messages of the thread.
+async fn find_sent_message(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    entry: &OutboxEntry,
+    started_at: i64,
+) -> std::result::Result<Option<String>, ProviderError> {
+    let mut pages = provider.message_pages_newest_first(
+        &conversation.company_provider_id,
+        &conversation.provider_id,
+        None,
+    );
+    let Some(page) = pages.next().await else {
+        return Ok(None);
+    };
+    // Allow for the server's clock running behind ours.
+    let earliest = started_at - 120_000;
+    for message in page?
+        .items
+        .iter()
+        .filter(|message| is_our_message(message, entry, earliest))
+    {
+        let claimed = store
+            .outbox_message_claimed(conversation.id, &message.id, entry.id)
+            .await
+            .map_err(|error| ProviderError::new(error.code(), error.to_string()))?;
+        if !claimed {
+            return Ok(Some(message.id.clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn is_our_message(message: &RemoteMessage, entry: &OutboxEntry, earliest: i64) -> bool {
+    !message.incoming
+        && message.created_at.timestamp_millis() >= earliest
+        && message.text.as_deref().unwrap_or("") == entry.text.as_deref().unwrap_or("")
+        && message.attachments.len() == entry.files.len()
+}
+
+async fn reschedule_or_fail(
+    store: &Store,
+    entry: &OutboxEntry,
+    error: &ProviderError,
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    if error.is_retryable() {
+        reschedule_after_error(store, entry, error, false, policy).await
+    } else {
+        store
+            .outbox_failed(entry.id, error.code.as_str(), &error.message)
+            .await
+    }
+}
+
+async fn reschedule_after_error(
+    store: &Store,
+    entry: &OutboxEntry,
+    error: &ProviderError,
+    outcome_unknown: bool,
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    let wait = if outcome_unknown {
+        policy.reconcile_every
+    } else {
+        error
+            .retry_after
+            .unwrap_or_else(|| backoff(entry.attempts, policy.max_backoff))
+    };
+    let next = now_millis() + wait.as_millis() as i64;
+    store
+        .outbox_reschedule(
+            entry.id,
+            next,
+            Some((error.code.as_str(), &error.message)),
+            outcome_unknown,
+        )
+        .await
+}
+
+/// Exponential backoff with jitter: about 1 s, 2 s, 4 s ... up to `max`.
+fn backoff(attempts: i64, max: Duration) -> Duration {
+    let exponent = attempts.clamp(0, 16) as u32;
+    let base = Duration::from_secs(1)
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(max);
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    base.mul_f64(jitter).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let max = Duration::from_secs(300);
+        assert!(backoff(0, max) <= Duration::from_millis(1200));
+        assert!(backoff(3, max) >= Duration::from_millis(6400));
+        assert!(backoff(30, max) <= max);
+    }
+}

@@ -1,0 +1,572 @@
+//! Conversations, messages and attachments: idempotent writes from sync pages, and the reads the inbox shows.
+
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::Store;
+use crate::error::{CoreError, Result};
+use crate::model::{from_millis, AttachmentView, ConversationView, MessageView};
+use crate::provider::{RemoteAttachment, RemoteConversation, RemoteMessage};
+
+/// How far sync has brought one conversation's thread.
+#[derive(Debug, Clone)]
+pub struct CachedThreadState {
+    /// Local conversation id.
+    pub id: i64,
+    /// Provider conversation id.
+    pub provider_id: String,
+    /// Activity as the server last reported it (ms).
+    pub remote_activity_at: Option<i64>,
+    /// `remote_activity_at` when the thread was last brought up to date (ms).
+    pub synced_activity_at: Option<i64>,
+    /// True once the whole history was downloaded.
+    pub history_complete: bool,
+    /// Where an interrupted history download resumes.
+    pub backfill_cursor: Option<String>,
+}
+
+impl CachedThreadState {
+    /// True when the thread must be fetched in this sync.
+    pub fn needs_sync(&self) -> bool {
+        !self.history_complete
+            || self.remote_activity_at.is_none()
+            || self.remote_activity_at != self.synced_activity_at
+    }
+}
+
+/// A cached conversation with what is needed to act on it.
+#[derive(Debug, Clone)]
+pub struct CachedConversation {
+    /// Local id.
+    pub id: i64,
+    /// The account's local id.
+    pub account_id: i64,
+    /// The provider's company id.
+    pub company_provider_id: String,
+    /// The provider's conversation id.
+    pub provider_id: String,
+}
+
+/// How a page of messages moves the thread's history cursor.
+#[derive(Debug, Clone)]
+pub enum MessageWrite {
+    /// A page of the history download: store `next` as the resume point (`None`: history complete).
+    Backfill {
+        /// The cursor of the next (older) page.
+        next: Option<String>,
+    },
+    /// A page of newest messages; the history cursor stays as it is.
+    TopUp,
+}
+
+/// What writing a page of messages did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageWriteOutcome {
+    /// Messages that were not cached before.
+    pub inserted: usize,
+    /// Messages that were already cached.
+    pub already_cached: usize,
+}
+
+const NULLABLE_MAX_ACTIVITY: &str =
+    "NULLIF(MAX(COALESCE(excluded.remote_activity_at, 0), COALESCE(conversations.last_message_at, 0)), 0)";
+
+impl Store {
+    /// Stores a page of conversations (insert or refresh) and returns each one's sync state.
+    ///
+    /// Local knowledge the server does not send (assignee, note, Bitrix flag) is kept when the page lacks it.
+    pub async fn upsert_conversations(
+        &self,
+        account_id: i64,
+        company_id: i64,
+        conversations: &[RemoteConversation],
+    ) -> Result<Vec<CachedThreadState>> {
+        let mut tx = self.pool.begin().await?;
+        let mut states = Vec::with_capacity(conversations.len());
+        let sql = format!(
+            "INSERT INTO conversations (account_id, company_id, provider_id, title, channel, channel_id, contact,
+                 avatar_url, created_at, remote_activity_at, last_message_at, assignee_id, note, bitrix_openlines)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (account_id, provider_id) DO UPDATE SET
+                 company_id = excluded.company_id, title = excluded.title, channel = excluded.channel,
+                 channel_id = excluded.channel_id, contact = excluded.contact, avatar_url = excluded.avatar_url,
+                 created_at = COALESCE(excluded.created_at, conversations.created_at),
+                 remote_activity_at = excluded.remote_activity_at,
+                 last_message_at = {NULLABLE_MAX_ACTIVITY},
+                 assignee_id = COALESCE(excluded.assignee_id, conversations.assignee_id),
+                 note = COALESCE(excluded.note, conversations.note),
+                 bitrix_openlines = COALESCE(excluded.bitrix_openlines, conversations.bitrix_openlines)
+             RETURNING id, provider_id, remote_activity_at, synced_activity_at, history_complete, backfill_cursor"
+        );
+        for conversation in conversations {
+            let activity = conversation
+                .last_activity_at
+                .map(|at| at.timestamp_millis());
+            let row = sqlx::query(&sql)
+                .bind(account_id)
+                .bind(company_id)
+                .bind(&conversation.id)
+                .bind(&conversation.title)
+                .bind(&conversation.channel)
+                .bind(&conversation.channel_id)
+                .bind(&conversation.contact)
+                .bind(&conversation.avatar_url)
+                .bind(conversation.created_at.map(|at| at.timestamp_millis()))
+                .bind(activity)
+                .bind(activity)
+                .bind(&conversation.assignee_id)
+                .bind(&conversation.note)
+                .bind(conversation.bitrix_openlines)
+                .fetch_one(&mut *tx)
+                .await?;
+            states.push(CachedThreadState {
+                id: row.try_get("id")?,
+                provider_id: row.try_get("provider_id")?,
+                remote_activity_at: row.try_get("remote_activity_at")?,
+                synced_activity_at: row.try_get("synced_activity_at")?,
+                history_complete: row.try_get("history_complete")?,
+                backfill_cursor: row.try_get("backfill_cursor")?,
+            });
+        }
+        tx.commit().await?;
+        Ok(states)
+    }
+
+    /// Writes a page of a thread's messages and moves the thread's cursor, all in one transaction, so an
+    /// interrupted sync resumes exactly where the last committed page left it.
+    pub async fn save_message_page(
+        &self,
+        account_id: i64,
+        conversation_id: i64,
+        messages: &[RemoteMessage],
+        write: MessageWrite,
+    ) -> Result<PageWriteOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcome = PageWriteOutcome::default();
+        for message in messages {
+            if upsert_message(&mut tx, account_id, conversation_id, message).await? {
+                outcome.inserted += 1;
+            } else {
+                outcome.already_cached += 1;
+            }
+        }
+        if let Some(newest) = messages
+            .iter()
+            .map(|m| m.created_at.timestamp_millis())
+            .max()
+        {
+            sqlx::query(
+                "UPDATE conversations SET last_message_at = MAX(COALESCE(last_message_at, 0), ?)
+                 WHERE id = ? AND COALESCE(last_message_at, 0) < ?",
+            )
+            .bind(newest)
+            .bind(conversation_id)
+            .bind(newest)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let MessageWrite::Backfill { next } = write {
+            sqlx::query(
+                "UPDATE conversations SET backfill_cursor = ?, history_complete = ? WHERE id = ?",
+            )
+            .bind(&next)
+            .bind(next.is_none())
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Records that the thread is up to date as of the server's `activity` stamp.
+    pub async fn mark_thread_synced(
+        &self,
+        conversation_id: i64,
+        activity: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE conversations SET synced_activity_at = ? WHERE id = ?")
+            .bind(activity)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records an assignment, note or Bitrix flag the server accepted.
+    pub async fn update_conversation_field(
+        &self,
+        conversation_id: i64,
+        field: ConversationField<'_>,
+    ) -> Result<()> {
+        let query = match field {
+            ConversationField::Assignee(value) => {
+                sqlx::query("UPDATE conversations SET assignee_id = ? WHERE id = ?")
+                    .bind(value.to_string())
+            }
+            ConversationField::Note(value) => {
+                sqlx::query("UPDATE conversations SET note = ? WHERE id = ?")
+                    .bind(value.to_string())
+            }
+            ConversationField::BitrixOpenlines(value) => {
+                sqlx::query("UPDATE conversations SET bitrix_openlines = ? WHERE id = ?")
+                    .bind(value)
+            }
+        };
+        query.bind(conversation_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The cached conversation `account/provider_id`, or `NotFound`.
+    pub async fn conversation(
+        &self,
+        account: &str,
+        provider_id: &str,
+    ) -> Result<CachedConversation> {
+        let row = sqlx::query(
+            "SELECT c.id, c.account_id, co.provider_id AS company, c.provider_id
+             FROM conversations c JOIN accounts a ON a.id = c.account_id JOIN companies co ON co.id = c.company_id
+             WHERE a.name = ? AND c.provider_id = ?",
+        )
+        .bind(account)
+        .bind(provider_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Err(CoreError::NotFound(format!(
+                "no conversation {account}/{provider_id} in the cache; run sync first"
+            )));
+        };
+        Ok(CachedConversation {
+            id: row.try_get("id")?,
+            account_id: row.try_get("account_id")?,
+            company_provider_id: row.try_get("company")?,
+            provider_id: row.try_get("provider_id")?,
+        })
+    }
+
+    /// The cached conversation with this local id.
+    pub async fn conversation_by_id(&self, id: i64) -> Result<CachedConversation> {
+        let row = sqlx::query(
+            "SELECT c.id, c.account_id, co.provider_id AS company, c.provider_id
+             FROM conversations c JOIN companies co ON co.id = c.company_id WHERE c.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| CoreError::NotFound(format!("there is no conversation {id}")))?;
+        Ok(CachedConversation {
+            id: row.try_get("id")?,
+            account_id: row.try_get("account_id")?,
+            company_provider_id: row.try_get("company")?,
+            provider_id: row.try_get("provider_id")?,
+        })
+    }
+
+    /// Conversations, most recent activity first, optionally of one account and at most `limit`.
+    pub async fn list_conversations(
+        &self,
+        account: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Vec<ConversationView>> {
+        let rows = sqlx::query(
+            "SELECT a.name AS account, c.provider_id, co.provider_id AS company, c.title, c.channel,
+                    c.last_message_at, c.assignee_id, c.note, c.bitrix_openlines
+             FROM conversations c JOIN accounts a ON a.id = c.account_id JOIN companies co ON co.id = c.company_id
+             WHERE (?1 IS NULL OR a.name = ?1)
+             ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
+             LIMIT ?2",
+        )
+        .bind(account)
+        .bind(limit.unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConversationView {
+                    account: row.try_get("account")?,
+                    id: row.try_get("provider_id")?,
+                    company_id: row.try_get("company")?,
+                    title: row.try_get("title")?,
+                    channel: row.try_get("channel")?,
+                    last_message_at: row
+                        .try_get::<Option<i64>, _>("last_message_at")?
+                        .map(from_millis),
+                    assignee_id: row.try_get("assignee_id")?,
+                    note: row.try_get("note")?,
+                    bitrix_openlines: row.try_get("bitrix_openlines")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest `limit` cached messages of a thread (all when `None`), oldest first.
+    pub async fn cached_messages(
+        &self,
+        conversation_id: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<(i64, MessageView)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT m.id, m.provider_id, m.direction, m.text, m.created_at,
+                        COALESCE(o.state, m.status) AS status, o.id AS outbox_id
+                 FROM messages m
+                 LEFT JOIN outbox o ON o.conversation_id = m.conversation_id AND o.message_provider_id = m.provider_id
+                 WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT ?
+             ) ORDER BY id ASC",
+        )
+        .bind(conversation_id)
+        .bind(limit.unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first_id) = rows
+            .first()
+            .map(|row| row.try_get::<i64, _>("id"))
+            .transpose()?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut attachments = self.thread_attachments(conversation_id, first_id).await?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let direction: String = row.try_get("direction")?;
+                let view = MessageView {
+                    id: Some(row.try_get("provider_id")?),
+                    direction: if direction == "in" { "in" } else { "out" },
+                    text: row.try_get("text")?,
+                    created_at: from_millis(row.try_get("created_at")?),
+                    status: row.try_get("status")?,
+                    attachments: attachments.remove(&id).unwrap_or_default(),
+                    outbox_id: row.try_get("outbox_id")?,
+                    error: None,
+                };
+                Ok((id, view))
+            })
+            .collect()
+    }
+
+    async fn thread_attachments(
+        &self,
+        conversation_id: i64,
+        from_message_id: i64,
+    ) -> Result<std::collections::HashMap<i64, Vec<AttachmentView>>> {
+        let rows = sqlx::query(
+            "SELECT a.message_id, a.file_name, a.size, a.mime_type, a.local_path
+             FROM attachments a JOIN messages m ON m.id = a.message_id
+             WHERE m.conversation_id = ? AND m.id >= ? ORDER BY a.message_id, a.position",
+        )
+        .bind(conversation_id)
+        .bind(from_message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_message: std::collections::HashMap<i64, Vec<AttachmentView>> =
+            Default::default();
+        for row in rows {
+            by_message
+                .entry(row.try_get("message_id")?)
+                .or_default()
+                .push(AttachmentView {
+                    name: row.try_get("file_name")?,
+                    size: row.try_get("size")?,
+                    mime: row.try_get("mime_type")?,
+                    local_path: row.try_get("local_path")?,
+                });
+        }
+        Ok(by_message)
+    }
+
+    /// The URL and local path of one attachment of a cached message.
+    pub async fn attachment_location(
+        &self,
+        conversation_id: i64,
+        message_provider_id: &str,
+        position: i64,
+    ) -> Result<(i64, Option<String>, Option<String>, Option<String>)> {
+        let row = sqlx::query(
+            "SELECT a.id, a.url, a.file_name, a.local_path FROM attachments a JOIN messages m ON m.id = a.message_id
+             WHERE m.conversation_id = ? AND m.provider_id = ? AND a.position = ?",
+        )
+        .bind(conversation_id)
+        .bind(message_provider_id)
+        .bind(position)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "message {message_provider_id} has no attachment number {}",
+                position + 1
+            ))
+        })?;
+        Ok((
+            row.try_get("id")?,
+            row.try_get("url")?,
+            row.try_get("file_name")?,
+            row.try_get("local_path")?,
+        ))
+    }
+
+    /// Remembers where an attachment's bytes were saved.
+    pub async fn set_attachment_local_path(&self, attachment_id: i64, path: &str) -> Result<()> {
+        sqlx::query("UPDATE attachments SET local_path = ? WHERE id = ?")
+            .bind(path)
+            .bind(attachment_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many conversations and messages are cached for the account.
+    pub async fn account_counts(&self, account_id: i64) -> Result<(i64, i64)> {
+        let conversations: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE account_id = ?")
+                .bind(account_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let messages: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE account_id = ?")
+                .bind(account_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((conversations, messages))
+    }
+}
+
+/// A conversation attribute changed through the API.
+#[derive(Debug, Clone, Copy)]
+pub enum ConversationField<'a> {
+    /// The assignee's user id.
+    Assignee(&'a str),
+    /// The note text.
+    Note(&'a str),
+    /// The Bitrix openlines block flag.
+    BitrixOpenlines(bool),
+}
+
+/// Inserts a message or refreshes its row; returns true when it was new.
+async fn upsert_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    conversation_id: i64,
+    message: &RemoteMessage,
+) -> Result<bool> {
+    let created_at = message.created_at.timestamp_millis();
+    let direction = if message.incoming { "in" } else { "out" };
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM messages WHERE account_id = ? AND provider_id = ?")
+            .bind(account_id)
+            .bind(&message.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = existing {
+        sqlx::query(
+            "UPDATE messages SET text = ?1, direction = ?2, created_at = ?3
+             WHERE id = ?4 AND (text IS NOT ?1 OR direction <> ?2 OR created_at <> ?3)",
+        )
+        .bind(&message.text)
+        .bind(direction)
+        .bind(created_at)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        replace_attachments_if_changed(tx, id, &message.attachments).await?;
+        return Ok(false);
+    }
+    let id = time_ordered_id(tx, created_at).await?;
+    let status = if message.incoming { "received" } else { "sent" };
+    sqlx::query(
+        "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(conversation_id)
+    .bind(&message.id)
+    .bind(direction)
+    .bind(&message.text)
+    .bind(created_at)
+    .bind(status)
+    .execute(&mut **tx)
+    .await?;
+    insert_attachments(tx, id, &message.attachments).await?;
+    Ok(true)
+}
+
+/// A free message id that sorts by creation time: `created_at_ms * 1000 + n`.
+async fn time_ordered_id(tx: &mut Transaction<'_, Sqlite>, created_at: i64) -> Result<i64> {
+    let base = created_at.saturating_mul(1000);
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM messages WHERE id >= ? AND id < ?")
+            .bind(base)
+            .bind(base.saturating_add(1000))
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(match taken {
+        None => base,
+        // A thousand messages in one millisecond: fall back to the first free id above.
+        Some(max) if max + 1 >= base + 1000 => {
+            sqlx::query_scalar::<_, i64>("SELECT MAX(id) + 1 FROM messages")
+                .fetch_one(&mut **tx)
+                .await?
+        }
+        Some(max) => max + 1,
+    })
+}
+
+async fn insert_attachments(
+    tx: &mut Transaction<'_, Sqlite>,
+    message_id: i64,
+    attachments: &[RemoteAttachment],
+) -> Result<()> {
+    for (position, attachment) in attachments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO attachments (message_id, position, provider_id, file_name, mime_type, size, url, preview_url)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(message_id)
+        .bind(position as i64)
+        .bind(&attachment.id)
+        .bind(&attachment.file_name)
+        .bind(&attachment.mime_type)
+        .bind(attachment.size)
+        .bind(&attachment.url)
+        .bind(&attachment.preview_url)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn replace_attachments_if_changed(
+    tx: &mut Transaction<'_, Sqlite>,
+    message_id: i64,
+    attachments: &[RemoteAttachment],
+) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT provider_id, file_name, mime_type, size, url, preview_url FROM attachments
+         WHERE message_id = ? ORDER BY position",
+    )
+    .bind(message_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let cached = rows
+        .iter()
+        .map(|row| {
+            Ok(RemoteAttachment {
+                id: row.try_get("provider_id")?,
+                file_name: row.try_get("file_name")?,
+                mime_type: row.try_get("mime_type")?,
+                size: row.try_get("size")?,
+                url: row.try_get("url")?,
+                preview_url: row.try_get("preview_url")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if cached == attachments {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM attachments WHERE message_id = ?")
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    insert_attachments(tx, message_id, attachments).await
+}

@@ -1,0 +1,165 @@
+//! The sync engine: brings one account's cache up to date with the server.
+//!
+//! A first sync downloads every thread newest-first, committing each page together with the cursor of the
+//! next one, so a sync killed at any moment resumes where the last committed page left it. Later syncs
+//! list the conversations (cheap), and fetch messages only for threads whose activity moved, newest first,
+//! stopping at the first page that holds a message already cached. Every write is an upsert keyed by the
+//! provider's ids, so repeating a sync, or a page, changes nothing.
+
+use futures::StreamExt;
+
+use crate::error::{CoreError, ErrorCode, ProviderError, Result};
+use crate::model::{Account, SyncProgress, SyncReport};
+use crate::provider::{Provider, RemoteCompany};
+use crate::store::{CachedThreadState, MessageWrite, Store};
+
+/// A thread to bring up to date, with its company.
+struct ThreadWork {
+    company_id: String,
+    state: CachedThreadState,
+}
+
+/// Runs a sync of one account; `progress` is called after the listing and after every thread.
+pub async fn sync_account(
+    store: &Store,
+    provider: &dyn Provider,
+    account: &Account,
+    progress: &mut (dyn FnMut(SyncProgress) + Send),
+) -> Result<SyncReport> {
+    let fail = |error: ProviderError| CoreError::provider(&account.name, error);
+    let companies = visible_companies(provider, account).await.map_err(fail)?;
+    let company_ids = store.upsert_companies(account.id, &companies).await?;
+
+    let mut work = Vec::new();
+    for (local_company_id, company_id) in &company_ids {
+        let mut pages = provider.conversation_pages(company_id);
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(fail)?;
+            let states = store
+                .upsert_conversations(account.id, *local_company_id, &page.items)
+                .await?;
+            work.extend(
+                states
+                    .into_iter()
+                    .filter(CachedThreadState::needs_sync)
+                    .map(|state| ThreadWork {
+                        company_id: company_id.clone(),
+                        state,
+                    }),
+            );
+        }
+    }
+
+    let mut report_progress = SyncProgress {
+        account: account.name.clone(),
+        conversations_done: 0,
+        conversations_total: work.len(),
+        messages_fetched: 0,
+    };
+    progress(report_progress.clone());
+    let mut new_messages = 0i64;
+    for thread in &work {
+        match sync_thread(store, provider, account, thread).await {
+            Ok(inserted) => new_messages += inserted as i64,
+            // A conversation deleted on the server between listing and reading: skip it, keep the rest.
+            Err(error) if error.code() == ErrorCode::NotFound => {
+                tracing::warn!(conversation = %thread.state.provider_id, "conversation vanished during sync");
+            }
+            Err(error) => return Err(error),
+        }
+        report_progress.conversations_done += 1;
+        report_progress.messages_fetched = new_messages;
+        progress(report_progress.clone());
+    }
+
+    store.index_pending_messages().await?;
+    let (conversations, messages) = store.account_counts(account.id).await?;
+    Ok(SyncReport {
+        account: account.name.clone(),
+        conversations,
+        messages,
+        new_messages,
+    })
+}
+
+/// The companies to sync: every company of the token, or the ones chosen when the account was added.
+async fn visible_companies(
+    provider: &dyn Provider,
+    account: &Account,
+) -> Result<Vec<RemoteCompany>, ProviderError> {
+    let companies = provider.companies().await?;
+    if account.companies.is_empty() {
+        return Ok(companies);
+    }
+    Ok(companies
+        .into_iter()
+        .filter(|company| account.companies.contains(&company.id))
+        .collect())
+}
+
+/// Brings one thread up to date; returns how many messages were new.
+async fn sync_thread(
+    store: &Store,
+    provider: &dyn Provider,
+    account: &Account,
+    thread: &ThreadWork,
+) -> Result<usize> {
+    let state = &thread.state;
+    let mut inserted = 0;
+    if state.history_complete {
+        inserted += top_up(store, provider, account, thread).await?;
+    } else {
+        let resumed = state.backfill_cursor.is_some();
+        let mut pages = provider.message_pages_newest_first(
+            &thread.company_id,
+            &state.provider_id,
+            state.backfill_cursor.clone(),
+        );
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| CoreError::provider(&account.name, error))?;
+            let write = MessageWrite::Backfill {
+                next: page.next_cursor.clone(),
+            };
+            inserted += store
+                .save_message_page(account.id, state.id, &page.items, write)
+                .await?
+                .inserted;
+        }
+        // The download started in an earlier run: messages may have arrived above where it began.
+        if resumed {
+            inserted += top_up(store, provider, account, thread).await?;
+        }
+    }
+    store
+        .mark_thread_synced(state.id, state.remote_activity_at)
+        .await?;
+    Ok(inserted)
+}
+
+/// Fetches the newest messages until a page reaches one already cached.
+async fn top_up(
+    store: &Store,
+    provider: &dyn Provider,
+    account: &Account,
+    thread: &ThreadWork,
+) -> Result<usize> {
+    let mut inserted = 0;
+    let mut pages =
+        provider.message_pages_newest_first(&thread.company_id, &thread.state.provider_id, None);
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| CoreError::provider(&account.name, error))?;
+        let outcome = store
+            .save_message_page(
+                account.id,
+                thread.state.id,
+                &page.items,
+                MessageWrite::TopUp,
+            )
+            .await?;
+        inserted += outcome.inserted;
+        if outcome.already_cached > 0 {
+            break;
+        }
+    }
+    Ok(inserted)
+}
