@@ -1,0 +1,431 @@
+//! `parley-cli`: Parley without a window. A thin shell over `parley-core` for scripting and headless use:
+//! readable output by default, `--json` for scripts, progress on stderr, a one-line error and a non-zero
+//! exit status on failure.
+
+mod output;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use parley_core::{
+    ConversationRef, CoreError, KeyringStore, NewAccount, OutboxState, Parley, ProviderKind,
+    Secret, SyncProgress,
+};
+
+/// How long `send` waits for the server to accept a message when `--wait` is not given.
+const ACCEPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Parley's command line: your Pact.im inbox, cached locally, from a terminal.
+#[derive(Parser)]
+#[command(name = "parley-cli", version, about)]
+struct Cli {
+    /// The data folder (cache, logs, staged files) shared with the Parley app.
+    #[arg(long, global = true, env = parley_core::paths::DATA_DIR_ENV, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add, list or remove accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Bring the cache up to date with the server(s), then work the outbox.
+    Sync {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Print one JSON object per account.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List cached conversations, most recent activity first.
+    Conversations {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a conversation's cached messages, oldest first.
+    Messages {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// Only the newest N.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a message (through the outbox) with text and/or files.
+    Send {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// The text.
+        #[arg(long)]
+        text: Option<String>,
+        /// A file to attach (repeat for several).
+        #[arg(long = "attach", value_name = "FILE")]
+        attachments: Vec<PathBuf>,
+        /// Wait up to SECONDS for delivered or failed.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign a conversation to a teammate (their user id).
+    Assign {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// The teammate's user id.
+        assignee_id: String,
+    },
+    /// Replace a conversation's note.
+    Note {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// The note.
+        text: String,
+    },
+    /// Block (on) or unblock (off) Bitrix openlines for a conversation.
+    BitrixOpenlines {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// on or off
+        state: Switch,
+    },
+    /// Search cached messages and conversation names.
+    Search {
+        /// Words to find.
+        query: String,
+        /// At most this many message hits.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the outbox: every message sent from here and where it is.
+    Outbox {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a failed outbox entry pending again and try to send it now.
+    Retry {
+        /// The outbox entry's id.
+        outbox_id: i64,
+    },
+    /// Download an attachment into the data folder and print its path.
+    Attachment {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// The message's id.
+        message_id: String,
+        /// Which attachment of the message, from 1.
+        #[arg(long, default_value_t = 1)]
+        number: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Add an account; the token is read from standard input and stored in the OS keyring.
+    Add {
+        /// The API: pact-p1.
+        #[arg(long)]
+        provider: String,
+        /// A name for the account (used as ACCOUNT in ACCOUNT/ID).
+        #[arg(long)]
+        name: String,
+        /// Only this company (repeat for several); default: every company of the token.
+        #[arg(long = "company-id", value_name = "ID")]
+        company_ids: Vec<String>,
+        /// Replace the API's address, e.g. http://127.0.0.1:8080/p1/
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+    },
+    /// List accounts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account, its keyring entry and its cache.
+    Remove {
+        /// The account's name.
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(parley_core::paths::default_data_dir);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start: {error}")),
+    };
+    match runtime.block_on(run(cli.command, data_dir)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader went away (`| head`): what it wanted was printed.
+        Err(error) if output::is_closed_pipe(&error) => std::process::ExitCode::SUCCESS,
+        Err(error) => fail(&describe(&error)),
+    }
+}
+
+fn fail(message: &str) -> std::process::ExitCode {
+    eprintln!("error: {}", output::one_line(message));
+    std::process::ExitCode::FAILURE
+}
+
+fn describe(error: &anyhow::Error) -> String {
+    match error.downcast_ref::<CoreError>() {
+        Some(core) => format!("{}: {core}", core.code()),
+        None => format!("{error:#}"),
+    }
+}
+
+async fn run(command: Command, data_dir: PathBuf) -> anyhow::Result<()> {
+    let _log = output::init_logging(&data_dir);
+    let parley = Parley::open(&data_dir, Arc::new(KeyringStore)).await?;
+    let result = dispatch(&parley, command).await;
+    parley.store().close().await;
+    result
+}
+
+async fn dispatch(parley: &Parley, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Account(command) => account(parley, command).await,
+        Command::Sync { account, json } => sync(parley, account, json).await,
+        Command::Conversations {
+            account,
+            limit,
+            json,
+        } => {
+            let conversations = parley.conversations(account.as_deref(), limit).await?;
+            output::conversations(&conversations, json)
+        }
+        Command::Messages {
+            conversation,
+            limit,
+            json,
+        } => {
+            let messages = parley
+                .messages(&ConversationRef::parse(&conversation)?, limit)
+                .await?;
+            output::messages(&messages, json)
+        }
+        Command::Send {
+            conversation,
+            text,
+            attachments,
+            wait,
+            json,
+        } => {
+            send(
+                parley,
+                &ConversationRef::parse(&conversation)?,
+                text,
+                &attachments,
+                wait,
+                json,
+            )
+            .await
+        }
+        Command::Assign {
+            conversation,
+            assignee_id,
+        } => {
+            parley
+                .assign(&ConversationRef::parse(&conversation)?, &assignee_id)
+                .await?;
+            output::say(format!("{conversation} assigned to {assignee_id}"))
+        }
+        Command::Note { conversation, text } => {
+            parley
+                .set_note(&ConversationRef::parse(&conversation)?, &text)
+                .await?;
+            output::say(format!("note of {conversation} saved"))
+        }
+        Command::BitrixOpenlines {
+            conversation,
+            state,
+        } => {
+            let enabled = matches!(state, Switch::On);
+            parley
+                .set_bitrix_openlines(&ConversationRef::parse(&conversation)?, enabled)
+                .await?;
+            let state = if enabled { "on" } else { "off" };
+            output::say(format!("Bitrix openlines block {state} for {conversation}"))
+        }
+        Command::Search { query, limit, json } => {
+            output::search(&parley.search(&query, limit).await?, json)
+        }
+        Command::Outbox { json } => output::outbox(&parley.outbox().await?, json),
+        Command::Retry { outbox_id } => {
+            parley.retry_outbox_entry(outbox_id).await?;
+            parley.process_outbox(Some(outbox_id)).await?;
+            let entry = parley.outbox_entry(outbox_id).await?;
+            output::say(format!(
+                "outbox entry {outbox_id}: {}",
+                entry.status.as_str()
+            ))
+        }
+        Command::Attachment {
+            conversation,
+            message_id,
+            number,
+        } => {
+            let conversation = ConversationRef::parse(&conversation)?;
+            let path = parley
+                .fetch_attachment(&conversation, &message_id, number - 1)
+                .await?;
+            output::say(format!("{}", path.display()))
+        }
+    }
+}
+
+async fn account(parley: &Parley, command: AccountCommand) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Add {
+            provider,
+            name,
+            company_ids,
+            base_url,
+        } => {
+            let provider = ProviderKind::parse(&provider)?;
+            let token = read_token(&name)?;
+            let account = parley
+                .add_account(
+                    NewAccount {
+                        name,
+                        provider,
+                        base_url,
+                        company_ids,
+                    },
+                    token,
+                )
+                .await?;
+            output::say(format!(
+                "account \"{}\" added; run `parley-cli sync` to fetch its conversations",
+                account.name
+            ))
+        }
+        AccountCommand::List { json } => output::accounts(&parley.accounts().await?, json),
+        AccountCommand::Remove { name } => {
+            parley.remove_account(&name).await?;
+            output::say(format!("account \"{name}\" removed"))
+        }
+    }
+}
+
+/// Reads the token from standard input: typed without echo on a terminal, else the whole input.
+fn read_token(account: &str) -> anyhow::Result<Secret> {
+    let token = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("API token for {account}: "))?
+    } else {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input)?;
+        input
+    };
+    Ok(Secret::new(token))
+}
+
+async fn sync(parley: &Parley, only: Option<String>, json: bool) -> anyhow::Result<()> {
+    let names = match only {
+        Some(name) => vec![name],
+        None => parley
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|account| account.name)
+            .collect(),
+    };
+    if names.is_empty() {
+        anyhow::bail!("no accounts yet; add one with `parley-cli account add`");
+    }
+    let mut first_error = None;
+    for name in names {
+        let mut reporter = output::ProgressReporter::new();
+        let mut on_progress = |progress: SyncProgress| reporter.report(&progress);
+        match parley.sync(&name, &mut on_progress).await {
+            Ok(report) => output::sync_report(&report, json)?,
+            Err(error) => {
+                eprintln!(
+                    "error: {}",
+                    output::one_line(&format!("{}: {error}", error.code()))
+                );
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
+}
+
+async fn send(
+    parley: &Parley,
+    conversation: &ConversationRef,
+    text: Option<String>,
+    attachments: &[PathBuf],
+    wait: Option<u64>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let id = parley
+        .queue_message(conversation, text, attachments)
+        .await?;
+    let deadline = Instant::now() + wait.map_or(ACCEPT_TIMEOUT, Duration::from_secs);
+    loop {
+        parley.process_outbox(Some(id)).await?;
+        let entry = parley.outbox_entry(id).await?;
+        let done = match entry.status {
+            OutboxState::Delivered | OutboxState::Failed => true,
+            OutboxState::Sent => wait.is_none(),
+            OutboxState::Pending => false,
+        };
+        if done || Instant::now() >= deadline {
+            output::send_result(&entry, json)?;
+            return match entry.status {
+                OutboxState::Failed => anyhow::bail!(
+                    "sending failed: {}; `parley-cli retry {id}` sends it again",
+                    entry.last_error.as_deref().unwrap_or("unknown reason")
+                ),
+                OutboxState::Pending => anyhow::bail!(
+                    "not accepted yet ({}); the message stays in the outbox and goes out with the next `parley-cli sync`",
+                    entry.last_error.as_deref().unwrap_or("waiting")
+                ),
+                _ => Ok(()),
+            };
+        }
+        let pause = parley
+            .outbox_next_due_in()
+            .await?
+            .unwrap_or(Duration::from_millis(200));
+        tokio::time::sleep(pause.clamp(Duration::from_millis(50), Duration::from_millis(1000)))
+            .await;
+    }
+}
