@@ -1,0 +1,172 @@
+//! The outbox against the sandbox: one entry is one message, whatever the network does.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{core_with_account, sandbox, sync, ACCOUNT};
+use parley_core::{ConversationRef, OutboxState, Parley};
+use parley_sandbox::{FaultConfig, FaultKind};
+
+async fn drive_until_final(parley: &Parley, id: i64, limit: Duration) -> OutboxState {
+    let deadline = Instant::now() + limit;
+    loop {
+        parley.process_outbox(None).await.unwrap();
+        let state = parley.outbox_entry(id).await.unwrap().status;
+        if state.is_final() || Instant::now() > deadline {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_send_with_two_files_under_faults_arrives_exactly_once() {
+    let sandbox = sandbox(3, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("photo.png");
+    let pdf = files.path().join("счёт.pdf");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nfake image bytes").unwrap();
+    std::fs::write(&pdf, b"%PDF-1.4 fake invoice").unwrap();
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[0].id.to_string(),
+    };
+
+    sandbox.set_faults(Some(FaultConfig {
+        rate: 0.3,
+        kinds: vec![
+            FaultKind::Status500,
+            FaultKind::Html502,
+            FaultKind::ConnectionReset,
+            FaultKind::ResetAfterProcessing,
+        ],
+    }));
+    let mut ids = Vec::new();
+    for text in [
+        "first under faults",
+        "second under faults",
+        "third under faults",
+    ] {
+        let id = parley
+            .queue_message(
+                &conversation,
+                Some(text.into()),
+                &[png.clone(), pdf.clone()],
+            )
+            .await
+            .unwrap();
+        ids.push((id, text));
+    }
+    for (id, _) in &ids {
+        assert_eq!(
+            drive_until_final(&parley, *id, Duration::from_secs(120)).await,
+            OutboxState::Delivered
+        );
+    }
+    sandbox.set_faults(None);
+
+    let sent = sandbox.sent_messages();
+    for (_, text) in ids {
+        let copies: Vec<_> = sent
+            .iter()
+            .filter(|message| message.text.as_deref() == Some(text))
+            .collect();
+        assert_eq!(copies.len(), 1, "\"{text}\" arrived {} times", copies.len());
+        let bytes: Vec<_> = copies[0]
+            .attachments
+            .iter()
+            .map(|a| a.bytes.clone())
+            .collect();
+        assert_eq!(
+            bytes,
+            [std::fs::read(&png).unwrap(), std::fs::read(&pdf).unwrap()]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_send_while_offline_stays_pending_and_goes_out_later() {
+    let sandbox = sandbox(2, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[1].id.to_string(),
+    };
+    sandbox.shutdown().await;
+
+    let id = parley
+        .queue_message(&conversation, Some("written on a train".into()), &[])
+        .await
+        .unwrap();
+    parley.process_outbox(Some(id)).await.unwrap();
+    let entry = parley.outbox_entry(id).await.unwrap();
+    assert_eq!(entry.status, OutboxState::Pending);
+    assert_eq!(entry.last_error_code.as_deref(), Some("offline"));
+    let thread = parley.messages(&conversation, None).await.unwrap();
+    assert_eq!(thread.last().unwrap().status, "pending");
+    assert_eq!(
+        thread.last().unwrap().text.as_deref(),
+        Some("written on a train")
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_send_fails_with_the_reason_and_retry_resends() {
+    let sandbox = sandbox(2, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[0].id.to_string(),
+    };
+    let missing = dir.path().join("vanishes.txt");
+    std::fs::write(&missing, b"soon gone").unwrap();
+    let id = parley
+        .queue_message(
+            &conversation,
+            Some("with a file".into()),
+            &[missing.clone()],
+        )
+        .await
+        .unwrap();
+    // The staged copy disappears (a user cleaned the data folder): the entry fails with a clear reason.
+    let staged = parley
+        .messages(&conversation, None)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .attachments[0]
+        .local_path
+        .clone()
+        .unwrap();
+    std::fs::remove_file(&staged).unwrap();
+    assert_eq!(
+        drive_until_final(&parley, id, Duration::from_secs(10)).await,
+        OutboxState::Failed
+    );
+    let failed = parley.outbox_entry(id).await.unwrap();
+    assert!(failed.last_error.unwrap().contains("vanishes.txt"));
+
+    std::fs::write(&staged, b"restored").unwrap();
+    parley.retry_outbox_entry(id).await.unwrap();
+    assert_eq!(
+        drive_until_final(&parley, id, Duration::from_secs(10)).await,
+        OutboxState::Delivered
+    );
+    assert_eq!(
+        sandbox
+            .sent_messages()
+            .iter()
+            .filter(|m| m.text.as_deref() == Some("with a file"))
+            .count(),
+        1
+    );
+}

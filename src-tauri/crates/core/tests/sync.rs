@@ -1,0 +1,172 @@
+//! Sync against the sandbox: completeness, idempotence, incremental fetches, resumption, broken responses.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{core_with_account, dump, sandbox, sync, ACCOUNT};
+use parley_core::{ConversationRef, ErrorCode};
+use parley_sandbox::{FaultConfig, FaultKind};
+
+#[tokio::test]
+async fn first_sync_caches_everything_exactly_and_a_second_changes_nothing() {
+    let sandbox = sandbox(25, 30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+
+    let report = sync(&parley).await;
+    assert_eq!(report.conversations, 25);
+    assert_eq!(report.messages, 25 * 30);
+    assert_eq!(report.new_messages, 25 * 30);
+
+    for conversation in sandbox.conversations() {
+        let thread = parley
+            .messages(
+                &ConversationRef {
+                    account: ACCOUNT.into(),
+                    id: conversation.id.to_string(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let expected = sandbox.messages(conversation.id);
+        assert_eq!(thread.len(), expected.len());
+        for (cached, truth) in thread.iter().zip(&expected) {
+            assert_eq!(cached.id.as_deref(), Some(truth.id.to_string().as_str()));
+            assert_eq!(cached.text, truth.text);
+            assert_eq!(cached.direction, if truth.income { "in" } else { "out" });
+            // Some documented shapes carry whole epoch seconds only, so compare to the second.
+            assert_eq!(cached.created_at.timestamp(), truth.created_at.timestamp());
+            let names: Vec<_> = cached.attachments.iter().map(|a| a.name.clone()).collect();
+            let truth_names: Vec<_> = truth
+                .attachments
+                .iter()
+                .map(|a| Some(a.file_name.clone()))
+                .collect();
+            assert_eq!(names, truth_names);
+        }
+    }
+
+    let before = dump(&parley).await;
+    let requests_before = sandbox.stats().requests;
+    let again = sync(&parley).await;
+    assert_eq!(again.new_messages, 0);
+    assert_eq!(dump(&parley).await, before);
+    let message_reads = sandbox.stats().requests - requests_before;
+    assert!(
+        message_reads <= 4,
+        "a sync with nothing new made {message_reads} requests"
+    );
+}
+
+#[tokio::test]
+async fn incremental_sync_fetches_exactly_the_new_messages() {
+    let sandbox = sandbox(20, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+
+    let conversations = sandbox.conversations();
+    sandbox.push_incoming_message(conversations[3].id, "первое новое сообщение");
+    sandbox.push_incoming_message(conversations[3].id, "second new one");
+    // Some shapes carry whole seconds only: make the newest activity unambiguous.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    sandbox.push_incoming_message(conversations[7].id, "третье 🚀");
+    let report = sync(&parley).await;
+    assert_eq!(report.new_messages, 3);
+
+    let thread = parley
+        .messages(
+            &ConversationRef {
+                account: ACCOUNT.into(),
+                id: conversations[3].id.to_string(),
+            },
+            Some(2),
+        )
+        .await
+        .unwrap();
+    let texts: Vec<_> = thread
+        .iter()
+        .map(|m| m.text.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(texts, ["первое новое сообщение", "second new one"]);
+    assert_eq!(
+        parley.conversations(None, Some(1)).await.unwrap()[0].id,
+        conversations[7].id.to_string()
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_sync_resumes_to_the_same_rows() {
+    let sandbox = sandbox(30, 250).await;
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = core_with_account(clean_dir.path(), &sandbox).await;
+    sync(&clean).await;
+    let expected = dump(&clean).await;
+
+    sandbox.set_latency(Duration::from_millis(5));
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    for cut_after_ms in [30u64, 80, 150, 40, 260] {
+        let interrupted = tokio::time::timeout(
+            Duration::from_millis(cut_after_ms),
+            parley.sync(ACCOUNT, &mut |_| {}),
+        )
+        .await;
+        assert!(interrupted.is_err(), "the sync should have been cut off");
+    }
+    sandbox.set_latency(Duration::ZERO);
+    sync(&parley).await;
+    assert_eq!(dump(&parley).await, expected);
+    assert!(parley.store().integrity_ok().await.unwrap());
+}
+
+#[tokio::test]
+async fn invalid_json_fails_the_sync_and_leaves_the_cache_as_it_was() {
+    let sandbox = sandbox(10, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let before = dump(&parley).await;
+
+    sandbox.push_incoming_message(
+        sandbox.conversations()[0].id,
+        "arrives while the server is broken",
+    );
+    sandbox.set_faults(Some(FaultConfig {
+        rate: 1.0,
+        kinds: vec![FaultKind::InvalidJson],
+    }));
+    let error = parley.sync(ACCOUNT, &mut |_| {}).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidResponse);
+    assert!(error.to_string().contains(ACCOUNT), "{error}");
+    assert_eq!(dump(&parley).await, before);
+
+    sandbox.set_faults(None);
+    assert_eq!(sync(&parley).await.new_messages, 1);
+}
+
+#[tokio::test]
+async fn search_finds_messages_newest_first_and_conversation_names() {
+    let sandbox = sandbox(10, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    let conversations = sandbox.conversations();
+    sandbox.push_incoming_message(conversations[1].id, "the zanzibar shipment is late");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    sandbox.push_incoming_message(conversations[2].id, "Zanzibar again, sorry");
+    sync(&parley).await;
+
+    let hits = parley.search("zanzib", 10).await.unwrap();
+    let conversations_hit: Vec<_> = hits.iter().map(|hit| hit.conversation.clone()).collect();
+    assert_eq!(
+        conversations_hit,
+        [
+            format!("{ACCOUNT}/{}", conversations[2].id),
+            format!("{ACCOUNT}/{}", conversations[1].id)
+        ]
+    );
+    assert!(hits[0].snippet.contains("Zanzibar"));
+    assert!(parley.search("\"unbalanced OR (", 10).await.is_ok());
+}
