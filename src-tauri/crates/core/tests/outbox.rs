@@ -132,7 +132,7 @@ async fn a_rejected_send_fails_with_the_reason_and_retry_resends() {
         .queue_message(
             &conversation,
             Some("with a file".into()),
-            &[missing.clone()],
+            std::slice::from_ref(&missing),
         )
         .await
         .unwrap();
