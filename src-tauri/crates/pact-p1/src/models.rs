@@ -171,10 +171,11 @@ impl Message {
 
 /// A file attached to a message (p1 leaves the shape undocumented; this follows p2's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "AttachmentWire")]
+#[serde(from = "AttachmentWire")]
 pub struct Attachment {
-    /// Attachment id (`id` or `external_id` on the wire).
-    pub id: i64,
+    /// Attachment id (`id` or `external_id` on the wire); `None` when the server sent neither, which
+    /// p1 (where the attachment object is undocumented) may do: the file is still listed.
+    pub id: Option<i64>,
     /// Message the attachment belongs to, when sent.
     pub message_id: Option<i64>,
     /// Original file name. Hostile customer text.
@@ -222,16 +223,10 @@ struct AttachmentWire {
     data: Option<Value>,
 }
 
-impl TryFrom<AttachmentWire> for Attachment {
-    type Error = String;
-
-    fn try_from(wire: AttachmentWire) -> Result<Self, Self::Error> {
-        let id = wire
-            .id
-            .or(wire.external_id)
-            .ok_or_else(|| "attachment without `id` or `external_id`".to_string())?;
-        Ok(Self {
-            id,
+impl From<AttachmentWire> for Attachment {
+    fn from(wire: AttachmentWire) -> Self {
+        Self {
+            id: wire.id.or(wire.external_id),
             message_id: wire.message_id,
             file_name: wire.file_name,
             mime_type: wire.mime_type,
@@ -241,7 +236,7 @@ impl TryFrom<AttachmentWire> for Attachment {
             push_to_talk: wire.push_to_talk,
             aspect_ratio: wire.aspect_ratio,
             data: wire.data,
-        })
+        }
     }
 }
 
@@ -431,10 +426,14 @@ mod tests {
     #[test]
     fn attachment_accepts_id_or_external_id() {
         let by_id: Attachment = serde_json::from_value(json!({"id": 5, "external_id": 6})).unwrap();
-        assert_eq!(by_id.id, 5);
+        assert_eq!(by_id.id, Some(5));
         let by_external: Attachment = serde_json::from_value(json!({"external_id": "6"})).unwrap();
-        assert_eq!(by_external.id, 6);
-        assert!(serde_json::from_value::<Attachment>(json!({"file_name": "a"})).is_err());
+        assert_eq!(by_external.id, Some(6));
+        let without_id: Attachment = serde_json::from_value(json!({"file_name": "a"})).unwrap();
+        assert_eq!(
+            (without_id.id, without_id.file_name.as_deref()),
+            (None, Some("a"))
+        );
         let round_trip: Attachment =
             serde_json::from_value(serde_json::to_value(&by_id).unwrap()).unwrap();
         assert_eq!(round_trip, by_id);

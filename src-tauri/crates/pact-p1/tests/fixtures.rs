@@ -230,7 +230,7 @@ fn check_webhook_job(name: &str) {
 
 fn check_p2_attachment(name: &str) {
     let attachment: Attachment = parse(name, load(name)["attachment"].clone());
-    assert_eq!(attachment.id, 53439177);
+    assert_eq!(attachment.id, Some(53439177));
     assert_eq!(attachment.size, Some(812089));
     assert_eq!(attachment.aspect_ratio, Some(0.8));
     assert_eq!(attachment.push_to_talk, None);

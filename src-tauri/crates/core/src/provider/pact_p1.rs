@@ -84,7 +84,7 @@ fn map_conversation(conversation: p1::Conversation) -> RemoteConversation {
 
 fn map_attachment(attachment: p1::Attachment) -> RemoteAttachment {
     RemoteAttachment {
-        id: Some(attachment.id.to_string()),
+        id: attachment.id.map(|id| id.to_string()),
         file_name: attachment.file_name,
         mime_type: attachment.mime_type,
         size: attachment.size,
