@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs what Parley needs to build, test and demo on Debian 12, and nothing that is already there.
+#
+#   bash src-tauri/scripts/deps.sh           # build + test packages, pinned Rust toolchain
+#   bash src-tauri/scripts/deps.sh build     # only what `cargo build` of the app needs
+#
+# Idempotent: packages are checked with dpkg-query first, and `apt-get update` runs only when
+# something is missing. Uses sudo only when not running as root.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+WANT="${1:-all}"
+
+# WebKitGTK and friends for the Tauri app shell.
+BUILD_PACKAGES=(
+    libwebkit2gtk-4.1-dev build-essential file libxdo-dev libssl-dev
+    libayatana-appindicator3-dev librsvg2-dev pkg-config
+)
+# Headless display, WebDriver, screenshots, and a Secret Service (gnome-keyring) for the token store.
+TEST_PACKAGES=(
+    xvfb xauth webkit2gtk-driver x11-utils gnome-keyring dbus dbus-x11
+    libsecret-tools xdotool imagemagick
+)
+
+log() { printf '[deps] %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    else
+        sudo "$@"
+    fi
+}
+
+is_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing_packages() {
+    local pkg
+    for pkg in "$@"; do
+        is_installed "$pkg" || printf '%s\n' "$pkg"
+    done
+}
+
+install_packages() {
+    local -a missing
+    mapfile -t missing < <(missing_packages "$@")
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "system packages: all present"
+        return
+    fi
+    log "installing: ${missing[*]}"
+    local started=$SECONDS
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+    log "apt took $((SECONDS - started)) s"
+}
+
+# rust-toolchain.toml pins the compiler; make sure it and its components are really installed.
+ensure_toolchain() {
+    if ! command -v rustup >/dev/null 2>&1; then
+        log "rustup not found: using whatever cargo is on PATH ($(cargo --version 2>/dev/null || echo none))"
+        return
+    fi
+    cd "$REPO_ROOT"
+    if rustc --version >/dev/null 2>&1 && cargo fmt --version >/dev/null 2>&1 \
+        && cargo clippy --version >/dev/null 2>&1; then
+        log "toolchain: $(rustc --version)"
+        return
+    fi
+    log "installing the toolchain pinned in rust-toolchain.toml"
+    rustup toolchain install
+    log "toolchain: $(rustc --version)"
+}
+
+main() {
+    case "$WANT" in
+        build) install_packages "${BUILD_PACKAGES[@]}" ;;
+        all) install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+        *)
+            echo "usage: $0 [all|build]" >&2
+            exit 2
+            ;;
+    esac
+    ensure_toolchain
+}
+
+main
