@@ -1,0 +1,91 @@
+//! Configuration of a sandbox: the seed data it generates and the switches it starts with.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a sandbox generates at start and how it behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxConfig {
+    /// Seed of every random choice (data, faults, live mode): the same seed gives the same data.
+    pub seed: u64,
+    /// Number of companies.
+    pub companies: usize,
+    /// Number of conversations in total, split round-robin across the companies.
+    pub conversations: usize,
+    /// Number of messages generated in each conversation.
+    pub messages_per_conversation: usize,
+    /// The API token clients must send (`X-Private-Api-Token` or `?private_api_token=`).
+    pub token: String,
+    /// Delay added before every p1 request is handled.
+    pub latency: Duration,
+    /// Time a delivery job stays in `trying_deliver` before it is `delivered`.
+    /// `Duration::ZERO` delivers synchronously (the send response already carries `message_id`).
+    pub job_delay: Duration,
+    /// When set, a realistic incoming message lands in a random conversation this often.
+    pub live_incoming_every: Option<Duration>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            seed: 42,
+            companies: 2,
+            conversations: 20,
+            messages_per_conversation: 30,
+            token: "sandbox-token".to_owned(),
+            latency: Duration::ZERO,
+            job_delay: Duration::from_millis(150),
+            live_incoming_every: None,
+        }
+    }
+}
+
+/// One way a p1 request can be made to fail on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// HTTP 500 with a JSON error body; the request has no effect.
+    Status500,
+    /// HTTP 502 with an HTML page, as a proxy would answer; the request has no effect.
+    Html502,
+    /// The connection is aborted (reset) without any response; the request has no effect.
+    #[serde(alias = "reset")]
+    ConnectionReset,
+    /// HTTP 200 with a body that is not valid JSON; the request has no effect.
+    InvalidJson,
+    /// The request is carried out, then the connection is aborted before the response is sent.
+    ResetAfterProcessing,
+}
+
+impl FaultKind {
+    /// Every fault kind, in a fixed order.
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::Status500,
+        FaultKind::Html502,
+        FaultKind::ConnectionReset,
+        FaultKind::InvalidJson,
+        FaultKind::ResetAfterProcessing,
+    ];
+
+    /// The snake_case name used by the admin endpoint and the stats.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Status500 => "status500",
+            FaultKind::Html502 => "html502",
+            FaultKind::ConnectionReset => "connection_reset",
+            FaultKind::InvalidJson => "invalid_json",
+            FaultKind::ResetAfterProcessing => "reset_after_processing",
+        }
+    }
+}
+
+/// Fault injection: a fraction of p1 requests fails in one of the given ways.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultConfig {
+    /// Fraction of p1 requests that fail, 0.0..=1.0.
+    pub rate: f64,
+    /// Ways to fail, one picked at random per faulted request; empty means all kinds.
+    #[serde(default)]
+    pub kinds: Vec<FaultKind>,
+}

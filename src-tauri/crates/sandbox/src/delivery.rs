@@ -1,0 +1,86 @@
+//! Background work: delivery jobs finishing after `job_delay`, and the optional live mode that
+//! brings in customer messages now and then.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::Rng;
+use tokio::sync::watch;
+
+use crate::content::{self, Locale};
+use crate::model::{live_message, Job, JobState};
+use crate::state::{lock, Shared};
+
+/// Delivers the job's message now: it joins the conversation and the job turns `delivered`.
+/// Returns the updated job, or `None` if it does not exist or was delivered already.
+pub fn deliver(shared: &Shared, job_id: i64) -> Option<Job> {
+    let mut world = lock(&shared.world);
+    let job = world.jobs.get(&job_id)?.clone();
+    if job.state != JobState::TryingDeliver {
+        return None;
+    }
+    let sent_index = world
+        .sent
+        .iter()
+        .rposition(|s| s.message_id == job.reserved_message_id)?;
+    let sent = world.sent[sent_index].clone();
+    let mut message = live_message(
+        job.reserved_message_id,
+        false,
+        sent.text.clone(),
+        sent.attachment_ids.clone(),
+    );
+    message.job_id = Some(job.id);
+    if !world.append_live_message(job.conversation_id, message) {
+        return None;
+    }
+    let delivered_at = world
+        .conversation(job.conversation_id)
+        .and_then(|c| c.last_message_at);
+    world.sent[sent_index].delivered_at = delivered_at;
+    let stored = world.jobs.get_mut(&job_id)?;
+    stored.state = JobState::Delivered;
+    stored.message_id = Some(job.reserved_message_id);
+    Some(stored.clone())
+}
+
+/// Delivers the job after the configured delay, in the background.
+pub fn schedule(shared: Arc<Shared>, job_id: i64) {
+    tokio::spawn(async move {
+        tokio::time::sleep(shared.job_delay).await;
+        deliver(&shared, job_id);
+    });
+}
+
+/// Pushes a realistic incoming message into a random conversation every `every`, until
+/// `shutdown` changes.
+pub async fn run_live_mode(
+    shared: Arc<Shared>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every.max(Duration::from_millis(10)));
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => push_live_message(&shared),
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn push_live_message(shared: &Shared) {
+    let count = lock(&shared.world).conversations.len();
+    if count == 0 {
+        return;
+    }
+    let (conversation_id, text) = {
+        let mut guard = lock(&shared.live_rng);
+        let rng: &mut StdRng = &mut guard;
+        let id = rng.gen_range(1..=count) as i64;
+        let locale = Locale::pick(rng);
+        (id, content::chat_line(rng, locale, true))
+    };
+    shared.push_incoming(conversation_id, &text);
+}

@@ -1,0 +1,234 @@
+//! Parley's sandbox: a local HTTP server that speaks the Pact.im p1 API from the public docs,
+//! in memory, with deterministic and realistic seed data, for tests, benchmarks and demo mode.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use parley_sandbox::{Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! println!("{} (token {})", sandbox.pact_p1_base_url(), sandbox.token());
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Switches (latency, injected faults, rate limit) change at run time through [`Sandbox`] or
+//! through the admin endpoints under `/_sandbox/` (no token needed, never faulted):
+//! `POST /_sandbox/faults {"rate":0.3,"kinds":["status500","html502","reset","invalid_json",
+//! "reset_after_processing"]}`, `POST /_sandbox/latency {"ms":50}`,
+//! `POST /_sandbox/rate_limit {"per_minute":N}` (or `null`),
+//! `POST /_sandbox/incoming {"conversation_id":1,"text":"hi"}` and `GET /_sandbox/stats`.
+
+mod admin;
+mod config;
+mod content;
+mod delivery;
+mod error;
+mod guard;
+mod model;
+mod p1;
+mod paging;
+mod params;
+mod render;
+mod seed;
+mod server;
+mod snapshot;
+mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{FaultConfig, FaultKind, SandboxConfig};
+pub use snapshot::{
+    SandboxStats, SnapshotAttachment, SnapshotCompany, SnapshotConversation, SnapshotMessage,
+};
+
+use state::{lock, Shared};
+
+/// The fixed instant all seed timestamps lie before (data does not depend on `now()`).
+pub fn seed_reference_instant() -> DateTime<Utc> {
+    seed::reference_instant()
+}
+
+/// A running sandbox server. It runs on a small runtime of its own, so it keeps answering
+/// even while the caller blocks (a `current_thread` test waiting on a child process).
+/// Dropping it stops the server too; [`Sandbox::shutdown`] also waits until it has stopped.
+#[derive(Debug)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+    runtime: Option<Runtime>,
+}
+
+impl Sandbox {
+    /// Generates the data and serves it on `127.0.0.1` at a free port.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Sandbox::start_on(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Generates the data and serves it on `addr` (port 0 picks a free port).
+    pub async fn start_on(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Sandbox> {
+        let std_listener = std::net::TcpListener::bind(addr)?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let world = seed::generate(&config);
+        let shared = Arc::new(Shared::new(
+            world,
+            config.seed,
+            config.token.clone(),
+            config.latency,
+            config.job_delay,
+            files_base(addr),
+        ));
+        let router = p1::router(Arc::clone(&shared))
+            .merge(admin::router())
+            .fallback(|| async { error::ApiError::not_found("No such endpoint") })
+            .with_state(Arc::clone(&shared));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("parley-sandbox")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _inside = runtime.enter();
+            TcpListener::from_std(std_listener)?
+        };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = runtime.spawn(server::serve(listener, router, shutdown_rx.clone()));
+        if let Some(every) = config.live_incoming_every {
+            runtime.spawn(delivery::run_live_mode(
+                Arc::clone(&shared),
+                every,
+                shutdown_rx,
+            ));
+        }
+        Ok(Sandbox {
+            shared,
+            addr,
+            shutdown,
+            server: Some(server),
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/p1/`, the base URL a p1 client should use.
+    pub fn pact_p1_base_url(&self) -> String {
+        format!("{}/p1/", files_base(self.addr))
+    }
+
+    /// The API token the sandbox accepts.
+    pub fn token(&self) -> String {
+        self.shared.token.clone()
+    }
+
+    /// Injects faults into a fraction of p1 requests; `None` stops injecting.
+    pub fn set_faults(&self, faults: Option<FaultConfig>) {
+        lock(&self.shared.switches).faults = faults;
+    }
+
+    /// Delay added before each p1 request is handled.
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.shared.switches).latency = latency;
+    }
+
+    /// Answers 429 once more than `per_minute` p1 requests came in the last minute; `None`
+    /// removes the limit.
+    pub fn set_rate_limit(&self, per_minute: Option<u32>) {
+        lock(&self.shared.switches).set_rate_limit(per_minute);
+    }
+
+    /// Adds an incoming message (from the customer) now and returns its id, or 0 when the
+    /// conversation does not exist.
+    pub fn push_incoming_message(&self, conversation_id: i64, text: &str) -> i64 {
+        self.shared
+            .push_incoming(conversation_id, text)
+            .unwrap_or(0)
+    }
+
+    /// Every company, by id.
+    pub fn companies(&self) -> Vec<SnapshotCompany> {
+        let world = lock(&self.shared.world);
+        world.companies.iter().map(SnapshotCompany::of).collect()
+    }
+
+    /// Every conversation of every company, by id.
+    pub fn conversations(&self) -> Vec<SnapshotConversation> {
+        let world = lock(&self.shared.world);
+        world
+            .conversations
+            .iter()
+            .map(SnapshotConversation::of)
+            .collect()
+    }
+
+    /// The conversation's messages, oldest first (empty for an unknown conversation).
+    pub fn messages(&self, conversation_id: i64) -> Vec<SnapshotMessage> {
+        let world = lock(&self.shared.world);
+        world
+            .conversation(conversation_id)
+            .map(|c| {
+                c.messages
+                    .iter()
+                    .map(|m| SnapshotMessage::of(&world, m))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every message accepted through the API, in the order accepted, including sends whose
+    /// delivery job has not finished yet (their id is the one they will get).
+    pub fn sent_messages(&self) -> Vec<SnapshotMessage> {
+        let world = lock(&self.shared.world);
+        world
+            .sent
+            .iter()
+            .map(|s| SnapshotMessage::of_sent(&world, s))
+            .collect()
+    }
+
+    /// Counters of requests, faults, 429s and routes.
+    pub fn stats(&self) -> SandboxStats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Stops the server, drops open connections and waits until it has stopped.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// `http://HOST:PORT` with an unspecified bind address replaced by loopback.
+fn files_base(addr: SocketAddr) -> String {
+    let mut public = addr;
+    if public.ip().is_unspecified() {
+        public.set_ip(Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{public}")
+}

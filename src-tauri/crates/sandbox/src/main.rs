@@ -1,0 +1,101 @@
+//! `parley-sandbox`: runs the Pact p1 sandbox on a port until Ctrl+C or SIGTERM.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use parley_sandbox::{Sandbox, SandboxConfig};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "parley-sandbox",
+    about = "Local Pact.im p1 API with deterministic demo data"
+)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Number of conversations in total.
+    #[arg(long, default_value_t = 20)]
+    conversations: usize,
+    /// Messages per conversation.
+    #[arg(long, default_value_t = 30)]
+    messages: usize,
+    /// Number of companies.
+    #[arg(long, default_value_t = 2)]
+    companies: usize,
+    /// API token clients must send.
+    #[arg(long, default_value = "sandbox-token")]
+    token: String,
+    /// Delay before each p1 request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Push an incoming message into a random conversation every this many seconds.
+    #[arg(long)]
+    live_every_secs: Option<f64>,
+}
+
+impl Args {
+    fn config(&self) -> SandboxConfig {
+        SandboxConfig {
+            seed: self.seed,
+            companies: self.companies,
+            conversations: self.conversations,
+            messages_per_conversation: self.messages,
+            token: self.token.clone(),
+            latency: Duration::from_millis(self.latency_ms),
+            live_incoming_every: self
+                .live_every_secs
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(Duration::from_secs_f64),
+            ..SandboxConfig::default()
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let sandbox = match Sandbox::start_on(args.config(), addr).await {
+        Ok(sandbox) => sandbox,
+        Err(error) => {
+            eprintln!("parley-sandbox: cannot listen on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "parley-sandbox listening on {} (token: {})",
+        sandbox.pact_p1_base_url(),
+        sandbox.token()
+    );
+    wait_for_stop_signal().await;
+    sandbox.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

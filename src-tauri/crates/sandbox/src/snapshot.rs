@@ -1,0 +1,156 @@
+//! Read-only copies of the sandbox's state for tests and the demo: what is stored, not how it
+//! is written on the wire.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Attachment, Company, Conversation, Message, SentRecord, World};
+
+/// A company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotCompany {
+    /// `external_id` on the wire.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+}
+
+/// A conversation, whatever its company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotConversation {
+    /// `external_id` on the wire.
+    pub id: i64,
+    /// Company the conversation belongs to.
+    pub company_id: i64,
+    /// Contact name; `None` where the wire carries `null`.
+    pub name: Option<String>,
+    /// Provider, e.g. `whatsapp`, `telegram_personal`.
+    pub channel_type: String,
+    /// Channel id as the wire shows it (`None` where it is written as null).
+    pub channel_id: Option<i64>,
+    /// Time of the newest message, if any.
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Assigned user, if any.
+    pub assignee_id: Option<i64>,
+    /// Note, if any.
+    pub note: Option<String>,
+    /// Bitrix open lines block flag.
+    pub bitrix_block_openlines: bool,
+}
+
+/// A stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotAttachment {
+    /// Attachment id (`id` / `external_id` on the wire).
+    pub id: i64,
+    /// File name as uploaded or generated.
+    pub file_name: String,
+    /// MIME type.
+    pub mime_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The file's content.
+    pub bytes: Vec<u8>,
+}
+
+/// A message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotMessage {
+    /// `external_id` on the wire.
+    pub id: i64,
+    /// True for messages from the customer.
+    pub income: bool,
+    /// Text; `None` for attachment-only messages.
+    pub text: Option<String>,
+    /// Creation time (for a send still being delivered: when it was accepted).
+    pub created_at: DateTime<Utc>,
+    /// Attached files, in order.
+    pub attachments: Vec<SnapshotAttachment>,
+}
+
+/// Counters of what the sandbox has served.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxStats {
+    /// p1 requests received (including faulted and rate-limited ones).
+    pub requests: u64,
+    /// p1 requests answered with an injected fault.
+    pub faults_injected: u64,
+    /// Injected faults by kind name (`status500`, `html502`, `connection_reset`, ...).
+    pub faults_by_kind: BTreeMap<String, u64>,
+    /// p1 requests answered 429.
+    pub rate_limited: u64,
+    /// p1 requests answered 401.
+    pub unauthorized: u64,
+    /// Messages accepted through the API (sends and telegram_personal first messages).
+    pub messages_accepted: u64,
+    /// p1 requests by route, e.g. `GET /p1/companies/{company_id}/conversations`.
+    pub per_route: BTreeMap<String, u64>,
+}
+
+impl SnapshotCompany {
+    pub(crate) fn of(company: &Company) -> SnapshotCompany {
+        SnapshotCompany {
+            id: company.id,
+            name: company.name.clone(),
+        }
+    }
+}
+
+impl SnapshotConversation {
+    pub(crate) fn of(conversation: &Conversation) -> SnapshotConversation {
+        SnapshotConversation {
+            id: conversation.id,
+            company_id: conversation.company_id,
+            name: conversation.name.clone(),
+            channel_type: conversation.channel_type.to_owned(),
+            channel_id: (!conversation.hide_channel_id).then_some(conversation.channel_id),
+            last_message_at: conversation.last_message_at,
+            assignee_id: conversation.assignee_id,
+            note: conversation.note.clone(),
+            bitrix_block_openlines: conversation.bitrix_block_openlines,
+        }
+    }
+}
+
+impl SnapshotAttachment {
+    pub(crate) fn of(attachment: &Attachment) -> SnapshotAttachment {
+        SnapshotAttachment {
+            id: attachment.id,
+            file_name: attachment.file_name.clone(),
+            mime_type: attachment.mime_type.clone(),
+            size: attachment.bytes.len() as u64,
+            bytes: attachment.bytes.to_vec(),
+        }
+    }
+}
+
+fn attachments_of(world: &World, ids: &[i64]) -> Vec<SnapshotAttachment> {
+    ids.iter()
+        .filter_map(|id| world.attachments.get(id))
+        .map(SnapshotAttachment::of)
+        .collect()
+}
+
+impl SnapshotMessage {
+    pub(crate) fn of(world: &World, message: &Message) -> SnapshotMessage {
+        SnapshotMessage {
+            id: message.id,
+            income: message.income,
+            text: message.text.clone(),
+            created_at: message.created_at,
+            attachments: attachments_of(world, &message.attachment_ids),
+        }
+    }
+
+    pub(crate) fn of_sent(world: &World, sent: &SentRecord) -> SnapshotMessage {
+        SnapshotMessage {
+            id: sent.message_id,
+            income: false,
+            text: sent.text.clone(),
+            created_at: sent.delivered_at.unwrap_or(sent.accepted_at),
+            attachments: attachments_of(world, &sent.attachment_ids),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! State shared by the server's handlers and the public [`crate::Sandbox`] handle: the world,
+//! the run-time switches (latency, faults, rate limit) and the request statistics.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::{FaultConfig, FaultKind};
+use crate::model::{live_message, World};
+use crate::snapshot::SandboxStats;
+
+/// Mixed into the seed so fault draws do not mirror the data generator's draws.
+const FAULT_SEED_SALT: u64 = 0xFA17_5EED_0000_0001;
+
+/// Locks a mutex, carrying on with the data if another thread panicked while holding it.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Run-time switches.
+#[derive(Debug)]
+pub struct Switches {
+    pub latency: Duration,
+    pub faults: Option<FaultConfig>,
+    fault_rng: StdRng,
+    pub rate_limit: Option<u32>,
+    window: VecDeque<Instant>,
+}
+
+impl Switches {
+    fn new(seed: u64, latency: Duration) -> Switches {
+        Switches {
+            latency,
+            faults: None,
+            fault_rng: StdRng::seed_from_u64(seed ^ FAULT_SEED_SALT),
+            rate_limit: None,
+            window: VecDeque::new(),
+        }
+    }
+
+    /// Decides whether this request fails, and how (seeded, so runs repeat).
+    pub fn draw_fault(&mut self) -> Option<FaultKind> {
+        let faults = self.faults.as_ref()?;
+        let rate = faults.rate.clamp(0.0, 1.0);
+        if rate <= 0.0 || self.fault_rng.gen::<f64>() >= rate {
+            return None;
+        }
+        let kinds: &[FaultKind] = if faults.kinds.is_empty() {
+            &FaultKind::ALL
+        } else {
+            &faults.kinds
+        };
+        Some(kinds[self.fault_rng.gen_range(0..kinds.len())])
+    }
+
+    /// Counts the request against the per-minute limit; `Some(seconds)` when it is over.
+    pub fn check_rate_limit(&mut self, now: Instant) -> Option<u64> {
+        let limit = self.rate_limit? as usize;
+        let minute = Duration::from_secs(60);
+        while self
+            .window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
+            self.window.pop_front();
+        }
+        if self.window.len() < limit {
+            self.window.push_back(now);
+            return None;
+        }
+        let wait = self.window.front().map_or(minute, |oldest| {
+            minute.saturating_sub(now.duration_since(*oldest))
+        });
+        Some(wait.as_secs_f64().ceil().max(1.0) as u64)
+    }
+
+    /// Changes the limit and forgets the requests counted so far.
+    pub fn set_rate_limit(&mut self, per_minute: Option<u32>) {
+        self.rate_limit = per_minute;
+        self.window.clear();
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    pub world: Mutex<World>,
+    pub switches: Mutex<Switches>,
+    pub stats: Mutex<SandboxStats>,
+    pub live_rng: Mutex<StdRng>,
+    pub token: String,
+    pub job_delay: Duration,
+    /// `http://127.0.0.1:PORT`, prefix of every file URL.
+    pub files_base: String,
+}
+
+impl Shared {
+    /// State for a freshly generated world.
+    pub fn new(
+        world: World,
+        seed: u64,
+        token: String,
+        latency: Duration,
+        job_delay: Duration,
+        files_base: String,
+    ) -> Shared {
+        Shared {
+            world: Mutex::new(world),
+            switches: Mutex::new(Switches::new(seed, latency)),
+            stats: Mutex::new(SandboxStats::default()),
+            live_rng: Mutex::new(StdRng::seed_from_u64(seed.wrapping_add(7))),
+            token,
+            job_delay,
+            files_base,
+        }
+    }
+
+    /// Adds an incoming message now; `None` when the conversation does not exist.
+    pub fn push_incoming(&self, conversation_id: i64, text: &str) -> Option<i64> {
+        let mut world = lock(&self.world);
+        world.conversation(conversation_id)?;
+        let id = world.take_message_id();
+        let message = live_message(id, true, Some(text.to_owned()), Vec::new());
+        world
+            .append_live_message(conversation_id, message)
+            .then_some(id)
+    }
+
+    /// Counts a p1 request on its route.
+    pub fn count_request(&self, route: &str) {
+        let mut stats = lock(&self.stats);
+        stats.requests += 1;
+        *stats.per_route.entry(route.to_owned()).or_insert(0) += 1;
+    }
+
+    /// Updates the statistics.
+    pub fn with_stats(&self, change: impl FnOnce(&mut SandboxStats)) {
+        change(&mut lock(&self.stats));
+    }
+}
