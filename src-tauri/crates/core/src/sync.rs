@@ -27,6 +27,7 @@ pub async fn sync_account(
     progress: &mut (dyn FnMut(SyncProgress) + Send),
 ) -> Result<SyncReport> {
     let fail = |error: ProviderError| CoreError::provider(&account.name, error);
+    tracing::info!(account = %account.name, "sync started");
     let companies = visible_companies(provider, account).await.map_err(fail)?;
     let company_ids = store.upsert_companies(account.id, &companies).await?;
 
@@ -74,6 +75,7 @@ pub async fn sync_account(
 
     store.index_pending_messages().await?;
     let (conversations, messages) = store.account_counts(account.id).await?;
+    tracing::info!(account = %account.name, threads = work.len(), new_messages, "sync finished");
     Ok(SyncReport {
         account: account.name.clone(),
         conversations,

@@ -240,6 +240,7 @@ impl Store {
 
     /// The message reached the customer's messenger.
     pub async fn outbox_delivered(&self, id: i64, message_id: Option<&str>) -> Result<()> {
+        tracing::info!(outbox_id = id, message_id, "outbox entry delivered");
         sqlx::query(
             "UPDATE outbox SET state = 'delivered', message_provider_id = COALESCE(?, message_provider_id),
                  send_started_at = NULL, last_error = NULL, last_error_code = NULL, lease_until = NULL,
@@ -255,6 +256,7 @@ impl Store {
 
     /// Gives up on the entry with a reason the user will read.
     pub async fn outbox_failed(&self, id: i64, code: &str, reason: &str) -> Result<()> {
+        tracing::warn!(outbox_id = id, code, reason, "outbox entry failed");
         sqlx::query(
             "UPDATE outbox SET state = 'failed', last_error = ?, last_error_code = ?, send_started_at = NULL,
                  lease_until = NULL, updated_at = ? WHERE id = ?",
@@ -277,6 +279,15 @@ impl Store {
         error: Option<(&str, &str)>,
         keep_unknown: bool,
     ) -> Result<()> {
+        if let Some((code, message)) = error {
+            tracing::info!(
+                outbox_id = id,
+                code,
+                message,
+                keep_unknown,
+                "outbox entry will be retried"
+            );
+        }
         sqlx::query(
             "UPDATE outbox SET next_attempt_at = ?, last_error = COALESCE(?, last_error),
                  last_error_code = COALESCE(?, last_error_code),
