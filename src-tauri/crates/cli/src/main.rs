@@ -366,25 +366,34 @@ async fn sync(parley: &Parley, only: Option<String>, json: bool) -> anyhow::Resu
     if names.is_empty() {
         anyhow::bail!("no accounts yet; add one with `parley-cli account add`");
     }
-    let mut first_error = None;
-    for name in names {
-        let mut reporter = output::ProgressReporter::new();
-        let mut on_progress = |progress: SyncProgress| reporter.report(&progress);
-        match parley.sync(&name, &mut on_progress).await {
+    if let [name] = names.as_slice() {
+        let report = parley.sync(name, &mut progress_printer()).await?;
+        return output::sync_report(&report, json);
+    }
+    // Several accounts: one failing must not stop the others; each failure gets its own line.
+    let mut failed = 0;
+    for name in &names {
+        match parley.sync(name, &mut progress_printer()).await {
             Ok(report) => output::sync_report(&report, json)?,
             Err(error) => {
+                failed += 1;
                 eprintln!(
                     "error: {}",
                     output::one_line(&format!("{}: {error}", error.code()))
                 );
-                first_error.get_or_insert(error);
             }
         }
     }
-    match first_error {
-        Some(error) => Err(error.into()),
-        None => Ok(()),
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} accounts could not be synced", names.len());
     }
+    Ok(())
+}
+
+/// A progress callback that prints on stderr.
+fn progress_printer() -> impl FnMut(SyncProgress) + Send {
+    let mut reporter = output::ProgressReporter::new();
+    move |progress: SyncProgress| reporter.report(&progress)
 }
 
 async fn send(
