@@ -45,11 +45,26 @@ pub fn deliver(shared: &Shared, job_id: i64) -> Option<Job> {
     Some(stored.clone())
 }
 
-/// Delivers the job after the configured delay, in the background.
+/// Marks a waiting job as not delivered; its message never joins the conversation.
+pub fn refuse(shared: &Shared, job_id: i64) {
+    let mut world = lock(&shared.world);
+    if let Some(job) = world.jobs.get_mut(&job_id) {
+        if job.state == JobState::TryingDeliver {
+            job.state = JobState::NotDelivered;
+        }
+    }
+}
+
+/// Finishes the job after the configured delay, in the background: delivered, or refused while the
+/// `fail_deliveries` switch is on.
 pub fn schedule(shared: Arc<Shared>, job_id: i64) {
     tokio::spawn(async move {
         tokio::time::sleep(shared.job_delay).await;
-        deliver(&shared, job_id);
+        if lock(&shared.switches).fail_deliveries {
+            refuse(&shared, job_id);
+        } else {
+            deliver(&shared, job_id);
+        }
     });
 }
 

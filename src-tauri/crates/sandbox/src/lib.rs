@@ -149,6 +149,12 @@ impl Sandbox {
         lock(&self.shared.switches).set_rate_limit(per_minute);
     }
 
+    /// While `true`, every delivery job ends `failed` with the reason "Contact is not present in the
+    /// messenger", as Pact reports a message its messenger refused.
+    pub fn set_fail_deliveries(&self, fail: bool) {
+        lock(&self.shared.switches).fail_deliveries = fail;
+    }
+
     /// Adds an incoming message (from the customer) now and returns its id, or 0 when the
     /// conversation does not exist.
     pub fn push_incoming_message(&self, conversation_id: i64, text: &str) -> i64 {

@@ -108,6 +108,8 @@ pub struct Attachment {
 pub enum JobState {
     TryingDeliver,
     Delivered,
+    /// The messenger refused the message; it never joins the conversation.
+    NotDelivered,
 }
 
 /// A message delivery job created by a send.

@@ -179,6 +179,10 @@ pub fn job(job: &Job) -> Value {
     let (state, details) = match job.state {
         JobState::TryingDeliver => ("trying_deliver", Value::Null),
         JobState::Delivered => ("delivered", json!({ "result": "DELIVERED" })),
+        JobState::NotDelivered => (
+            "failed",
+            json!({ "result": "NOT DELIVERED", "reason": "Contact is not present in the messenger" }),
+        ),
     };
     json!({
         "id": job.id,

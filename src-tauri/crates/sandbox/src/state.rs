@@ -30,6 +30,8 @@ pub struct Switches {
     fault_rng: StdRng,
     pub rate_limit: Option<u32>,
     window: VecDeque<Instant>,
+    /// While set, every delivery job ends `failed` ("NOT DELIVERED").
+    pub fail_deliveries: bool,
 }
 
 impl Switches {
@@ -40,6 +42,7 @@ impl Switches {
             fault_rng: StdRng::seed_from_u64(seed ^ FAULT_SEED_SALT),
             rate_limit: None,
             window: VecDeque::new(),
+            fail_deliveries: false,
         }
     }
 
