@@ -13,11 +13,19 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile};
+pub use search::MESSAGE_SEARCH_SQL;
 pub use threads::{
     CachedConversation, CachedThreadState, ConversationField, MessageWrite, PageWriteOutcome,
 };
 
-use crate::error::Result;
+use crate::error::{CoreError, Result};
+
+/// Moves queued messages into the full-text index. CROSS JOIN keeps SQLite from reordering the join:
+/// it walks the (small) queue and looks each message up by id, never scanning the messages table.
+/// Public so benchmarks can print its query plan.
+pub const INDEX_PENDING_SQL: &str = "INSERT INTO messages_fts (rowid, text)
+     SELECT m.id, m.text FROM fts_pending p CROSS JOIN messages m ON m.id = p.message_id
+     WHERE m.text IS NOT NULL AND m.text <> ''";
 
 /// The file name of the cache inside the data folder.
 pub const DATABASE_FILE: &str = "parley.db";
@@ -26,6 +34,19 @@ pub const DATABASE_FILE: &str = "parley.db";
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+}
+
+/// Runs a write transaction as its own task, so it commits or rolls back whole even when the caller
+/// stops waiting (a cancelled sync, an app shutting down): a cancelled future never leaves a pooled
+/// connection inside a half-finished transaction.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(work).await.map_err(|error| {
+        CoreError::Storage(sqlx::Error::Protocol(format!(
+            "a database write stopped: {error}"
+        )))
+    })?
 }
 
 impl Store {
@@ -38,8 +59,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        // One connection. SQLite runs one writer at a time anyway, and with a single connection no
+        // transaction can meet a stale read snapshot left by another connection: a read whose future
+        // was dropped mid-stream keeps its statement (and its snapshot) open until reused, and a write
+        // on top of such a snapshot fails at once with SQLITE_BUSY. Sync overlaps HTTP, not SQLite.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -56,15 +81,23 @@ impl Store {
     /// Inserting rows only queues them (a cheap trigger); indexing in bulk is several times faster than
     /// indexing row by row, which matters for a first sync of a large account. Returns how many were indexed.
     pub async fn index_pending_messages(&self) -> Result<u64> {
+        let store = self.clone();
+        detached(async move { store.index_pending_now().await }).await
+    }
+
+    async fn index_pending_now(&self) -> Result<u64> {
+        // The common case (nothing queued) must cost nothing and take no write lock: search calls this.
+        let queued: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM fts_pending)")
+            .fetch_one(&self.pool)
+            .await?;
+        if !queued {
+            return Ok(0);
+        }
         let mut tx = self.pool.begin().await?;
-        let indexed = sqlx::query(
-            "INSERT INTO messages_fts (rowid, text)
-             SELECT m.id, m.text FROM fts_pending p JOIN messages m ON m.id = p.message_id
-             WHERE m.text IS NOT NULL AND m.text <> ''",
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let indexed = sqlx::query(INDEX_PENDING_SQL)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         sqlx::query("DELETE FROM fts_pending")
             .execute(&mut *tx)
             .await?;
