@@ -13,6 +13,9 @@ use crate::model::{Account, SyncProgress, SyncReport};
 use crate::provider::{Provider, RemoteCompany};
 use crate::store::{CachedThreadState, MessageWrite, Store};
 
+/// How many threads are downloaded at once.
+const THREADS_IN_FLIGHT: usize = 4;
+
 /// A thread to bring up to date, with its company.
 struct ThreadWork {
     company_id: String,
@@ -59,8 +62,13 @@ pub async fn sync_account(
     };
     progress(report_progress.clone());
     let mut new_messages = 0i64;
-    for thread in &work {
-        match sync_thread(store, provider, account, thread).await {
+    // A few threads at once, so one thread's download overlaps another's write. Still gentle on the
+    // server: at most THREADS_IN_FLIGHT requests are open at any moment.
+    let mut results = futures::stream::iter(&work)
+        .map(|thread| async move { (thread, sync_thread(store, provider, account, thread).await) })
+        .buffer_unordered(THREADS_IN_FLIGHT);
+    while let Some((thread, result)) = results.next().await {
+        match result {
             Ok(inserted) => new_messages += inserted as i64,
             // A conversation deleted on the server between listing and reading: skip it, keep the rest.
             Err(error) if error.code() == ErrorCode::NotFound => {

@@ -170,3 +170,51 @@ async fn a_rejected_send_fails_with_the_reason_and_retry_resends() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_refused_delivery_fails_with_the_servers_reason_and_retry_sends_it_again() {
+    let sandbox = sandbox(2, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[0].id.to_string(),
+    };
+
+    sandbox.set_fail_deliveries(true);
+    let id = parley
+        .queue_message(&conversation, Some("are you there?".into()), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        drive_until_final(&parley, id, Duration::from_secs(20)).await,
+        OutboxState::Failed
+    );
+    let failed = parley.outbox_entry(id).await.unwrap();
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("Contact is not present"),
+        "{failed:?}"
+    );
+    let thread = parley.messages(&conversation, None).await.unwrap();
+    assert_eq!(thread.last().unwrap().status, "failed");
+
+    sandbox.set_fail_deliveries(false);
+    parley.retry_outbox_entry(id).await.unwrap();
+    assert_eq!(
+        drive_until_final(&parley, id, Duration::from_secs(20)).await,
+        OutboxState::Delivered
+    );
+    let delivered = sandbox.messages(sandbox.conversations()[0].id);
+    assert_eq!(
+        delivered
+            .iter()
+            .filter(|m| m.text.as_deref() == Some("are you there?"))
+            .count(),
+        1
+    );
+}

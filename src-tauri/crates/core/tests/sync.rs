@@ -105,7 +105,7 @@ async fn an_interrupted_sync_resumes_to_the_same_rows() {
     sync(&clean).await;
     let expected = dump(&clean).await;
 
-    sandbox.set_latency(Duration::from_millis(5));
+    sandbox.set_latency(Duration::from_millis(40));
     let dir = tempfile::tempdir().unwrap();
     let parley = core_with_account(dir.path(), &sandbox).await;
     for cut_after_ms in [30u64, 80, 150, 40, 260] {

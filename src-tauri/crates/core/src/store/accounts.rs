@@ -94,6 +94,11 @@ impl Store {
 
     /// Deletes the account and everything cached for it.
     pub async fn delete_account(&self, account_id: i64) -> Result<()> {
+        let store = self.clone();
+        super::detached(async move { store.delete_account_now(account_id).await }).await
+    }
+
+    async fn delete_account_now(&self, account_id: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         // Drop the thread rows first in bulk so the full-text index is cleaned in the same transaction.
         sqlx::query("DELETE FROM outbox WHERE account_id = ?")
@@ -114,6 +119,15 @@ impl Store {
 
     /// Records the companies the account syncs (insert or rename); returns their local ids by provider id.
     pub async fn upsert_companies(
+        &self,
+        account_id: i64,
+        companies: &[RemoteCompany],
+    ) -> Result<Vec<(i64, String)>> {
+        let (store, companies) = (self.clone(), companies.to_vec());
+        super::detached(async move { store.write_companies(account_id, &companies).await }).await
+    }
+
+    async fn write_companies(
         &self,
         account_id: i64,
         companies: &[RemoteCompany],

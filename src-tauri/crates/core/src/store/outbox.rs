@@ -81,6 +81,11 @@ const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attem
 impl Store {
     /// Writes a new pending entry; returns its id.
     pub async fn insert_outbox_entry(&self, entry: &NewOutboxEntry) -> Result<i64> {
+        let (store, entry) = (self.clone(), entry.clone());
+        super::detached(async move { store.write_outbox_entry(&entry).await }).await
+    }
+
+    async fn write_outbox_entry(&self, entry: &NewOutboxEntry) -> Result<i64> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(

@@ -80,6 +80,21 @@ impl Store {
         company_id: i64,
         conversations: &[RemoteConversation],
     ) -> Result<Vec<CachedThreadState>> {
+        let (store, conversations) = (self.clone(), conversations.to_vec());
+        super::detached(async move {
+            store
+                .write_conversations(account_id, company_id, &conversations)
+                .await
+        })
+        .await
+    }
+
+    async fn write_conversations(
+        &self,
+        account_id: i64,
+        company_id: i64,
+        conversations: &[RemoteConversation],
+    ) -> Result<Vec<CachedThreadState>> {
         let mut tx = self.pool.begin().await?;
         let mut states = Vec::with_capacity(conversations.len());
         let sql = format!(
@@ -140,12 +155,38 @@ impl Store {
         messages: &[RemoteMessage],
         write: MessageWrite,
     ) -> Result<PageWriteOutcome> {
+        let (store, messages) = (self.clone(), messages.to_vec());
+        super::detached(async move {
+            store
+                .write_message_page(account_id, conversation_id, &messages, write)
+                .await
+        })
+        .await
+    }
+
+    async fn write_message_page(
+        &self,
+        account_id: i64,
+        conversation_id: i64,
+        messages: &[RemoteMessage],
+        write: MessageWrite,
+    ) -> Result<PageWriteOutcome> {
+        // Looked up before the transaction, so the transaction starts with a write and takes the write
+        // lock at once (a read-then-write transaction could fail when another writer got in between).
+        let mut cached = self.cached_message_ids(account_id, messages).await?;
         let mut tx = self.pool.begin().await?;
         let mut outcome = PageWriteOutcome::default();
         for message in messages {
-            if upsert_message(&mut tx, account_id, conversation_id, message).await? {
+            if let Some(&id) = cached.get(&message.id) {
+                refresh_message(&mut tx, id, message).await?;
+                outcome.already_cached += 1;
+            } else if let Some(id) =
+                insert_message(&mut tx, account_id, conversation_id, message).await?
+            {
+                cached.insert(message.id.clone(), id);
                 outcome.inserted += 1;
             } else {
+                // Written meanwhile by another process syncing the same account.
                 outcome.already_cached += 1;
             }
         }
@@ -176,6 +217,26 @@ impl Store {
         }
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// The local ids of those messages of the page that are already cached, by provider id.
+    async fn cached_message_ids(
+        &self,
+        account_id: i64,
+        messages: &[RemoteMessage],
+    ) -> Result<std::collections::HashMap<String, i64>> {
+        let provider_ids: Vec<&str> = messages.iter().map(|message| message.id.as_str()).collect();
+        let rows = sqlx::query(
+            "SELECT provider_id, id FROM messages
+             WHERE account_id = ? AND provider_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account_id)
+        .bind(serde_json::to_string(&provider_ids).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("provider_id")?, row.try_get("id")?)))
+            .collect()
     }
 
     /// Records that the thread is up to date as of the server's `activity` stamp.
@@ -442,74 +503,68 @@ pub enum ConversationField<'a> {
     BitrixOpenlines(bool),
 }
 
-/// Inserts a message or refreshes its row; returns true when it was new.
-async fn upsert_message(
+/// Brings a cached message's row up to date; writes nothing when nothing changed.
+async fn refresh_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    message: &RemoteMessage,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE messages SET text = ?1, direction = ?2, created_at = ?3
+         WHERE id = ?4 AND (text IS NOT ?1 OR direction <> ?2 OR created_at <> ?3)",
+    )
+    .bind(&message.text)
+    .bind(direction(message))
+    .bind(message.created_at.timestamp_millis())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    replace_attachments_if_changed(tx, id, &message.attachments).await
+}
+
+fn direction(message: &RemoteMessage) -> &'static str {
+    if message.incoming {
+        "in"
+    } else {
+        "out"
+    }
+}
+
+/// Inserts a new message with a time-ordered id (`created_at_ms * 1000 + n`, the first free `n`; after a
+/// thousand messages in one millisecond, the first free id above all). Returns `None` when the message
+/// was inserted meanwhile by someone else.
+async fn insert_message(
     tx: &mut Transaction<'_, Sqlite>,
     account_id: i64,
     conversation_id: i64,
     message: &RemoteMessage,
-) -> Result<bool> {
-    let created_at = message.created_at.timestamp_millis();
-    let direction = if message.incoming { "in" } else { "out" };
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM messages WHERE account_id = ? AND provider_id = ?")
-            .bind(account_id)
-            .bind(&message.id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some(id) = existing {
-        sqlx::query(
-            "UPDATE messages SET text = ?1, direction = ?2, created_at = ?3
-             WHERE id = ?4 AND (text IS NOT ?1 OR direction <> ?2 OR created_at <> ?3)",
-        )
-        .bind(&message.text)
-        .bind(direction)
-        .bind(created_at)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        replace_attachments_if_changed(tx, id, &message.attachments).await?;
-        return Ok(false);
-    }
-    let id = time_ordered_id(tx, created_at).await?;
+) -> Result<Option<i64>> {
+    let base = message.created_at.timestamp_millis().saturating_mul(1000);
     let status = if message.incoming { "received" } else { "sent" };
-    sqlx::query(
+    let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ((SELECT CASE WHEN MAX(id) IS NULL THEN ?1
+                              WHEN MAX(id) + 1 < ?1 + 1000 THEN MAX(id) + 1
+                              ELSE (SELECT MAX(id) + 1 FROM messages) END
+                  FROM messages WHERE id >= ?1 AND id < ?1 + 1000),
+                 ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (account_id, provider_id) DO NOTHING
+         RETURNING id",
     )
-    .bind(id)
+    .bind(base)
     .bind(account_id)
     .bind(conversation_id)
     .bind(&message.id)
-    .bind(direction)
+    .bind(direction(message))
     .bind(&message.text)
-    .bind(created_at)
+    .bind(message.created_at.timestamp_millis())
     .bind(status)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    insert_attachments(tx, id, &message.attachments).await?;
-    Ok(true)
-}
-
-/// A free message id that sorts by creation time: `created_at_ms * 1000 + n`.
-async fn time_ordered_id(tx: &mut Transaction<'_, Sqlite>, created_at: i64) -> Result<i64> {
-    let base = created_at.saturating_mul(1000);
-    let taken: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(id) FROM messages WHERE id >= ? AND id < ?")
-            .bind(base)
-            .bind(base.saturating_add(1000))
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(match taken {
-        None => base,
-        // A thousand messages in one millisecond: fall back to the first free id above.
-        Some(max) if max + 1 >= base + 1000 => {
-            sqlx::query_scalar::<_, i64>("SELECT MAX(id) + 1 FROM messages")
-                .fetch_one(&mut **tx)
-                .await?
-        }
-        Some(max) => max + 1,
-    })
+    if let Some(id) = id {
+        insert_attachments(tx, id, &message.attachments).await?;
+    }
+    Ok(id)
 }
 
 async fn insert_attachments(
