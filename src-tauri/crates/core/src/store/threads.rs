@@ -173,23 +173,19 @@ impl Store {
     ) -> Result<PageWriteOutcome> {
         // Looked up before the transaction, so the transaction starts with a write and takes the write
         // lock at once (a read-then-write transaction could fail when another writer got in between).
-        let mut cached = self.cached_message_ids(account_id, messages).await?;
+        let cached = self.cached_message_ids(account_id, messages).await?;
+        let (known, fresh): (Vec<&RemoteMessage>, Vec<&RemoteMessage>) = messages
+            .iter()
+            .partition(|message| cached.contains_key(&message.id));
         let mut tx = self.pool.begin().await?;
-        let mut outcome = PageWriteOutcome::default();
-        for message in messages {
-            if let Some(&id) = cached.get(&message.id) {
-                refresh_message(&mut tx, id, message).await?;
-                outcome.already_cached += 1;
-            } else if let Some(id) =
-                insert_message(&mut tx, account_id, conversation_id, message).await?
-            {
-                cached.insert(message.id.clone(), id);
-                outcome.inserted += 1;
-            } else {
-                // Written meanwhile by another process syncing the same account.
-                outcome.already_cached += 1;
-            }
+        for message in &known {
+            refresh_message(&mut tx, cached[&message.id], message).await?;
         }
+        let inserted = insert_messages(&mut tx, account_id, conversation_id, &fresh).await?;
+        let outcome = PageWriteOutcome {
+            inserted,
+            already_cached: messages.len() - inserted,
+        };
         if let Some(newest) = messages
             .iter()
             .map(|m| m.created_at.timestamp_millis())
@@ -530,41 +526,91 @@ fn direction(message: &RemoteMessage) -> &'static str {
     }
 }
 
-/// Inserts a new message with a time-ordered id (`created_at_ms * 1000 + n`, the first free `n`; after a
-/// thousand messages in one millisecond, the first free id above all). Returns `None` when the message
-/// was inserted meanwhile by someone else.
-async fn insert_message(
+/// Inserts the page's new messages in one statement and their attachments in another; returns how many
+/// were inserted (a message another process inserted meanwhile is skipped).
+///
+/// Ids are time-ordered: `created_at_ms * 1000 + n`, `n` counting on from the messages already in that
+/// millisecond and, within the page, in page order. The SELECT sees the table as it was before the
+/// statement, so the window function numbers same-millisecond messages of the page.
+async fn insert_messages(
     tx: &mut Transaction<'_, Sqlite>,
     account_id: i64,
     conversation_id: i64,
-    message: &RemoteMessage,
-) -> Result<Option<i64>> {
-    let base = message.created_at.timestamp_millis().saturating_mul(1000);
-    let status = if message.incoming { "received" } else { "sent" };
-    let id: Option<i64> = sqlx::query_scalar(
+    messages: &[&RemoteMessage],
+) -> Result<usize> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|message| {
+            let status = if message.incoming { "received" } else { "sent" };
+            serde_json::json!([
+                message.id,
+                direction(message),
+                message.text,
+                message.created_at.timestamp_millis(),
+                status
+            ])
+        })
+        .collect();
+    let inserted: Vec<(i64, String)> = sqlx::query_as(
         "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status)
-         VALUES ((SELECT CASE WHEN MAX(id) IS NULL THEN ?1
-                              WHEN MAX(id) + 1 < ?1 + 1000 THEN MAX(id) + 1
-                              ELSE (SELECT MAX(id) + 1 FROM messages) END
-                  FROM messages WHERE id >= ?1 AND id < ?1 + 1000),
-                 ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         SELECT base
+                + COALESCE((SELECT MAX(m.id) + 1 - base FROM messages m WHERE m.id >= base AND m.id < base + 1000), 0)
+                + ROW_NUMBER() OVER (PARTITION BY base ORDER BY position) - 1,
+                ?1, ?2, provider_id, direction, text, created_at, status
+         FROM (SELECT key AS position, value ->> 0 AS provider_id, value ->> 1 AS direction,
+                      value ->> 2 AS text, value ->> 3 AS created_at, (value ->> 3) * 1000 AS base,
+                      value ->> 4 AS status
+               FROM json_each(?3))
+         WHERE true
          ON CONFLICT (account_id, provider_id) DO NOTHING
-         RETURNING id",
+         RETURNING id, provider_id",
     )
-    .bind(base)
     .bind(account_id)
     .bind(conversation_id)
-    .bind(&message.id)
-    .bind(direction(message))
-    .bind(&message.text)
-    .bind(message.created_at.timestamp_millis())
-    .bind(status)
-    .fetch_optional(&mut **tx)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .fetch_all(&mut **tx)
     .await?;
-    if let Some(id) = id {
-        insert_attachments(tx, id, &message.attachments).await?;
+    let ids: std::collections::HashMap<&str, i64> = inserted
+        .iter()
+        .map(|(id, provider_id)| (provider_id.as_str(), *id))
+        .collect();
+    let attachments: Vec<serde_json::Value> = messages
+        .iter()
+        .filter_map(|message| ids.get(message.id.as_str()).map(|id| (*id, *message)))
+        .flat_map(|(id, message)| {
+            message
+                .attachments
+                .iter()
+                .enumerate()
+                .map(move |(position, attachment)| {
+                    serde_json::json!([
+                        id,
+                        position,
+                        attachment.id,
+                        attachment.file_name,
+                        attachment.mime_type,
+                        attachment.size,
+                        attachment.url,
+                        attachment.preview_url
+                    ])
+                })
+        })
+        .collect();
+    if !attachments.is_empty() {
+        sqlx::query(
+            "INSERT INTO attachments (message_id, position, provider_id, file_name, mime_type, size, url, preview_url)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                    value ->> 7
+             FROM json_each(?)",
+        )
+        .bind(serde_json::Value::Array(attachments).to_string())
+        .execute(&mut **tx)
+        .await?;
     }
-    Ok(id)
+    Ok(inserted.len())
 }
 
 async fn insert_attachments(
