@@ -70,24 +70,13 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let account: String = row.try_get("account")?;
-                let conversation: String = row.try_get("conversation")?;
-                Ok(SearchHit {
-                    conversation: format!("{account}/{conversation}"),
-                    account,
-                    message_id: Some(row.try_get("message_id")?),
-                    snippet: row.try_get("snippet")?,
-                    created_at: Some(from_millis(row.try_get("created_at")?)),
-                })
-            })
-            .collect()
+        rows.iter().map(hit_from_row).collect()
     }
 
     async fn search_conversation_names(&self, query: &str, limit: i64) -> Result<Vec<SearchHit>> {
         let rows = sqlx::query(
-            "SELECT a.name AS account, c.provider_id AS conversation, c.title, c.last_message_at
+            "SELECT a.name AS account, c.provider_id AS conversation, NULL AS message_id,
+                    COALESCE(c.title, '') AS snippet, c.last_message_at AS created_at
              FROM (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ? LIMIT ?) hits
              JOIN conversations c ON c.id = hits.rowid JOIN accounts a ON a.id = c.account_id
              ORDER BY c.last_message_at DESC NULLS LAST",
@@ -96,24 +85,23 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let account: String = row.try_get("account")?;
-                let conversation: String = row.try_get("conversation")?;
-                Ok(SearchHit {
-                    conversation: format!("{account}/{conversation}"),
-                    account,
-                    message_id: None,
-                    snippet: row
-                        .try_get::<Option<String>, _>("title")?
-                        .unwrap_or_default(),
-                    created_at: row
-                        .try_get::<Option<i64>, _>("last_message_at")?
-                        .map(from_millis),
-                })
-            })
-            .collect()
+        rows.iter().map(hit_from_row).collect()
     }
+}
+
+/// A hit from a row of `account, conversation, message_id, snippet, created_at`.
+fn hit_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SearchHit> {
+    let account: String = row.try_get("account")?;
+    let conversation: String = row.try_get("conversation")?;
+    Ok(SearchHit {
+        conversation: format!("{account}/{conversation}"),
+        account,
+        message_id: row.try_get("message_id")?,
+        snippet: row.try_get("snippet")?,
+        created_at: row
+            .try_get::<Option<i64>, _>("created_at")?
+            .map(from_millis),
+    })
 }
 
 #[cfg(test)]
