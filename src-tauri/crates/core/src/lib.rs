@@ -153,6 +153,7 @@ impl Parley {
         let provider = self.provider(&account).await?;
         let report = sync::sync_account(&self.store, provider.as_ref(), &account, progress).await?;
         self.process_outbox(None).await?;
+        self.prune_sent_files().await?;
         Ok(report)
     }
 
@@ -252,6 +253,25 @@ impl Parley {
                 &self.policy,
             )
             .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the staged copies of sent files once the server's message is cached, so the data folder
+    /// does not keep a second copy of everything ever sent.
+    async fn prune_sent_files(&self) -> Result<()> {
+        for (outbox_id, position, path) in self.store.outbox_files_to_prune().await? {
+            let path = PathBuf::from(path);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(CoreError::io("cannot delete a sent file's copy", error)),
+            }
+            // The entry's folder goes with its last file; a folder still holding files stays.
+            if let Some(folder) = path.parent() {
+                let _ = std::fs::remove_dir(folder);
+            }
+            self.store.outbox_file_pruned(outbox_id, position).await?;
         }
         Ok(())
     }

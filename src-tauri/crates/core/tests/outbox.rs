@@ -218,3 +218,55 @@ async fn a_refused_delivery_fails_with_the_servers_reason_and_retry_sends_it_aga
         1
     );
 }
+
+#[tokio::test]
+async fn the_staged_copy_of_a_sent_file_goes_once_the_servers_message_is_cached() {
+    let sandbox = sandbox(2, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[0].id.to_string(),
+    };
+    let original = dir.path().join("contract.pdf");
+    std::fs::write(&original, b"%PDF-1.4 contract").unwrap();
+
+    let id = parley
+        .queue_message(&conversation, None, std::slice::from_ref(&original))
+        .await
+        .unwrap();
+    let staged = parley
+        .messages(&conversation, None)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .attachments[0]
+        .local_path
+        .clone()
+        .unwrap();
+    assert!(std::path::Path::new(&staged).exists());
+    assert_eq!(
+        drive_until_final(&parley, id, Duration::from_secs(20)).await,
+        OutboxState::Delivered
+    );
+    sync(&parley).await;
+
+    assert!(
+        !std::path::Path::new(&staged).exists(),
+        "the staged copy is still there"
+    );
+    assert!(
+        original.exists(),
+        "the user's own file must never be touched"
+    );
+    let last = parley
+        .messages(&conversation, None)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.attachments[0].name.as_deref(), Some("contract.pdf"));
+    assert_eq!(last.status, "delivered");
+}

@@ -352,6 +352,29 @@ impl Store {
         .await?)
     }
 
+    /// Staged files of delivered entries whose message the cache now holds: the thread shows the server's
+    /// copy, so ours can go. As `(outbox id, position, path)`.
+    pub async fn outbox_files_to_prune(&self) -> Result<Vec<(i64, i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT f.outbox_id, f.position, f.stored_path FROM outbox_files f JOIN outbox o ON o.id = f.outbox_id
+             WHERE f.pruned = 0 AND o.state = 'delivered' AND EXISTS (
+                 SELECT 1 FROM messages m
+                 WHERE m.conversation_id = o.conversation_id AND m.provider_id = o.message_provider_id)",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records that a staged file was deleted.
+    pub async fn outbox_file_pruned(&self, outbox_id: i64, position: i64) -> Result<()> {
+        sqlx::query("UPDATE outbox_files SET pruned = 1 WHERE outbox_id = ? AND position = ?")
+            .bind(outbox_id)
+            .bind(position)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// When the next entry becomes due, if any is waiting.
     pub async fn outbox_next_due_at(&self) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
