@@ -6,6 +6,7 @@
 //! stopping at the first page that holds a message already cached. Every write is an upsert keyed by the
 //! provider's ids, so repeating a sync, or a page, changes nothing.
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 
 use crate::error::{CoreError, ErrorCode, ProviderError, Result};
@@ -64,9 +65,15 @@ pub async fn sync_account(
     let mut new_messages = 0i64;
     // A few threads at once, so one thread's download overlaps another's write. Still gentle on the
     // server: at most THREADS_IN_FLIGHT requests are open at any moment.
-    let mut results = futures::stream::iter(&work)
-        .map(|thread| async move { (thread, sync_thread(store, provider, account, thread).await) })
-        .buffer_unordered(THREADS_IN_FLIGHT);
+    // Futures are lazy: collecting them starts nothing. Collected (and boxed as `Send`) so no closure is
+    // held across an await, which lets callers that need a `Send` future (the app's commands) hold a sync.
+    let tasks: Vec<BoxFuture<'_, (&ThreadWork, Result<usize>)>> = work
+        .iter()
+        .map(|thread| -> BoxFuture<'_, (&ThreadWork, Result<usize>)> {
+            Box::pin(async move { (thread, sync_thread(store, provider, account, thread).await) })
+        })
+        .collect();
+    let mut results = futures::stream::iter(tasks).buffer_unordered(THREADS_IN_FLIGHT);
     while let Some((thread, result)) = results.next().await {
         match result {
             Ok(inserted) => new_messages += inserted as i64,

@@ -170,3 +170,14 @@ async fn search_finds_messages_newest_first_and_conversation_names() {
     assert!(hits[0].snippet.contains("Zanzibar"));
     assert!(parley.search("\"unbalanced OR (", 10).await.is_ok());
 }
+
+/// The desktop app runs core calls on a multi-threaded runtime, which needs their futures to be `Send`.
+#[allow(dead_code)]
+fn core_futures_are_send(parley: &parley_core::Parley, conversation: &ConversationRef) {
+    fn assert_send<T: Send>(_: T) {}
+    assert_send(parley.sync(ACCOUNT, &mut |_| {}));
+    assert_send(parley.process_outbox(None));
+    assert_send(parley.messages(conversation, None));
+    assert_send(parley.search("x", 1));
+    assert_send(parley.queue_message(conversation, None, &[]));
+}
