@@ -3,8 +3,28 @@
 //! The config lives at the repository root (`../tauri.conf.json`), so paths inside it
 //! (`ui`, `icons/...`) are relative to the root.
 
+/// Every command the app registers; each gets generated `allow-<command>` / `deny-<command>` permissions,
+/// and the capability grants exactly the ones the UI uses. Kept in step with `generate_handler!` in main.rs.
+const COMMANDS: &[&str] = &[
+    "accounts_list",
+    "accounts_add",
+    "accounts_remove",
+    "conversations_list",
+    "conversations_assign",
+    "conversations_note",
+    "conversations_bitrix",
+    "messages_list",
+    "messages_send",
+    "outbox_list",
+    "outbox_retry",
+    "search_query",
+    "sync_run",
+];
+
 fn main() {
-    let attributes = tauri_build::Attributes::new().config_path("../tauri.conf.json");
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(error) = tauri_build::try_build(attributes) {
         eprintln!("tauri-build failed: {error:#}");
         std::process::exit(1);

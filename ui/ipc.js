@@ -24,3 +24,15 @@ export function invoke(command, args = {}) {
   }
   return window.__TAURI__.core.invoke(command, args);
 }
+
+/**
+ * Calls `handler(payload)` for every event of that name sent by the Rust side.
+ * @param {string} event
+ * @param {(payload: unknown) => void} handler
+ */
+export function listen(event, handler) {
+  if (!insideTauri()) {
+    return;
+  }
+  window.__TAURI__.event.listen(event, (message) => handler(message.payload));
+}

@@ -1,11 +1,239 @@
-// Entry point of the placeholder page: fills in the text (textContent only, never HTML).
+// The inbox controller: loads accounts, conversations and threads through ipc.js, renders them with
+// dom.js (text only), and wires the composer, search, sync and the add-account dialog.
 
-const TITLE = "Parley";
-const NOTICE = "The inbox opens here in the next release; use parley-cli meanwhile.";
+import { invoke, listen } from "./ipc.js";
+import { clear, element, size, when } from "./dom.js";
 
-function render() {
-  document.getElementById("title").textContent = TITLE;
-  document.getElementById("notice").textContent = NOTICE;
+const THREAD_PAGE = 200;
+const $ = (id) => document.getElementById(id);
+
+/** What is on screen. */
+const state = { accounts: [], conversations: [], open: null };
+
+function showStatus(text) {
+  $("status").textContent = text;
 }
 
-render();
+function showError(error) {
+  showStatus(error?.message ?? String(error));
+}
+
+async function loadAccounts() {
+  state.accounts = await invoke("accounts_list");
+  const list = $("accounts");
+  clear(list);
+  for (const account of state.accounts) {
+    list.append(element("li", "accounts__item", account.name));
+  }
+  if (state.accounts.length === 0) {
+    openAddAccount();
+  }
+}
+
+async function loadConversations() {
+  state.conversations = await invoke("conversations_list", { limit: 500 });
+  renderConversations(state.conversations);
+}
+
+function renderConversations(conversations) {
+  const list = $("conversations");
+  clear(list);
+  for (const conversation of conversations) {
+    const item = element("li", "conversation");
+    if (state.open && state.open.account === conversation.account && state.open.id === conversation.id) {
+      item.classList.add("conversation--open");
+    }
+    item.append(
+      element("span", "conversation__title", conversation.title ?? "(no name)"),
+      element("span", "conversation__time", when(conversation.last_message_at)),
+      element("span", "conversation__meta", [conversation.channel, conversation.account].filter(Boolean).join(" · ")),
+    );
+    if (conversation.assignee_id) {
+      item.append(element("span", "conversation__assignee", `→ ${conversation.assignee_id}`));
+    }
+    item.tabIndex = 0;
+    item.addEventListener("click", () => openConversation(conversation));
+    item.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") openConversation(conversation);
+    });
+    list.append(item);
+  }
+}
+
+async function openConversation(conversation) {
+  state.open = conversation;
+  $("thread-title").textContent = conversation.title ?? "(no name)";
+  const meta = [conversation.channel, conversation.account, conversation.note ? `Note: ${conversation.note}` : ""];
+  $("thread-meta").textContent = meta.filter(Boolean).join(" · ");
+  $("composer-text").disabled = false;
+  $("composer-send").disabled = false;
+  renderConversations(state.conversations);
+  await loadThread();
+}
+
+async function loadThread() {
+  if (!state.open) return;
+  const { account, id } = state.open;
+  const messages = await invoke("messages_list", { account, id, limit: THREAD_PAGE });
+  const list = $("messages");
+  clear(list);
+  for (const message of messages) {
+    list.append(renderMessage(message));
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+function renderMessage(message) {
+  const item = element("li", `message message--${message.direction}`);
+  if (message.text) {
+    item.append(element("p", "message__text", message.text));
+  }
+  for (const attachment of message.attachments) {
+    const details = [size(attachment.size), attachment.mime].filter(Boolean).join(", ");
+    item.append(element("p", "message__file", `📎 ${attachment.name ?? "file"}${details ? ` (${details})` : ""}`));
+  }
+  const footer = [when(message.created_at)];
+  if (message.direction === "out") footer.push(message.status);
+  item.append(element("span", "message__meta", footer.join(" · ")));
+  if (message.error) {
+    item.append(element("p", "message__error", message.error));
+  }
+  if (message.status === "failed" && message.outbox_id) {
+    const retry = element("button", "message__retry", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => retrySend(message.outbox_id));
+    item.append(retry);
+  }
+  return item;
+}
+
+async function send(event) {
+  event?.preventDefault();
+  const textarea = $("composer-text");
+  const text = textarea.value.trim();
+  if (!state.open || !text) return;
+  const { account, id } = state.open;
+  try {
+    await invoke("messages_send", { account, id, text, files: [] });
+    textarea.value = "";
+    await loadThread();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function retrySend(outboxId) {
+  try {
+    await invoke("outbox_retry", { id: outboxId });
+  } catch (error) {
+    showError(error);
+  }
+  await loadThread();
+}
+
+async function syncNow() {
+  showStatus("Syncing…");
+  try {
+    const reports = await invoke("sync_run", {});
+    const fresh = reports.reduce((sum, report) => sum + report.new_messages, 0);
+    showStatus(`Up to date · ${fresh} new`);
+    await loadConversations();
+    await loadThread();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+let searchTimer = 0;
+function onSearchInput() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(runSearch, 200);
+}
+
+async function runSearch() {
+  const query = $("search").value.trim();
+  if (!query) {
+    renderConversations(state.conversations);
+    return;
+  }
+  try {
+    const hits = await invoke("search_query", { query, limit: 50 });
+    const list = $("conversations");
+    clear(list);
+    for (const hit of hits) {
+      const item = element("li", "conversation");
+      item.append(
+        element("span", "conversation__title", hit.snippet),
+        element("span", "conversation__time", when(hit.created_at)),
+        element("span", "conversation__meta", hit.conversation),
+      );
+      item.addEventListener("click", () => {
+        const [account, id] = [hit.account, hit.conversation.slice(hit.account.length + 1)];
+        const known = state.conversations.find((c) => c.account === account && c.id === id);
+        openConversation(known ?? { account, id, title: id });
+      });
+      list.append(item);
+    }
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function openAddAccount() {
+  $("add-account-error").textContent = "";
+  $("add-account").showModal();
+}
+
+async function addAccount(event) {
+  event.preventDefault();
+  const form = new FormData($("add-account-form"));
+  const args = {
+    provider: form.get("provider"),
+    name: form.get("name"),
+    token: form.get("token"),
+    baseUrl: form.get("base_url") || null,
+  };
+  try {
+    await invoke("accounts_add", args);
+    $("add-account-form").reset();
+    $("add-account").close();
+    await loadAccounts();
+    await syncNow();
+  } catch (error) {
+    $("add-account-error").textContent = error?.message ?? String(error);
+  }
+}
+
+function wire() {
+  $("composer").addEventListener("submit", send);
+  $("composer-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.ctrlKey) send(event);
+  });
+  $("sync-now").addEventListener("click", syncNow);
+  $("add-account-open").addEventListener("click", openAddAccount);
+  $("add-account-cancel").addEventListener("click", () => $("add-account").close());
+  $("add-account-form").addEventListener("submit", addAccount);
+  $("search").addEventListener("input", onSearchInput);
+  document.addEventListener("keydown", (event) => {
+    if (event.key.toLowerCase() === "k" && event.ctrlKey) {
+      event.preventDefault();
+      $("search").focus();
+    }
+  });
+  listen("sync-progress", (progress) => {
+    showStatus(`Syncing ${progress.account}: ${progress.conversations_done}/${progress.conversations_total}`);
+  });
+  listen("outbox-changed", () => loadThread().catch(showError));
+}
+
+async function start() {
+  wire();
+  try {
+    await loadAccounts();
+    await loadConversations();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+start();

@@ -1,25 +1,70 @@
-//! Parley desktop app: opens the main window with the bundled `ui/` page.
-//!
-//! For now the window shows a placeholder; the inbox arrives with the IPC commands.
+//! Parley desktop app: opens the core over the shared data folder, then the main window with the bundled
+//! `ui/` page, which reaches the core only through the commands in [`commands`].
 
 // Without this, a release build on Windows opens a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod commands;
+mod error;
+
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use commands::AppState;
+use parley_core::{paths, KeyringStore, Parley};
 
 fn main() -> ExitCode {
     if let Err(problem) = check_display() {
         eprintln!("parley: {problem}");
         return ExitCode::FAILURE;
     }
+    let state = match open_core() {
+        Ok(state) => state,
+        Err(problem) => {
+            eprintln!("parley: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
     let context = tauri::generate_context!("../tauri.conf.json");
-    match tauri::Builder::default().run(context) {
+    let app = tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::accounts::accounts_list,
+            commands::accounts::accounts_add,
+            commands::accounts::accounts_remove,
+            commands::conversations::conversations_list,
+            commands::conversations::conversations_assign,
+            commands::conversations::conversations_note,
+            commands::conversations::conversations_bitrix,
+            commands::messages::messages_list,
+            commands::messages::messages_send,
+            commands::outbox::outbox_list,
+            commands::outbox::outbox_retry,
+            commands::search::search_query,
+            commands::sync::sync_run,
+        ]);
+    match app.run(context) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("parley: could not start the app window: {error}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens the core over the data folder shared with `parley-cli` (`PARLEY_DATA_DIR` or the OS default).
+fn open_core() -> Result<AppState, String> {
+    let data_dir = std::env::var_os(paths::DATA_DIR_ENV)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(paths::default_data_dir);
+    tauri::async_runtime::block_on(Parley::open(&data_dir, Arc::new(KeyringStore)))
+        .map(|parley| AppState { parley })
+        .map_err(|error| {
+            format!(
+                "cannot open the data folder {}: {error}",
+                data_dir.display()
+            )
+        })
 }
 
 /// GTK panics when it has no display, so say plainly what is missing before it gets there.

@@ -1,0 +1,62 @@
+//! Conversation commands: the inbox list and the actions in a thread's header.
+
+use parley_core::ConversationView;
+use tauri::State;
+
+use super::{conversation, AppState};
+use crate::error::CommandResult;
+
+/// Conversations, most recent activity first.
+#[tauri::command]
+pub async fn conversations_list(
+    state: State<'_, AppState>,
+    account: Option<String>,
+    limit: Option<i64>,
+) -> CommandResult<Vec<ConversationView>> {
+    Ok(state
+        .parley
+        .conversations(account.as_deref(), limit)
+        .await?)
+}
+
+/// Assigns the conversation to a teammate.
+#[tauri::command]
+pub async fn conversations_assign(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    assignee_id: String,
+) -> CommandResult<()> {
+    Ok(state
+        .parley
+        .assign(&conversation(account, id), &assignee_id)
+        .await?)
+}
+
+/// Replaces the conversation's note.
+#[tauri::command]
+pub async fn conversations_note(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    note: String,
+) -> CommandResult<()> {
+    Ok(state
+        .parley
+        .set_note(&conversation(account, id), &note)
+        .await?)
+}
+
+/// Blocks or unblocks Bitrix openlines for the conversation.
+#[tauri::command]
+pub async fn conversations_bitrix(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    enabled: bool,
+) -> CommandResult<()> {
+    Ok(state
+        .parley
+        .set_bitrix_openlines(&conversation(account, id), enabled)
+        .await?)
+}

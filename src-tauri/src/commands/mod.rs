@@ -1,0 +1,22 @@
+//! Thin commands over the core, named `<domain>_<verb>`, one file per domain. Each one calls the core and
+//! maps its error; no logic lives here.
+
+pub mod accounts;
+pub mod conversations;
+pub mod messages;
+pub mod outbox;
+pub mod search;
+pub mod sync;
+
+use parley_core::{ConversationRef, Parley};
+
+/// What every command can reach: the core, opened once at start-up.
+pub struct AppState {
+    /// The core over the shared data folder.
+    pub parley: Parley,
+}
+
+/// A conversation named by the UI.
+fn conversation(account: String, id: String) -> ConversationRef {
+    ConversationRef { account, id }
+}

@@ -1,0 +1,21 @@
+//! Outbox commands: list entries, retry a failed one.
+
+use parley_core::OutboxEntryView;
+use tauri::State;
+
+use super::AppState;
+use crate::error::CommandResult;
+
+/// Every outbox entry, newest first.
+#[tauri::command]
+pub async fn outbox_list(state: State<'_, AppState>) -> CommandResult<Vec<OutboxEntryView>> {
+    Ok(state.parley.outbox().await?)
+}
+
+/// Makes a failed entry pending again and sends it now.
+#[tauri::command]
+pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> CommandResult<OutboxEntryView> {
+    state.parley.retry_outbox_entry(id).await?;
+    state.parley.process_outbox(Some(id)).await?;
+    Ok(state.parley.outbox_entry(id).await?)
+}

@@ -1,0 +1,29 @@
+//! The one error shape that crosses the IPC edge: `{ code, message, retryable }`.
+
+use parley_core::CoreError;
+use serde::Serialize;
+
+/// What a failed command returns to the UI, which matches on `code`.
+#[derive(Debug, Serialize)]
+pub struct IpcError {
+    /// A closed snake_case set: `offline`, `unauthorized`, `rate_limited`, `not_found`, `invalid_input`,
+    /// `keyring_unavailable`, ...
+    pub code: &'static str,
+    /// A sentence for the user; never holds a token.
+    pub message: String,
+    /// Whether trying again later may succeed.
+    pub retryable: bool,
+}
+
+impl From<CoreError> for IpcError {
+    fn from(error: CoreError) -> Self {
+        Self {
+            code: error.code().as_str(),
+            message: error.to_string(),
+            retryable: error.retryable(),
+        }
+    }
+}
+
+/// The result type of every command.
+pub type CommandResult<T> = Result<T, IpcError>;
