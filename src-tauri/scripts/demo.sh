@@ -142,6 +142,8 @@ run_demo() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     mkdir -p "$WORK/data"
+    # The window reads the same data folder (and keyring) the CLI just filled.
+    export PARLEY_DATA_DIR="$WORK/data"
     start_sandbox
     show_inbox "$SANDBOX_URL"
     open_window
