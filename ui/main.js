@@ -76,11 +76,14 @@ async function loadThread() {
   const { account, id } = state.open;
   const messages = await invoke("messages_list", { account, id, limit: THREAD_PAGE });
   const list = $("messages");
+  // Follow new messages only when the reader is already at the bottom; otherwise keep their place.
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const keptPosition = list.scrollTop;
   clear(list);
   for (const message of messages) {
     list.append(renderMessage(message));
   }
-  list.scrollTop = list.scrollHeight;
+  list.scrollTop = atBottom ? list.scrollHeight : keptPosition;
 }
 
 function renderMessage(message) {
@@ -224,6 +227,13 @@ function wire() {
     showStatus(`Syncing ${progress.account}: ${progress.conversations_done}/${progress.conversations_total}`);
   });
   listen("outbox-changed", () => loadThread().catch(showError));
+  listen("inbox-changed", () => {
+    loadConversations().catch(showError);
+    loadThread().catch(showError);
+  });
+  listen("connectivity", ({ online }) => {
+    $("offline-banner").hidden = online;
+  });
 }
 
 async function start() {

@@ -4,6 +4,7 @@
 // Without this, a release build on Windows opens a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod background;
 mod commands;
 mod error;
 
@@ -28,6 +29,10 @@ fn main() -> ExitCode {
     let context = tauri::generate_context!("../tauri.conf.json");
     let app = tauri::Builder::default()
         .manage(state)
+        .setup(|app| {
+            background::start(app.handle().clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::accounts::accounts_list,
             commands::accounts::accounts_add,
@@ -58,7 +63,10 @@ fn open_core() -> Result<AppState, String> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(paths::default_data_dir);
     tauri::async_runtime::block_on(Parley::open(&data_dir, Arc::new(KeyringStore)))
-        .map(|parley| AppState { parley })
+        .map(|parley| AppState {
+            parley,
+            sync_lock: tokio::sync::Mutex::new(()),
+        })
         .map_err(|error| {
             format!(
                 "cannot open the data folder {}: {error}",

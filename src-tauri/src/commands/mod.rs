@@ -14,6 +14,8 @@ use parley_core::{ConversationRef, Parley};
 pub struct AppState {
     /// The core over the shared data folder.
     pub parley: Parley,
+    /// Held while a sync runs, so the timer and "Sync now" never sync at once.
+    pub sync_lock: tokio::sync::Mutex<()>,
 }
 
 /// A conversation named by the UI.
