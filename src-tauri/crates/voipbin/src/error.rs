@@ -1,0 +1,325 @@
+//! The client's error type, built from VoIPbin's `{"error": {status, reason, message, request_id}}`
+//! envelope, bare status codes, and transport failures. No variant ever carries a credential.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Longest server message kept in an error (characters).
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Explanation given for `403` on conversation endpoints.
+pub const CONVERSATION_ROLE_HINT: &str =
+    "agents need an admin or manager role to use conversations";
+
+/// What the server said in its error envelope (all fields optional: some endpoints send an empty body).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerMessage {
+    /// Canonical status such as `PERMISSION_DENIED`.
+    pub status: Option<String>,
+    /// Specific reason code such as `CONVERSATION_NOT_FOUND`.
+    pub reason: Option<String>,
+    /// The server's human-readable words (sanitised and shortened).
+    pub message: String,
+    /// Correlation id for support tickets.
+    pub request_id: Option<String>,
+}
+
+impl std::fmt::Display for ServerMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.reason, self.message.is_empty()) {
+            (Some(reason), false) => write!(f, "{reason}: {}", self.message),
+            (Some(reason), true) => f.write_str(reason),
+            (None, false) => f.write_str(&self.message),
+            (None, true) => f.write_str("no details from the server"),
+        }
+    }
+}
+
+/// Everything a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 401 (or a rejected login): the access key, password or token is wrong or expired.
+    #[error("unauthorized: {0}")]
+    Unauthorized(ServerMessage),
+    /// 403: authenticated but not allowed.
+    #[error("permission denied ({CONVERSATION_ROLE_HINT}): {0}")]
+    PermissionDenied(ServerMessage),
+    /// 404: no such conversation (or it belongs to another customer).
+    #[error("not found: {0}")]
+    NotFound(ServerMessage),
+    /// 400 or 422: the server rejected the input.
+    #[error("rejected by the server (HTTP {status}): {server}")]
+    Validation {
+        /// HTTP status.
+        status: u16,
+        /// The server's words.
+        server: ServerMessage,
+    },
+    /// Another 4xx status (402 payment required, 409 conflict, ...).
+    #[error("refused by the server (HTTP {status}): {server}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The server's words.
+        server: ServerMessage,
+    },
+    /// 429: too many requests.
+    #[error("rate limited{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+    /// 5xx: the server or a proxy failed.
+    #[error("server error (HTTP {status}): {server}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's words.
+        server: ServerMessage,
+    },
+    /// The connection failed or broke.
+    #[error("network error: {message}")]
+    Network {
+        /// What went wrong (never contains the URL).
+        message: String,
+        /// `false` only when the connection was never established (the request was certainly not sent).
+        maybe_sent: bool,
+    },
+    /// The request timed out.
+    #[error("request timed out")]
+    Timeout {
+        /// `false` only when connecting timed out.
+        maybe_sent: bool,
+    },
+    /// A success response that could not be understood.
+    #[error("invalid response: {message}")]
+    InvalidResponse {
+        /// What was wrong.
+        message: String,
+    },
+    /// The server does not offer this call (for example the legacy `POST /conversations/setup`).
+    #[error("not supported by this server: {message}")]
+    Unsupported {
+        /// Which feature is missing.
+        message: String,
+    },
+    /// The client was built with unusable settings.
+    #[error("invalid configuration: {message}")]
+    InvalidConfig {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn invalid_response(message: impl Into<String>) -> Self {
+        Self::InvalidResponse {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid_config(message: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status behind this error, if it came from a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthorized(_) => Some(401),
+            Self::PermissionDenied(_) => Some(403),
+            Self::NotFound(_) => Some(404),
+            Self::RateLimited { .. } => Some(429),
+            Self::Validation { status, .. }
+            | Self::Refused { status, .. }
+            | Self::Server { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Builds the error for a non-success response.
+    pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
+        let server = server_message(body);
+        match status {
+            401 => Self::Unauthorized(server),
+            403 => Self::PermissionDenied(server),
+            404 => Self::NotFound(server),
+            429 => Self::RateLimited { retry_after },
+            400 | 422 => Self::Validation { status, server },
+            500..=599 => Self::Server { status, server },
+            _ => Self::Refused { status, server },
+        }
+    }
+
+    /// Maps a reqwest failure without its URL (which may hold `?accesskey=`).
+    pub(crate) fn from_reqwest(error: reqwest::Error, response_started: bool) -> Self {
+        let maybe_sent = response_started || !error.is_connect();
+        if error.is_timeout() {
+            return Self::Timeout { maybe_sent };
+        }
+        if error.is_decode() {
+            return Self::invalid_response("the response body could not be read");
+        }
+        Self::Network {
+            message: describe_chain(&error.without_url()),
+            maybe_sent,
+        }
+    }
+
+    /// Removes every occurrence of the given secrets from the texts this error carries.
+    pub(crate) fn scrubbed(mut self, secrets: &[&str]) -> Self {
+        let scrub = |text: &mut String| {
+            for secret in secrets.iter().filter(|s| s.len() >= 4) {
+                if text.contains(secret) {
+                    *text = text.replace(secret, "<redacted>");
+                }
+            }
+        };
+        match &mut self {
+            Self::Unauthorized(server)
+            | Self::PermissionDenied(server)
+            | Self::NotFound(server) => scrub(&mut server.message),
+            Self::Validation { server, .. }
+            | Self::Refused { server, .. }
+            | Self::Server { server, .. } => scrub(&mut server.message),
+            Self::Network { message, .. }
+            | Self::InvalidResponse { message }
+            | Self::Unsupported { message }
+            | Self::InvalidConfig { message } => scrub(message),
+            Self::RateLimited { .. } | Self::Timeout { .. } => {}
+        }
+        self
+    }
+}
+
+/// The error and its causes on one line (`error sending request: tcp connect error: refused`).
+fn describe_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    sanitize(&text)
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: Option<EnvelopeBody>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeBody {
+    status: Option<String>,
+    reason: Option<String>,
+    message: Option<String>,
+    request_id: Option<String>,
+}
+
+/// Reads the error envelope; an empty, HTML or odd body gives an empty message.
+pub(crate) fn server_message(body: &[u8]) -> ServerMessage {
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+        return ServerMessage::default();
+    };
+    match envelope.error {
+        Some(error) => ServerMessage {
+            status: error.status.map(|s| sanitize(&s)),
+            reason: error.reason.map(|s| sanitize(&s)),
+            message: error.message.map(|s| sanitize(&s)).unwrap_or_default(),
+            request_id: error.request_id.map(|s| sanitize(&s)),
+        },
+        None => ServerMessage {
+            message: envelope.message.map(|s| sanitize(&s)).unwrap_or_default(),
+            ..ServerMessage::default()
+        },
+    }
+}
+
+/// Drops control characters and shortens: server text is untrusted.
+fn sanitize(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.chars().count() <= MAX_MESSAGE_CHARS {
+        trimmed.to_string()
+    } else {
+        let short: String = trimmed.chars().take(MAX_MESSAGE_CHARS).collect();
+        format!("{short}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC_ENVELOPE: &[u8] = br#"{
+       "error": {
+         "status": "PERMISSION_DENIED",
+         "reason": "BILLING_ACCESS_DENIED",
+         "message": "You do not have permission to access this billing account.",
+         "request_id": "req_01HXYZ..."
+       }
+     }"#;
+
+    #[test]
+    fn envelope_is_read() {
+        let server = server_message(DOC_ENVELOPE);
+        assert_eq!(server.status.as_deref(), Some("PERMISSION_DENIED"));
+        assert_eq!(server.reason.as_deref(), Some("BILLING_ACCESS_DENIED"));
+        assert_eq!(server.request_id.as_deref(), Some("req_01HXYZ..."));
+        let error = Error::from_status(403, DOC_ENVELOPE, None);
+        let text = error.to_string();
+        assert!(text.contains("admin or manager"), "{text}");
+        assert!(text.contains("billing account"), "{text}");
+    }
+
+    #[test]
+    fn statuses_map_to_variants() {
+        assert!(matches!(
+            Error::from_status(401, b"", None),
+            Error::Unauthorized(_)
+        ));
+        assert!(matches!(
+            Error::from_status(404, b"", None),
+            Error::NotFound(_)
+        ));
+        assert!(matches!(
+            Error::from_status(400, b"", None),
+            Error::Validation { status: 400, .. }
+        ));
+        assert!(matches!(
+            Error::from_status(402, b"", None),
+            Error::Refused { status: 402, .. }
+        ));
+        assert!(matches!(
+            Error::from_status(503, b"<html>", None),
+            Error::Server { status: 503, .. }
+        ));
+        let limited = Error::from_status(429, b"", Some(Duration::from_secs(3)));
+        assert!(matches!(
+            limited,
+            Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(3)
+        ));
+        assert_eq!(limited.status(), Some(429));
+    }
+
+    #[test]
+    fn hostile_text_is_cleaned_and_secrets_scrubbed() {
+        let long = "x".repeat(1000);
+        let body = format!(r#"{{"error":{{"message":"bad\u0007key vb_secret {long}"}}}}"#);
+        let error = Error::from_status(400, body.as_bytes(), None).scrubbed(&["vb_secret"]);
+        let text = error.to_string();
+        assert!(!text.contains('\u{7}'));
+        assert!(!text.contains("vb_secret"));
+        assert!(text.chars().count() < 400);
+    }
+}
