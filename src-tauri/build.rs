@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "conversations_assign",
     "conversations_note",
     "conversations_bitrix",
+    "files_pick",
     "messages_list",
     "messages_send",
     "outbox_list",

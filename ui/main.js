@@ -8,7 +8,7 @@ const THREAD_PAGE = 200;
 const $ = (id) => document.getElementById(id);
 
 /** What is on screen. */
-const state = { accounts: [], conversations: [], open: null };
+const state = { accounts: [], conversations: [], open: null, staged: [] };
 
 function showStatus(text) {
   $("status").textContent = text;
@@ -67,6 +67,7 @@ async function openConversation(conversation) {
   $("thread-meta").textContent = meta.filter(Boolean).join(" · ");
   $("composer-text").disabled = false;
   $("composer-send").disabled = false;
+  $("attach").disabled = false;
   renderConversations(state.conversations);
   await loadThread();
 }
@@ -110,15 +111,54 @@ function renderMessage(message) {
   return item;
 }
 
+/** Adds files to the composer, skipping ones already staged. */
+function stageFiles(files) {
+  for (const file of files) {
+    if (!state.staged.some((staged) => staged.path === file.path)) {
+      state.staged.push(file);
+    }
+  }
+  renderStaged();
+}
+
+function renderStaged() {
+  const list = $("staged-files");
+  clear(list);
+  state.staged.forEach((file, index) => {
+    const item = element("li", "staged__file");
+    item.append(element("span", "staged__name", file.name), element("span", "staged__size", size(file.size)));
+    const remove = element("button", "staged__remove secondary", "×");
+    remove.type = "button";
+    remove.title = `Remove ${file.name}`;
+    remove.addEventListener("click", () => {
+      state.staged.splice(index, 1);
+      renderStaged();
+    });
+    item.append(remove);
+    list.append(item);
+  });
+}
+
+async function pickFiles() {
+  try {
+    stageFiles(await invoke("files_pick"));
+  } catch (error) {
+    showError(error);
+  }
+}
+
 async function send(event) {
   event?.preventDefault();
   const textarea = $("composer-text");
   const text = textarea.value.trim();
-  if (!state.open || !text) return;
+  if (!state.open || (!text && state.staged.length === 0)) return;
   const { account, id } = state.open;
+  const files = state.staged.map((file) => file.path);
   try {
-    await invoke("messages_send", { account, id, text, files: [] });
+    await invoke("messages_send", { account, id, text: text || null, files });
     textarea.value = "";
+    state.staged = [];
+    renderStaged();
     await loadThread();
   } catch (error) {
     showError(error);
@@ -213,6 +253,7 @@ function wire() {
     if (event.key === "Enter" && event.ctrlKey) send(event);
   });
   $("sync-now").addEventListener("click", syncNow);
+  $("attach").addEventListener("click", pickFiles);
   $("add-account-open").addEventListener("click", openAddAccount);
   $("add-account-cancel").addEventListener("click", () => $("add-account").close());
   $("add-account-form").addEventListener("submit", addAccount);
@@ -230,6 +271,10 @@ function wire() {
   listen("inbox-changed", () => {
     loadConversations().catch(showError);
     loadThread().catch(showError);
+  });
+  listen("files-dropped", (files) => {
+    if (state.open) stageFiles(files);
+    else showStatus("Open a conversation first, then drop files on the window to attach them.");
   });
   listen("connectivity", ({ online }) => {
     $("offline-banner").hidden = online;

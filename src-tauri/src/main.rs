@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use commands::AppState;
 use parley_core::{paths, KeyringStore, Parley};
+use tauri::Manager;
 
 fn main() -> ExitCode {
     if let Err(problem) = check_display() {
@@ -29,6 +30,12 @@ fn main() -> ExitCode {
     let context = tauri::generate_context!("../tauri.conf.json");
     let app = tauri::Builder::default()
         .manage(state)
+        .plugin(tauri_plugin_dialog::init())
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                commands::files::announce_drop(window.app_handle(), paths);
+            }
+        })
         .setup(|app| {
             background::start(app.handle().clone());
             Ok(())
@@ -41,6 +48,7 @@ fn main() -> ExitCode {
             commands::conversations::conversations_assign,
             commands::conversations::conversations_note,
             commands::conversations::conversations_bitrix,
+            commands::files::files_pick,
             commands::messages::messages_list,
             commands::messages::messages_send,
             commands::outbox::outbox_list,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod conversations;
+pub mod files;
 pub mod messages;
 pub mod outbox;
 pub mod search;
