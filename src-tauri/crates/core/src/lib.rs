@@ -311,6 +311,15 @@ impl Parley {
         )))
     }
 
+    /// Marks the conversation read (the user opened it).
+    pub async fn mark_read(&self, conversation: &ConversationRef) -> Result<()> {
+        let cached = self
+            .store
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        self.store.mark_conversation_read(cached.id).await
+    }
+
     /// Assigns the conversation to a teammate (on the server, then in the cache).
     pub async fn assign(&self, conversation: &ConversationRef, assignee_id: &str) -> Result<()> {
         let (cached, provider) = self.conversation_and_provider(conversation).await?;

@@ -49,6 +49,8 @@ pub struct Account {
     /// The keyring entry holding the token.
     #[serde(skip)]
     pub secret_ref: String,
+    /// Conversations with customer messages not yet opened.
+    pub unread_conversations: i64,
 }
 
 /// What `add_account` needs besides the token.
@@ -115,6 +117,8 @@ pub struct ConversationView {
     pub note: Option<String>,
     /// Whether Bitrix openlines are blocked for it, when known.
     pub bitrix_openlines: Option<bool>,
+    /// True when the customer wrote since the conversation was last opened.
+    pub unread: bool,
 }
 
 /// An attachment's metadata.

@@ -89,6 +89,7 @@ pub async fn sync_account(
     }
 
     store.index_pending_messages().await?;
+    store.mark_first_sync_done(account.id).await?;
     let (conversations, messages) = store.account_counts(account.id).await?;
     tracing::info!(account = %account.name, threads = work.len(), new_messages, "sync finished");
     Ok(SyncReport {

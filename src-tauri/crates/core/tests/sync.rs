@@ -181,3 +181,44 @@ fn core_futures_are_send(parley: &parley_core::Parley, conversation: &Conversati
     assert_send(parley.search("x", 1));
     assert_send(parley.queue_message(conversation, None, &[]));
 }
+
+#[tokio::test]
+async fn a_customer_message_after_the_first_sync_makes_its_conversation_unread_until_opened() {
+    let sandbox = sandbox(6, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    assert!(
+        parley
+            .conversations(None, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| !c.unread),
+        "history counts as seen"
+    );
+    assert_eq!(parley.accounts().await.unwrap()[0].unread_conversations, 0);
+
+    let target = sandbox.conversations()[2].id.to_string();
+    sandbox.push_incoming_message(sandbox.conversations()[2].id, "are you open on Sunday?");
+    sync(&parley).await;
+    let unread: Vec<_> = parley
+        .conversations(None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.unread)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(unread, [target.clone()]);
+    assert_eq!(parley.accounts().await.unwrap()[0].unread_conversations, 1);
+
+    parley
+        .mark_read(&ConversationRef {
+            account: ACCOUNT.into(),
+            id: target,
+        })
+        .await
+        .unwrap();
+    assert_eq!(parley.accounts().await.unwrap()[0].unread_conversations, 0);
+}

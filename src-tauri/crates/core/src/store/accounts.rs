@@ -20,10 +20,13 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Account> {
         base_url: row.try_get("base_url")?,
         companies,
         secret_ref: row.try_get("secret_ref")?,
+        unread_conversations: row.try_get("unread")?,
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "id, name, provider, base_url, company_filter, secret_ref";
+const ACCOUNT_COLUMNS: &str = "id, name, provider, base_url, company_filter, secret_ref,
+    (SELECT COUNT(*) FROM conversations c
+     WHERE c.account_id = accounts.id AND COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0)) AS unread";
 
 impl Store {
     /// Inserts a new account. Fails with `Conflict` when the name is taken.

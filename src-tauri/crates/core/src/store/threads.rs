@@ -201,6 +201,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        mark_incoming(&mut tx, account_id, conversation_id, messages).await?;
         if let MessageWrite::Backfill { next } = write {
             sqlx::query(
                 "UPDATE conversations SET backfill_cursor = ?, history_complete = ? WHERE id = ?",
@@ -301,6 +302,30 @@ impl Store {
         })
     }
 
+    /// Marks everything the customer wrote so far as read.
+    pub async fn mark_conversation_read(&self, conversation_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE conversations SET read_at = MAX(COALESCE(read_at, 0), COALESCE(last_incoming_at, 0))
+             WHERE id = ?",
+        )
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that the account's first sync is complete (kept once set).
+    pub async fn mark_first_sync_done(&self, account_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET first_synced_at = COALESCE(first_synced_at, ?) WHERE id = ?",
+        )
+        .bind(crate::model::now_millis())
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The cached conversation with this local id.
     pub async fn conversation_by_id(&self, id: i64) -> Result<CachedConversation> {
         let row = sqlx::query(
@@ -327,7 +352,8 @@ impl Store {
     ) -> Result<Vec<ConversationView>> {
         let rows = sqlx::query(
             "SELECT a.name AS account, c.provider_id, co.provider_id AS company, c.title, c.channel,
-                    c.last_message_at, c.assignee_id, c.note, c.bitrix_openlines
+                    c.last_message_at, c.assignee_id, c.note, c.bitrix_openlines,
+                    COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread
              FROM conversations c JOIN accounts a ON a.id = c.account_id JOIN companies co ON co.id = c.company_id
              WHERE (?1 IS NULL OR a.name = ?1)
              ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
@@ -351,6 +377,7 @@ impl Store {
                     assignee_id: row.try_get("assignee_id")?,
                     note: row.try_get("note")?,
                     bitrix_openlines: row.try_get("bitrix_openlines")?,
+                    unread: row.try_get("unread")?,
                 })
             })
             .collect()
@@ -497,6 +524,37 @@ pub enum ConversationField<'a> {
     Note(&'a str),
     /// The Bitrix openlines block flag.
     BitrixOpenlines(bool),
+}
+
+/// Records the newest customer message of the page. While the account's first sync runs, downloaded
+/// history counts as seen; afterwards a newer customer message leaves the conversation unread.
+async fn mark_incoming(
+    tx: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    conversation_id: i64,
+    messages: &[RemoteMessage],
+) -> Result<()> {
+    let Some(newest) = messages
+        .iter()
+        .filter(|message| message.incoming)
+        .map(|message| message.created_at.timestamp_millis())
+        .max()
+    else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE conversations SET
+             last_incoming_at = MAX(COALESCE(last_incoming_at, 0), ?1),
+             read_at = CASE WHEN (SELECT first_synced_at FROM accounts WHERE id = ?2) IS NULL
+                            THEN MAX(COALESCE(read_at, 0), ?1) ELSE read_at END
+         WHERE id = ?3",
+    )
+    .bind(newest)
+    .bind(account_id)
+    .bind(conversation_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Brings a cached message's row up to date; writes nothing when nothing changed.
