@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "conversations_assign",
     "conversations_note",
     "conversations_bitrix",
+    "conversations_mark_read",
     "files_pick",
     "messages_list",
     "messages_send",

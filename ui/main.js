@@ -23,8 +23,14 @@ async function loadAccounts() {
   const list = $("accounts");
   clear(list);
   for (const account of state.accounts) {
-    list.append(element("li", "accounts__item", account.name));
+    const item = element("li", "accounts__item", account.name);
+    if (account.unread_conversations > 0) {
+      item.append(element("span", "accounts__unread", String(account.unread_conversations)));
+    }
+    list.append(item);
   }
+  const unread = state.accounts.reduce((sum, account) => sum + account.unread_conversations, 0);
+  document.title = unread > 0 ? `Parley (${unread})` : "Parley";
   if (state.accounts.length === 0) {
     openAddAccount();
   }
@@ -42,6 +48,9 @@ function renderConversations(conversations) {
     const item = element("li", "conversation");
     if (state.open && state.open.account === conversation.account && state.open.id === conversation.id) {
       item.classList.add("conversation--open");
+    }
+    if (conversation.unread) {
+      item.classList.add("conversation--unread");
     }
     item.append(
       element("span", "conversation__title", conversation.title ?? "(no name)"),
@@ -68,6 +77,12 @@ async function openConversation(conversation) {
   $("composer-text").disabled = false;
   $("composer-send").disabled = false;
   $("attach").disabled = false;
+  if (conversation.unread) {
+    conversation.unread = false;
+    invoke("conversations_mark_read", { account: conversation.account, id: conversation.id })
+      .then(loadAccounts)
+      .catch(showError);
+  }
   renderConversations(state.conversations);
   await loadThread();
 }
@@ -269,6 +284,7 @@ function wire() {
   });
   listen("outbox-changed", () => loadThread().catch(showError));
   listen("inbox-changed", () => {
+    loadAccounts().catch(showError);
     loadConversations().catch(showError);
     loadThread().catch(showError);
   });

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
             commands::conversations::conversations_assign,
             commands::conversations::conversations_note,
             commands::conversations::conversations_bitrix,
+            commands::conversations::conversations_mark_read,
             commands::files::files_pick,
             commands::messages::messages_list,
             commands::messages::messages_send,

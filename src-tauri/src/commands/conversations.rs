@@ -19,6 +19,16 @@ pub async fn conversations_list(
         .await?)
 }
 
+/// Marks the conversation read (the user opened it).
+#[tauri::command]
+pub async fn conversations_mark_read(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<()> {
+    Ok(state.parley.mark_read(&conversation(account, id)).await?)
+}
+
 /// Assigns the conversation to a teammate.
 #[tauri::command]
 pub async fn conversations_assign(
