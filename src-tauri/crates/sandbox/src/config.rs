@@ -24,6 +24,18 @@ pub struct SandboxConfig {
     pub job_delay: Duration,
     /// When set, a realistic incoming message lands in a random conversation this often.
     pub live_incoming_every: Option<Duration>,
+    /// Number of VoIPbin conversations (LINE, SMS and WhatsApp, both object shapes).
+    pub voipbin_conversations: usize,
+    /// Number of messages generated in each VoIPbin conversation.
+    pub voipbin_messages_per_conversation: usize,
+    /// The VoIPbin access key accepted as `?accesskey=`.
+    pub voipbin_access_key: String,
+    /// The VoIPbin username accepted by `POST /auth/login`.
+    pub voipbin_username: String,
+    /// The VoIPbin password accepted by `POST /auth/login`.
+    pub voipbin_password: String,
+    /// How long a JWT from `/auth/login` is accepted (VoIPbin: 7 days).
+    pub jwt_lifetime: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -37,6 +49,12 @@ impl Default for SandboxConfig {
             latency: Duration::ZERO,
             job_delay: Duration::from_millis(150),
             live_incoming_every: None,
+            voipbin_conversations: 8,
+            voipbin_messages_per_conversation: 15,
+            voipbin_access_key: "sandbox-voipbin-accesskey".to_owned(),
+            voipbin_username: "sandbox-admin".to_owned(),
+            voipbin_password: "sandbox-password".to_owned(),
+            jwt_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Parley's sandbox: a local HTTP server that speaks the Pact.im p1 API from the public docs,
-//! in memory, with deterministic and realistic seed data, for tests, benchmarks and demo mode.
+//! Parley's sandbox: a local HTTP server that speaks the Pact.im p1 API and VoIPbin's REST and
+//! WebSocket API (rooted at `/`, see [`Sandbox::voipbin_base_url`]) from the public docs, in
+//! memory, with deterministic and realistic seed data, for tests, benchmarks and demo mode.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -32,6 +33,7 @@ mod seed;
 mod server;
 mod snapshot;
 mod state;
+mod voipbin;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -47,6 +49,7 @@ pub use config::{FaultConfig, FaultKind, SandboxConfig};
 pub use snapshot::{
     SandboxStats, SnapshotAttachment, SnapshotCompany, SnapshotConversation, SnapshotMessage,
 };
+pub use voipbin::{VoipbinConversation, VoipbinMessage};
 
 use state::{lock, Shared};
 
@@ -86,9 +89,11 @@ impl Sandbox {
             config.latency,
             config.job_delay,
             files_base(addr),
+            voipbin::VoipbinState::new(&config),
         ));
         let router = p1::router(Arc::clone(&shared))
             .merge(admin::router())
+            .merge(voipbin::router(Arc::clone(&shared)))
             .fallback(|| async { error::ApiError::not_found("No such endpoint") })
             .with_state(Arc::clone(&shared));
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +207,66 @@ impl Sandbox {
             .iter()
             .map(|s| SnapshotMessage::of_sent(&world, s))
             .collect()
+    }
+
+    /// `http://127.0.0.1:PORT`, the VoIPbin root (REST under `/v1.0/`, login at `/auth/login`).
+    pub fn voipbin_base_url(&self) -> String {
+        files_base(self.addr)
+    }
+
+    /// The VoIPbin access key the sandbox accepts (`?accesskey=`).
+    pub fn voipbin_access_key(&self) -> String {
+        self.shared.voipbin.access_key.clone()
+    }
+
+    /// The VoIPbin username and password `POST /auth/login` accepts.
+    pub fn voipbin_login(&self) -> (String, String) {
+        let voipbin = &self.shared.voipbin;
+        (voipbin.username.clone(), voipbin.password.clone())
+    }
+
+    /// The VoIPbin customer id (for the WebSocket topic `customer_id:<id>:conversation`).
+    pub fn voipbin_customer_id(&self) -> String {
+        self.shared.voipbin.customer_id()
+    }
+
+    /// Adds an incoming VoIPbin message now, pushes it on the WebSocket and returns its id
+    /// (empty when the conversation does not exist).
+    pub fn push_voipbin_incoming(&self, conversation_id: &str, text: &str) -> String {
+        self.shared
+            .voipbin
+            .add_message(conversation_id, text, true)
+            .and_then(|message| message["id"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Every VoIPbin conversation, newest first (the API's order).
+    pub fn voipbin_conversations(&self) -> Vec<VoipbinConversation> {
+        self.shared.voipbin.conversations()
+    }
+
+    /// A VoIPbin conversation's messages, oldest first (empty for an unknown conversation).
+    pub fn voipbin_messages(&self, conversation_id: &str) -> Vec<VoipbinMessage> {
+        self.shared.voipbin.messages(conversation_id)
+    }
+
+    /// VoIPbin messages accepted through `POST .../messages`, in order.
+    pub fn voipbin_sent_messages(&self) -> Vec<VoipbinMessage> {
+        self.shared.voipbin.sent_messages()
+    }
+
+    /// Closes every open VoIPbin WebSocket (clients must reconnect and catch up).
+    pub fn cut_websockets(&self) {
+        self.shared.voipbin.cut_websockets();
+    }
+
+    /// While `true`, VoIPbin conversation endpoints answer 403 `PERMISSION_DENIED`, as for an
+    /// agent without an admin or manager role.
+    pub fn set_voipbin_agent_role(&self, agent: bool) {
+        self.shared
+            .voipbin
+            .agent_role
+            .store(agent, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Counters of requests, faults, 429s and routes.

@@ -38,6 +38,12 @@ struct Args {
     /// Push an incoming message into a random conversation every this many seconds.
     #[arg(long)]
     live_every_secs: Option<f64>,
+    /// Number of VoIPbin conversations.
+    #[arg(long, default_value_t = 8)]
+    voipbin_conversations: usize,
+    /// Messages per VoIPbin conversation.
+    #[arg(long, default_value_t = 15)]
+    voipbin_messages: usize,
 }
 
 impl Args {
@@ -53,6 +59,8 @@ impl Args {
                 .live_every_secs
                 .filter(|s| s.is_finite() && *s > 0.0)
                 .map(Duration::from_secs_f64),
+            voipbin_conversations: self.voipbin_conversations,
+            voipbin_messages_per_conversation: self.voipbin_messages,
             ..SandboxConfig::default()
         }
     }
@@ -73,6 +81,13 @@ async fn main() -> ExitCode {
         "parley-sandbox listening on {} (token: {})",
         sandbox.pact_p1_base_url(),
         sandbox.token()
+    );
+    let (username, password) = sandbox.voipbin_login();
+    println!(
+        "parley-sandbox voipbin root {} (accesskey: {}, login: {username} / {password}, customer: {})",
+        sandbox.voipbin_base_url(),
+        sandbox.voipbin_access_key(),
+        sandbox.voipbin_customer_id()
     );
     wait_for_stop_signal().await;
     sandbox.shutdown().await;

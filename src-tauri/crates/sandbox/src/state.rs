@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use crate::config::{FaultConfig, FaultKind};
 use crate::model::{live_message, World};
 use crate::snapshot::SandboxStats;
+use crate::voipbin::VoipbinState;
 
 /// Mixed into the seed so fault draws do not mirror the data generator's draws.
 const FAULT_SEED_SALT: u64 = 0xFA17_5EED_0000_0001;
@@ -100,6 +101,8 @@ pub struct Shared {
     pub job_delay: Duration,
     /// `http://127.0.0.1:PORT`, prefix of every file URL.
     pub files_base: String,
+    /// The VoIPbin side of the sandbox.
+    pub voipbin: VoipbinState,
 }
 
 impl Shared {
@@ -111,6 +114,7 @@ impl Shared {
         latency: Duration,
         job_delay: Duration,
         files_base: String,
+        voipbin: VoipbinState,
     ) -> Shared {
         Shared {
             world: Mutex::new(world),
@@ -120,6 +124,7 @@ impl Shared {
             token,
             job_delay,
             files_base,
+            voipbin,
         }
     }
 

@@ -5,3 +5,4 @@ mod data;
 mod harness;
 mod process;
 mod switches;
+mod voipbin;

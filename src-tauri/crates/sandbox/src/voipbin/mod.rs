@@ -1,0 +1,249 @@
+//! VoIPbin in the sandbox: REST under `/v1.0/` and `/auth/login`, the WebSocket at `/v1.0/ws`, the
+//! seeded data in both object shapes, and the switches the public handle exposes.
+
+mod auth;
+mod model;
+mod rest;
+mod seed;
+mod ws;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, watch};
+
+use crate::config::SandboxConfig;
+use crate::state::{lock, Shared};
+use model::{VbMessage, VbWorld, NIL_UUID};
+
+pub use auth::Issued;
+
+/// A VoIPbin conversation as stored (not as written on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoipbinConversation {
+    /// Conversation UUID.
+    pub id: String,
+    /// `line`, `sms` or `whatsapp`.
+    pub channel: String,
+    /// Whether the wire shows the legacy shape (`participants`, `reference_type`).
+    pub legacy: bool,
+    /// Phone number or LINE id of the contact.
+    pub peer_target: String,
+    /// Contact name, when known.
+    pub peer_name: Option<String>,
+    /// Assigned agent, if any.
+    pub owner_id: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last update (newest message, assignment).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A VoIPbin message as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoipbinMessage {
+    /// Message UUID.
+    pub id: String,
+    /// Parent conversation.
+    pub conversation_id: String,
+    /// From the contact (`true`) or sent by us.
+    pub incoming: bool,
+    /// Body text.
+    pub text: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event for the WebSocket: its topic and the text frames to send (a duplicate is two frames).
+#[derive(Debug, Clone)]
+pub struct WsEvent {
+    pub topic: String,
+    pub frames: Vec<String>,
+}
+
+/// VoIPbin state inside [`Shared`].
+#[derive(Debug)]
+pub struct VoipbinState {
+    pub world: Mutex<VbWorld>,
+    pub access_key: String,
+    pub username: String,
+    pub password: String,
+    pub jwt_lifetime: Duration,
+    /// Tokens handed out by `/auth/login`.
+    pub issued: Mutex<Vec<Issued>>,
+    /// While set, conversation endpoints answer 403 `PERMISSION_DENIED` (an agent account).
+    pub agent_role: AtomicBool,
+    pub events: broadcast::Sender<WsEvent>,
+    /// Bumped to cut every open WebSocket.
+    pub cut: watch::Sender<u64>,
+    message_events: AtomicU64,
+}
+
+impl VoipbinState {
+    /// State for the configuration's seed.
+    pub fn new(config: &SandboxConfig) -> VoipbinState {
+        VoipbinState {
+            world: Mutex::new(seed::generate(config)),
+            access_key: config.voipbin_access_key.clone(),
+            username: config.voipbin_username.clone(),
+            password: config.voipbin_password.clone(),
+            jwt_lifetime: config.jwt_lifetime,
+            issued: Mutex::new(Vec::new()),
+            agent_role: AtomicBool::new(false),
+            events: broadcast::channel(1024).0,
+            cut: watch::channel(0).0,
+            message_events: AtomicU64::new(0),
+        }
+    }
+
+    /// The customer every seeded object belongs to.
+    pub fn customer_id(&self) -> String {
+        lock(&self.world).customer_id.clone()
+    }
+
+    /// Closes every open WebSocket.
+    pub fn cut_websockets(&self) {
+        self.cut.send_modify(|generation| *generation += 1);
+    }
+
+    /// Adds a message now (incoming from the contact or sent by us), publishes it and the
+    /// conversation update; `None` for an unknown conversation.
+    pub fn add_message(&self, conversation_id: &str, text: &str, incoming: bool) -> Option<Value> {
+        let (message, conversation, customer) = {
+            let mut world = lock(&self.world);
+            world.conversation(conversation_id)?;
+            let id = world.take_live_id();
+            let at = world.take_stamp();
+            let customer = world.customer_id.clone();
+            if !incoming {
+                world.sent.push((conversation_id.to_owned(), id.clone()));
+            }
+            let conversation = world.conversation_mut(conversation_id)?;
+            let message = VbMessage {
+                id,
+                incoming,
+                text: text.to_owned(),
+                created: at,
+                updated: at,
+            };
+            conversation.messages.push(message.clone());
+            conversation.updated = at;
+            let message_json = conversation.message_json(&message, &customer);
+            (message_json, conversation.to_json(&customer), customer)
+        };
+        self.publish_message(&customer, &message);
+        self.publish_conversation(&customer, &conversation);
+        Some(message)
+    }
+
+    /// Sets or clears the owner; answers the updated conversation.
+    pub fn set_owner(&self, conversation_id: &str, owner: Option<String>) -> Option<Value> {
+        let (conversation, customer) = {
+            let mut world = lock(&self.world);
+            let at = world.take_stamp();
+            let customer = world.customer_id.clone();
+            let conversation = world.conversation_mut(conversation_id)?;
+            conversation.owner_id = owner.filter(|id| !id.is_empty() && id != NIL_UUID);
+            conversation.updated = at;
+            (conversation.to_json(&customer), customer)
+        };
+        self.publish_conversation(&customer, &conversation);
+        Some(conversation)
+    }
+
+    /// Message events alternate wrapped / bare, and every third one is sent twice.
+    fn publish_message(&self, customer: &str, message: &Value) {
+        let count = self.message_events.fetch_add(1, Ordering::Relaxed);
+        let frame = frame_text(
+            "conversation_message_created",
+            message,
+            count.is_multiple_of(2),
+        );
+        let mut frames = vec![frame.clone()];
+        if count % 3 == 2 {
+            frames.push(frame);
+        }
+        let id = message["id"].as_str().unwrap_or_default();
+        let topic = format!("customer_id:{customer}:conversation_message:{id}");
+        let _ = self.events.send(WsEvent { topic, frames });
+    }
+
+    /// Conversation updates always come bare (the documented shape).
+    fn publish_conversation(&self, customer: &str, conversation: &Value) {
+        let id = conversation["id"].as_str().unwrap_or_default();
+        let topic = format!("customer_id:{customer}:conversation:{id}");
+        let frames = vec![frame_text("conversation_updated", conversation, false)];
+        let _ = self.events.send(WsEvent { topic, frames });
+    }
+
+    /// Every conversation, newest first as listed by the API.
+    pub fn conversations(&self) -> Vec<VoipbinConversation> {
+        let world = lock(&self.world);
+        let mut list: Vec<VoipbinConversation> = world
+            .conversations
+            .iter()
+            .map(|c| VoipbinConversation {
+                id: c.id.clone(),
+                channel: c.channel.snapshot_name().to_owned(),
+                legacy: c.legacy,
+                peer_target: c.peer_target.clone(),
+                peer_name: c.peer_name.clone(),
+                owner_id: c.owner_id.clone(),
+                created_at: c.created,
+                updated_at: c.updated,
+            })
+            .collect();
+        list.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+        list
+    }
+
+    /// A conversation's messages, oldest first.
+    pub fn messages(&self, conversation_id: &str) -> Vec<VoipbinMessage> {
+        let world = lock(&self.world);
+        world
+            .conversation(conversation_id)
+            .map(|c| c.messages.iter().map(|m| snapshot(&c.id, m)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Messages accepted through the API, in order.
+    pub fn sent_messages(&self) -> Vec<VoipbinMessage> {
+        let world = lock(&self.world);
+        world
+            .sent
+            .iter()
+            .filter_map(|(conversation_id, message_id)| {
+                let conversation = world.conversation(conversation_id)?;
+                let message = conversation.messages.iter().find(|m| &m.id == message_id)?;
+                Some(snapshot(conversation_id, message))
+            })
+            .collect()
+    }
+}
+
+fn snapshot(conversation_id: &str, message: &VbMessage) -> VoipbinMessage {
+    VoipbinMessage {
+        id: message.id.clone(),
+        conversation_id: conversation_id.to_owned(),
+        incoming: message.incoming,
+        text: message.text.clone(),
+        created_at: message.created,
+    }
+}
+
+fn frame_text(event_type: &str, data: &Value, wrapped: bool) -> String {
+    if wrapped {
+        json!({ "type": event_type, "data": data }).to_string()
+    } else {
+        data.to_string()
+    }
+}
+
+/// The VoIPbin routes (`/auth/login`, `/v1.0/...`, `/_sandbox/voipbin/...`).
+pub fn router(shared: Arc<Shared>) -> axum::Router<Arc<Shared>> {
+    rest::router(shared).merge(ws::router())
+}
