@@ -210,7 +210,7 @@ async fn a_customer_message_after_the_first_sync_makes_its_conversation_unread_u
         .filter(|c| c.unread)
         .map(|c| c.id)
         .collect();
-    assert_eq!(unread, [target.clone()]);
+    assert_eq!(unread, std::slice::from_ref(&target));
     assert_eq!(parley.accounts().await.unwrap()[0].unread_conversations, 1);
 
     parley
