@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Parley needs to build, test and demo on Debian 12, and nothing that is already there.
 #
-#   bash src-tauri/scripts/deps.sh           # build + test packages, pinned Rust toolchain
+#   bash src-tauri/scripts/deps.sh           # build + test packages, pinned Rust toolchain, tauri-driver
 #   bash src-tauri/scripts/deps.sh build     # only what `cargo build` of the app needs
 #
 # Idempotent: packages are checked with dpkg-query first, and `apt-get update` runs only when
@@ -76,6 +76,20 @@ ensure_toolchain() {
     log "toolchain: $(rustc --version)"
 }
 
+# tauri-driver (the WebDriver server the window tests talk to), once, into target/tools so a
+# re-run reuses it. Pinned to ^2: crates.io's newest is a 3.0 alpha.
+ensure_tauri_driver() {
+    local tools="$REPO_ROOT/target/tools"
+    if [ -x "$tools/bin/tauri-driver" ]; then
+        log "tauri-driver: $tools/bin/tauri-driver"
+        return
+    fi
+    log "installing tauri-driver into $tools"
+    local started=$SECONDS
+    cargo install tauri-driver --version '^2' --locked --root "$tools"
+    log "tauri-driver took $((SECONDS - started)) s"
+}
+
 main() {
     case "$WANT" in
         build) install_packages "${BUILD_PACKAGES[@]}" ;;
@@ -86,6 +100,9 @@ main() {
             ;;
     esac
     ensure_toolchain
+    if [ "$WANT" = "all" ]; then
+        ensure_tauri_driver
+    fi
 }
 
 main

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Parley's test gate, the same on a developer machine and in CI (`.ci/run` calls it):
-#   deps -> cargo fmt --check -> cargo clippy -D warnings -> cargo test --workspace --no-fail-fast
+#   deps -> cargo fmt --check -> cargo clippy -D warnings -> cargo build (app + CLI)
+#   -> cargo test --workspace --no-fail-fast
 # The tests run inside a private D-Bus session with an unlocked, throw-away gnome-keyring
-# (see with-keyring.sh), and under Xvfb when PARLEY_NEED_DISPLAY=1 (end-to-end tests in the window).
+# (see with-keyring.sh), and under Xvfb (PARLEY_NEED_DISPLAY=1, the default; set it to 0 to skip
+# Xvfb): the end-to-end tests drive the real window through tauri-driver, which deps.sh installs
+# into target/tools/bin and this script puts on PATH.
 #
 #   bash src-tauri/scripts/test.sh            # everything
 #   bash src-tauri/scripts/test.sh -- -p parley-core   # extra arguments go to `cargo test`
+#   bash src-tauri/scripts/test.sh -- -p parley-tests --test window   # only the window tests
 #   PARLEY_TEST_SKIP="fmt clippy" bash src-tauri/scripts/test.sh   # skip steps by name (local use)
 #
 # Stops at the first failing step and exits with its status. Prints one timing line per step.
@@ -16,6 +20,9 @@ REPO_ROOT="$(cd "$SCRIPTS/../.." && pwd)"
 cd "$REPO_ROOT"
 
 export CARGO_TERM_COLOR=never
+# The window tests need a display and tauri-driver (installed by deps.sh under target/tools).
+export PARLEY_NEED_DISPLAY="${PARLEY_NEED_DISPLAY:-1}"
+export PATH="$REPO_ROOT/target/tools/bin:$PATH"
 if [ "${CI:-}" = "true" ]; then
     # A CI build starts from nothing: incremental data is only overhead, and full debug info
     # makes linking the WebKit app slow on two cores.
@@ -81,6 +88,9 @@ fi
 step deps bash "$SCRIPTS/deps.sh"
 step fmt cargo fmt --all -- --check --color never
 step clippy cargo clippy --workspace --all-targets -- -D warnings
+# The window tests start the built app and the acceptance tests the built CLI: cargo test does
+# not build other packages' binaries.
+step build cargo build -p parley-app -p parley-cli
 step test env PARLEY_TEST_STAGE=in-session \
     bash "$SCRIPTS/with-keyring.sh" bash "$SCRIPTS/test.sh" "${TEST_ARGS[@]}"
 echo "all steps passed in $((SECONDS - STARTED_AT)) s"

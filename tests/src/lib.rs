@@ -9,6 +9,7 @@ pub mod compare;
 pub mod relay;
 pub mod rows;
 pub mod store;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -93,6 +94,7 @@ pub fn sandbox_config(seed: u64, conversations: usize, messages: usize) -> Sandb
         latency: Duration::ZERO,
         job_delay: Duration::from_millis(200),
         live_incoming_every: None,
+        ..SandboxConfig::default()
     }
 }
 
