@@ -20,6 +20,8 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
     xvfb xauth webkit2gtk-driver x11-utils gnome-keyring dbus dbus-x11
     libsecret-tools xdotool imagemagick
+    # So customer emoji render in the demo window and the end-to-end screenshots instead of boxes.
+    fonts-noto-color-emoji
 )
 
 log() { printf '[deps] %s\n' "$*"; }
