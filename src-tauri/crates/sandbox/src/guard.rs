@@ -106,7 +106,8 @@ fn status_500() -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
-fn html_502() -> Response {
+/// A proxy's HTML 502 page, as a real gateway sends it (shared by the p1 and VoIPbin fault paths).
+pub(crate) fn html_502() -> Response {
     (
         StatusCode::BAD_GATEWAY,
         [(header::CONTENT_TYPE, "text/html")],
@@ -126,7 +127,7 @@ fn invalid_json() -> Response {
 
 /// Resets the connection and never answers. Outside our accept loop (no kill handle), the
 /// response body fails instead, which also breaks the connection mid-response.
-async fn abort_connection(kill: Option<ConnectionKill>) -> Response {
+pub(crate) async fn abort_connection(kill: Option<ConnectionKill>) -> Response {
     match kill {
         Some(kill) => {
             kill.trigger();

@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -20,6 +19,7 @@ use super::auth::Rejection;
 use super::model::{parse_time, VbConversation};
 use super::VoipbinState;
 use crate::config::FaultKind;
+use crate::guard::{abort_connection, html_502};
 use crate::server::ConnectionKill;
 use crate::state::{lock, Shared};
 
@@ -178,12 +178,12 @@ async fn voipbin_guard(
         Some(FaultKind::Status500) => return internal_error(),
         Some(FaultKind::Html502) => return html_502(),
         Some(FaultKind::InvalidJson) => return truncated_json(),
-        Some(FaultKind::ConnectionReset) => return abort(kill).await,
+        Some(FaultKind::ConnectionReset) => return abort_connection(kill).await,
         Some(FaultKind::ResetAfterProcessing) | None => {}
     }
     let response = admitted(&shared.voipbin, request, next).await;
     if fault == Some(FaultKind::ResetAfterProcessing) {
-        return abort(kill).await;
+        return abort_connection(kill).await;
     }
     response
 }
@@ -223,17 +223,6 @@ fn internal_error() -> Response {
     .into_response()
 }
 
-fn html_502() -> Response {
-    let page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad \
-                Gateway</h1></center></body></html>";
-    (
-        StatusCode::BAD_GATEWAY,
-        [(header::CONTENT_TYPE, "text/html")],
-        page,
-    )
-        .into_response()
-}
-
 fn truncated_json() -> Response {
     (
         StatusCode::OK,
@@ -241,22 +230,6 @@ fn truncated_json() -> Response {
         "{\"result\":[{\"id\":\"a7bc12b7-f95c-43e6",
     )
         .into_response()
-}
-
-/// Resets the connection without an answer (or breaks the body outside our accept loop).
-async fn abort(kill: Option<ConnectionKill>) -> Response {
-    match kill {
-        Some(kill) => {
-            kill.trigger();
-            std::future::pending::<Response>().await
-        }
-        None => {
-            let failing = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("sandbox connection reset"))
-            });
-            Response::new(Body::from_stream(failing))
-        }
-    }
 }
 
 #[derive(Deserialize)]
