@@ -635,17 +635,31 @@ async fn insert_messages(
         .iter()
         .map(|(id, provider_id)| (provider_id.as_str(), *id))
         .collect();
-    let attachments: Vec<serde_json::Value> = messages
+    let with_attachments: Vec<(i64, &[RemoteAttachment])> = messages
         .iter()
-        .filter_map(|message| ids.get(message.id.as_str()).map(|id| (*id, *message)))
-        .flat_map(|(id, message)| {
-            message
-                .attachments
+        .filter_map(|message| {
+            ids.get(message.id.as_str())
+                .map(|id| (*id, message.attachments.as_slice()))
+        })
+        .collect();
+    insert_attachments(tx, &with_attachments).await?;
+    Ok(inserted.len())
+}
+
+/// Writes the attachments of several messages in one statement, each list in its message's order.
+async fn insert_attachments(
+    tx: &mut Transaction<'_, Sqlite>,
+    messages: &[(i64, &[RemoteAttachment])],
+) -> Result<()> {
+    let rows: Vec<serde_json::Value> = messages
+        .iter()
+        .flat_map(|(message_id, attachments)| {
+            attachments
                 .iter()
                 .enumerate()
                 .map(move |(position, attachment)| {
                     serde_json::json!([
-                        id,
+                        message_id,
                         position,
                         attachment.id,
                         attachment.file_name,
@@ -657,41 +671,18 @@ async fn insert_messages(
                 })
         })
         .collect();
-    if !attachments.is_empty() {
-        sqlx::query(
-            "INSERT INTO attachments (message_id, position, provider_id, file_name, mime_type, size, url, preview_url)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-                    value ->> 7
-             FROM json_each(?)",
-        )
-        .bind(serde_json::Value::Array(attachments).to_string())
-        .execute(&mut **tx)
-        .await?;
+    if rows.is_empty() {
+        return Ok(());
     }
-    Ok(inserted.len())
-}
-
-async fn insert_attachments(
-    tx: &mut Transaction<'_, Sqlite>,
-    message_id: i64,
-    attachments: &[RemoteAttachment],
-) -> Result<()> {
-    for (position, attachment) in attachments.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO attachments (message_id, position, provider_id, file_name, mime_type, size, url, preview_url)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(message_id)
-        .bind(position as i64)
-        .bind(&attachment.id)
-        .bind(&attachment.file_name)
-        .bind(&attachment.mime_type)
-        .bind(attachment.size)
-        .bind(&attachment.url)
-        .bind(&attachment.preview_url)
-        .execute(&mut **tx)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO attachments (message_id, position, provider_id, file_name, mime_type, size, url, preview_url)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7
+         FROM json_each(?)",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -727,5 +718,5 @@ async fn replace_attachments_if_changed(
         .bind(message_id)
         .execute(&mut **tx)
         .await?;
-    insert_attachments(tx, message_id, attachments).await
+    insert_attachments(tx, &[(message_id, attachments)]).await
 }
