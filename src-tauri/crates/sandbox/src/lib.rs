@@ -269,6 +269,24 @@ impl Sandbox {
             .store(agent, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Makes every VoIPbin login token handed out so far expired (clients must log in again).
+    pub fn expire_voipbin_tokens(&self) {
+        self.shared.voipbin.expire_tokens();
+    }
+
+    /// Successful VoIPbin `/auth/login` calls so far.
+    pub fn voipbin_logins(&self) -> u64 {
+        self.shared
+            .voipbin
+            .logins
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// While `true`, the VoIPbin WebSocket is down: open connections are cut and new ones get 503.
+    pub fn set_voipbin_websocket_down(&self, down: bool) {
+        self.shared.voipbin.set_websocket_down(down);
+    }
+
     /// Counters of requests, faults, 429s and routes.
     pub fn stats(&self) -> SandboxStats {
         lock(&self.shared.stats).clone()

@@ -35,6 +35,8 @@ impl VoipbinState {
         }
         let now = SystemTime::now();
         let expires_at = now + self.jwt_lifetime;
+        self.logins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut issued = lock(&self.issued);
         let token = jwt(username, &self.customer_id(), expires_at, issued.len());
         issued.push(Issued {
@@ -42,6 +44,14 @@ impl VoipbinState {
             expires_at,
         });
         Some(token)
+    }
+
+    /// Makes every token handed out so far expired, as if their `exp` had passed.
+    pub fn expire_tokens(&self) {
+        let now = SystemTime::now();
+        for issued in lock(&self.issued).iter_mut() {
+            issued.expires_at = issued.expires_at.min(now);
+        }
     }
 
     /// Whether a request's access key or token is good.

@@ -77,6 +77,10 @@ pub struct VoipbinState {
     pub issued: Mutex<Vec<Issued>>,
     /// While set, conversation endpoints answer 403 `PERMISSION_DENIED` (an agent account).
     pub agent_role: AtomicBool,
+    /// While set, the WebSocket refuses connections (503) and open ones were cut.
+    pub websocket_down: AtomicBool,
+    /// Successful `/auth/login` calls.
+    pub logins: AtomicU64,
     pub events: broadcast::Sender<WsEvent>,
     /// Bumped to cut every open WebSocket.
     pub cut: watch::Sender<u64>,
@@ -94,6 +98,8 @@ impl VoipbinState {
             jwt_lifetime: config.jwt_lifetime,
             issued: Mutex::new(Vec::new()),
             agent_role: AtomicBool::new(false),
+            websocket_down: AtomicBool::new(false),
+            logins: AtomicU64::new(0),
             events: broadcast::channel(1024).0,
             cut: watch::channel(0).0,
             message_events: AtomicU64::new(0),
@@ -108,6 +114,14 @@ impl VoipbinState {
     /// Closes every open WebSocket.
     pub fn cut_websockets(&self) {
         self.cut.send_modify(|generation| *generation += 1);
+    }
+
+    /// Takes the WebSocket down (cutting open connections and refusing new ones) or up again.
+    pub fn set_websocket_down(&self, down: bool) {
+        self.websocket_down.store(down, Ordering::SeqCst);
+        if down {
+            self.cut_websockets();
+        }
     }
 
     /// Adds a message now (incoming from the contact or sent by us), publishes it and the

@@ -118,6 +118,7 @@ impl IntoResponse for VbError {
 /// REST routes, with the guard in front of everything under `/v1.0`.
 pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     let api = Router::new()
+        .route("/v1.0/customer", get(get_customer))
         .route("/v1.0/conversations", get(list_conversations))
         .route(
             "/v1.0/conversations/setup",
@@ -138,6 +139,8 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/_sandbox/voipbin/incoming", post(admin_incoming))
         .route("/_sandbox/voipbin/cut_websockets", post(admin_cut))
         .route("/_sandbox/voipbin/agent_role", post(admin_agent_role))
+        .route("/_sandbox/voipbin/expire_tokens", post(admin_expire_tokens))
+        .route("/_sandbox/voipbin/websocket", post(admin_websocket))
         .route("/_sandbox/voipbin/conversations", get(admin_conversations))
         .route("/_sandbox/voipbin/sent", get(admin_sent))
         .route(
@@ -431,6 +434,36 @@ async fn admin_incoming(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
 async fn admin_cut(State(shared): State<Arc<Shared>>) -> Json<Value> {
     shared.voipbin.cut_websockets();
     Json(json!({ "status": "ok" }))
+}
+
+/// `POST /_sandbox/voipbin/expire_tokens`: every JWT handed out so far stops working.
+async fn admin_expire_tokens(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    shared.voipbin.expire_tokens();
+    Json(json!({ "status": "ok" }))
+}
+
+#[derive(Deserialize)]
+struct WebsocketBody {
+    down: bool,
+}
+
+/// `POST /_sandbox/voipbin/websocket` `{"down": true}`: cuts every WebSocket and refuses new ones
+/// (503) until `{"down": false}`.
+async fn admin_websocket(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(WebsocketBody { down }) = serde_json::from_slice(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid JSON body").into_response();
+    };
+    shared.voipbin.set_websocket_down(down);
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /v1.0/customer`: the customer the credentials belong to.
+async fn get_customer(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({
+        "id": shared.voipbin.customer_id(),
+        "name": "Sandbox customer",
+        "username": shared.voipbin.username,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -29,6 +29,16 @@ async fn upgrade(
     socket: WebSocketUpgrade,
 ) -> Response {
     let voipbin = &shared.voipbin;
+    if voipbin
+        .websocket_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the WebSocket is down (sandbox switch)",
+        )
+            .into_response();
+    }
     if let Err(rejection) = voipbin.authenticate(uri.query(), &headers) {
         return VbError::unauthenticated(rejection).into_response();
     }

@@ -542,3 +542,80 @@ async fn websocket_needs_credentials_and_takes_a_token() {
     let url = format!("{root}/v1.0/ws?token={token}");
     assert!(tokio_tungstenite::connect_async(url).await.is_ok());
 }
+
+/// The client crate's own event socket: the customer lookup, both credential kinds (the login token
+/// renewed once the server expired it), both frame shapes with the duplicate dropped, and a refused
+/// upgrade while the WebSocket is down.
+#[tokio::test]
+async fn the_client_event_socket_reads_both_shapes_and_renews_its_login() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let (username, password) = sandbox.voipbin_login();
+    let root = sandbox.voipbin_base_url();
+    let by_key = VoipbinClient::builder(Credentials::access_key(sandbox.voipbin_access_key()))
+        .root_url(&root)
+        .build()
+        .unwrap();
+    let by_login = VoipbinClient::builder(Credentials::password(username, password))
+        .root_url(&root)
+        .build()
+        .unwrap();
+    let customer = by_key.customer().await.unwrap();
+    assert_eq!(customer.id, sandbox.voipbin_customer_id());
+    assert_eq!(by_login.customer().await.unwrap().id, customer.id);
+    sandbox.expire_voipbin_tokens();
+    let topics = vec![format!("customer_id:{}:conversation", customer.id)];
+    let logins = sandbox.voipbin_logins();
+    let mut sockets = vec![
+        by_key.connect_events(&topics).await.unwrap(),
+        by_login.connect_events(&topics).await.unwrap(),
+    ];
+    assert_eq!(
+        sandbox.voipbin_logins(),
+        logins + 1,
+        "the expired token was renewed once"
+    );
+
+    // Subscribing has no reply; give the server a moment to register the topic.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let conversation = sandbox.voipbin_conversations()[0].id.clone();
+    let pushed: Vec<String> = (0..3)
+        .map(|n| sandbox.push_voipbin_incoming(&conversation, &format!("live {n}")))
+        .collect();
+    for socket in &mut sockets {
+        let mut dedup = parley_voipbin::events::Deduplicator::default();
+        let mut seen = Vec::new();
+        let mut duplicates = 0;
+        while seen.len() < pushed.len() {
+            let event = tokio::time::timeout(Duration::from_secs(5), socket.next_event())
+                .await
+                .expect("an event in time")
+                .expect("the socket stays open")
+                .expect("a readable event");
+            if !dedup.is_new(&event) {
+                duplicates += 1;
+                continue;
+            }
+            if let parley_voipbin::events::Event::Message { message, .. } = event {
+                assert_eq!(message.direction(), Direction::Incoming);
+                seen.push(message.id.clone());
+            }
+        }
+        assert_eq!(seen, pushed, "each pushed message once, in order");
+        assert!(duplicates <= 1, "{duplicates} duplicates");
+    }
+
+    sandbox.set_voipbin_websocket_down(true);
+    for socket in &mut sockets {
+        // Events already queued may still come; then the socket ends.
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = socket.next_event().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the cut was not noticed");
+    }
+    let refused = by_key.connect_events(&topics).await.unwrap_err();
+    assert_eq!(refused.status(), Some(503), "{refused}");
+    assert!(!refused.to_string().contains(&sandbox.voipbin_access_key()));
+    sandbox.set_voipbin_websocket_down(false);
+    assert!(by_key.connect_events(&topics).await.is_ok());
+}
