@@ -247,6 +247,22 @@ impl VoipbinClient {
         paging::pages(self.clone(), messages_call(conversation_id), page_size)
     }
 
+    /// The pages of a conversation's messages, newest first, starting at `page_token` (a page's
+    /// `resume_token`) or at the newest message.
+    pub fn message_pages_from(
+        &self,
+        conversation_id: &str,
+        page_size: u32,
+        page_token: Option<String>,
+    ) -> impl Stream<Item = Result<Page<Message>, Error>> + Send + 'static {
+        paging::pages_from(
+            self.clone(),
+            messages_call(conversation_id),
+            page_size,
+            page_token,
+        )
+    }
+
     /// Sends a text message (`POST /v1.0/conversations/{id}/messages`). Not retried once it may
     /// have reached the server.
     pub async fn send_text(&self, conversation_id: &str, text: &str) -> Result<Message, Error> {

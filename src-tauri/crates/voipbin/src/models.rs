@@ -307,6 +307,9 @@ pub struct Page<T> {
     pub next_page_token: Option<String>,
     /// How many items on the page could not be read (no id, wrong types) and were left out.
     pub skipped: usize,
+    /// The token that asks for the page after this one; in a page stream `None` once this page is
+    /// the last (empty or short), so it can be stored to resume an interrupted listing.
+    pub resume_token: Option<String>,
 }
 
 fn non_blank(value: Option<&str>) -> Option<&str> {

@@ -68,6 +68,7 @@ pub(crate) fn parse_page<T: DeserializeOwned>(body: Value) -> Result<RawPage<T>,
             skipped: len - items.len(),
             items,
             next_page_token: server_token.clone(),
+            resume_token: last_created.clone().or(server_token.clone()),
         },
         len,
         next_token: last_created.or(server_token),
@@ -113,11 +114,24 @@ pub(crate) fn pages<T>(
 where
     T: DeserializeOwned + Send + 'static,
 {
+    pages_from(client, call, page_size, None)
+}
+
+/// Like [`pages`], starting at `page_token` (a page's `resume_token`), or at the newest.
+pub(crate) fn pages_from<T>(
+    client: VoipbinClient,
+    call: Call,
+    page_size: u32,
+    page_token: Option<String>,
+) -> impl Stream<Item = Result<Page<T>, Error>> + Send + 'static
+where
+    T: DeserializeOwned + Send + 'static,
+{
     let state = PagerState {
         client,
         call,
         page_size: clamp_page_size(page_size),
-        next: Next::Token(None),
+        next: Next::Token(page_token.filter(|token| !token.is_empty())),
         seen: HashSet::new(),
     };
     futures::stream::try_unfold(state, |mut state| async move {
@@ -127,8 +141,12 @@ where
             Next::Token(token) => token,
         };
         let call = with_page(state.call.clone(), state.page_size, token.as_deref());
-        let raw: RawPage<T> = parse_page(state.client.transport().send_json(&call).await?)?;
+        let mut raw: RawPage<T> = parse_page(state.client.transport().send_json(&call).await?)?;
         state.next = next_after(&raw, state.page_size, &mut state.seen);
+        raw.page.resume_token = match &state.next {
+            Next::Token(token) => token.clone(),
+            Next::Done | Next::Failed(_) => None,
+        };
         Ok(Some((raw.page, state)))
     })
 }

@@ -191,6 +191,41 @@ impl Transport {
         }
     }
 
+    /// The WebSocket address (`ws(s)://{root}/v1.0/ws`), with the access key as its query when the
+    /// credentials are a key (then the URL holds a secret: never log it), and the login token to send
+    /// as `Authorization: Bearer` when they are a username and password.
+    pub(crate) async fn websocket_url(&self) -> Result<(Url, Option<Secret>), Error> {
+        let mut url = self.api_url(&["ws".to_string()])?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme).map_err(|_| {
+            Error::invalid_config("the root URL cannot be turned into a WebSocket address")
+        })?;
+        match &self.credentials {
+            Credentials::AccessKey(key) => {
+                url.query_pairs_mut().append_pair("accesskey", key.expose());
+                Ok((url, None))
+            }
+            Credentials::Password { .. } => {
+                let token = self.current_token().await?;
+                Ok((url, Some(token)))
+            }
+        }
+    }
+
+    /// Forgets a login token the server refused outside a REST call (the WebSocket handshake).
+    pub(crate) async fn token_rejected(&self, rejected: &Secret) {
+        self.forget_session(rejected).await;
+    }
+
+    /// The secrets to remove from any text shown: the credentials and the token, if given.
+    pub(crate) fn secrets_with<'a>(&'a self, token: Option<&'a Secret>) -> Vec<&'a str> {
+        let mut secrets = self.credentials.secrets();
+        if let Some(token) = token {
+            secrets.push(token.expose());
+        }
+        secrets
+    }
+
     /// The JWT to use, logging in first when there is none or it is about to expire.
     async fn current_token(&self) -> Result<Secret, Error> {
         let mut session = self.session.lock().await;
