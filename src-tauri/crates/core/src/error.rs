@@ -147,7 +147,7 @@ pub enum CoreError {
 fn describe_provider_error(error: &ProviderError) -> String {
     match error.code {
         ErrorCode::Unauthorized => format!(
-            "the server rejected the token ({}); add the account again with a valid token",
+            "the server rejected the account's credentials ({}); add the account again with a valid token, key or password",
             error.message
         ),
         ErrorCode::Offline => format!("cannot reach the server ({})", error.message),

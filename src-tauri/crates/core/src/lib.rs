@@ -2,6 +2,7 @@
 //! dependency. The desktop app and `parley-cli` are thin shells over [`Parley`].
 
 pub mod error;
+mod live;
 pub mod model;
 mod outbox;
 pub mod paths;
@@ -16,12 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use error::{CoreError, ErrorCode, ProviderError, Result};
+pub use live::{LiveChange, LivePolicy};
 pub use model::*;
 pub use outbox::OutboxPolicy;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
 
 use model::now_millis;
 use provider::pact_p1::PactP1Provider;
+use provider::voipbin::VoipbinProvider;
 use provider::Provider;
 use store::{NewOutboxEntry, NewOutboxFile, Store};
 
@@ -69,9 +72,35 @@ impl Parley {
 
     /// Checks the token against the server, stores it in the keyring and records the account.
     pub async fn add_account(&self, new: NewAccount, token: Secret) -> Result<Account> {
+        self.add_account_with_username(new, None, token).await
+    }
+
+    /// Like [`Parley::add_account`], for providers that sign in with a username and password
+    /// (VoIPbin): with `username` the secret is the password, else it is the token or access key.
+    pub async fn add_account_with_username(
+        &self,
+        new: NewAccount,
+        username: Option<String>,
+        token: Secret,
+    ) -> Result<Account> {
         validate_account_name(&new.name)?;
+        let username = username.map(|name| name.trim().to_string());
         if token.is_empty() {
-            return Err(CoreError::InvalidInput("the token is empty".to_string()));
+            let what = if username.is_some() {
+                "password"
+            } else {
+                "token"
+            };
+            return Err(CoreError::InvalidInput(format!("the {what} is empty")));
+        }
+        if username.as_deref() == Some("") {
+            return Err(CoreError::InvalidInput("the username is empty".to_string()));
+        }
+        if username.is_some() && new.provider != ProviderKind::Voipbin {
+            return Err(CoreError::InvalidInput(format!(
+                "{} accounts sign in with a token, not a username",
+                new.provider.as_str()
+            )));
         }
         if self.store.account(&new.name).await.is_ok() {
             return Err(CoreError::Conflict(format!(
@@ -79,8 +108,13 @@ impl Parley {
                 new.name
             )));
         }
-        let provider = build_provider(new.provider, &token, new.base_url.as_deref())
-            .map_err(|error| CoreError::provider(&new.name, error))?;
+        let provider = build_provider(
+            new.provider,
+            username.as_deref(),
+            &token,
+            new.base_url.as_deref(),
+        )
+        .map_err(|error| CoreError::provider(&new.name, error))?;
         let companies = provider
             .companies()
             .await
@@ -105,7 +139,11 @@ impl Parley {
             move |secrets| secrets.set(&key, &token)
         })
         .await?;
-        let account = match self.store.insert_account(&new, &secret_ref).await {
+        let account = match self
+            .store
+            .insert_account_with_username(&new, username.as_deref(), &secret_ref)
+            .await
+        {
             Ok(account) => account,
             Err(error) => {
                 let key = secret_ref.clone();
@@ -213,6 +251,15 @@ impl Parley {
             .store
             .conversation(&conversation.account, &conversation.id)
             .await?;
+        if !files.is_empty() {
+            let account = self.store.account_by_id(cached.account_id).await?;
+            if let Some(reason) = account.features.attachments.reason {
+                return Err(CoreError::provider(
+                    &account.name,
+                    ProviderError::new(ErrorCode::Unsupported, reason),
+                ));
+            }
+        }
         let staged = stage_files(&paths::outbox_dir(&self.data_dir), files)?;
         let entry = NewOutboxEntry {
             account_id: cached.account_id,
@@ -336,6 +383,48 @@ impl Parley {
             .await
     }
 
+    /// Clears the conversation's assignment (on the server, then in the cache).
+    pub async fn unassign(&self, conversation: &ConversationRef) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        provider
+            .unassign(&cached.company_provider_id, &cached.provider_id)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store
+            .update_conversation_field(cached.id, store::ConversationField::NoAssignee)
+            .await
+    }
+
+    /// Follows one VoIPbin account's live events until the returned future is dropped (or a
+    /// failure that waiting cannot fix, such as rejected credentials). Every change written to the
+    /// cache is reported to `on_change`; see [`LiveChange`]. The connection is re-opened with
+    /// backoff, and every (re)connect is followed by an incremental sync, so nothing is missed.
+    pub async fn watch_live(
+        &self,
+        account: &str,
+        policy: LivePolicy,
+        on_change: &mut (dyn FnMut(LiveChange) + Send),
+    ) -> Result<()> {
+        let account = self.store.account(account).await?;
+        if account.provider != ProviderKind::Voipbin {
+            return Err(CoreError::provider(
+                &account.name,
+                ProviderError::new(
+                    ErrorCode::Unsupported,
+                    "live updates are only offered for VoIPbin accounts",
+                ),
+            ));
+        }
+        let secret = self.account_secret(&account).await?;
+        let provider = VoipbinProvider::new(
+            account.username.as_deref(),
+            &secret,
+            account.base_url.as_deref(),
+        )
+        .map_err(|error| CoreError::provider(&account.name, error))?;
+        live::watch(&self.store, &provider, &account, &policy, on_change).await
+    }
+
     /// Replaces the conversation's note.
     pub async fn set_note(&self, conversation: &ConversationRef, note: &str) -> Result<()> {
         let (cached, provider) = self.conversation_and_provider(conversation).await?;
@@ -428,9 +517,23 @@ impl Parley {
         if let Some(provider) = self.lock_providers().get(&account.id) {
             return Ok(provider.clone());
         }
+        let token = self.account_secret(account).await?;
+        let provider: Arc<dyn Provider> = build_provider(
+            account.provider,
+            account.username.as_deref(),
+            &token,
+            account.base_url.as_deref(),
+        )
+        .map_err(|error| CoreError::provider(&account.name, error))?
+        .into();
+        self.lock_providers().insert(account.id, provider.clone());
+        Ok(provider)
+    }
+
+    /// The account's token, key or password from the keyring.
+    async fn account_secret(&self, account: &Account) -> Result<Secret> {
         let key = account.secret_ref.clone();
-        let token = self
-            .run_secrets(move |secrets| secrets.get(&key))
+        self.run_secrets(move |secrets| secrets.get(&key))
             .await?
             .ok_or_else(|| {
                 CoreError::provider(
@@ -440,13 +543,7 @@ impl Parley {
                         "its token is missing from the OS keyring",
                     ),
                 )
-            })?;
-        let provider: Arc<dyn Provider> =
-            build_provider(account.provider, &token, account.base_url.as_deref())
-                .map_err(|error| CoreError::provider(&account.name, error))?
-                .into();
-        self.lock_providers().insert(account.id, provider.clone());
-        Ok(provider)
+            })
     }
 
     fn lock_providers(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<dyn Provider>>> {
@@ -471,11 +568,13 @@ impl Parley {
 
 fn build_provider(
     kind: ProviderKind,
+    username: Option<&str>,
     token: &Secret,
     base_url: Option<&str>,
 ) -> Result<Box<dyn Provider>, ProviderError> {
     match kind {
         ProviderKind::PactP1 => Ok(Box::new(PactP1Provider::new(token, base_url)?)),
+        ProviderKind::Voipbin => Ok(Box::new(VoipbinProvider::new(username, token, base_url)?)),
     }
 }
 

@@ -11,6 +11,9 @@ pub enum ProviderKind {
     /// Pact.im private API v1 (`https://api.pact.im/p1/`).
     #[serde(rename = "pact-p1")]
     PactP1,
+    /// VoIPbin conversations (`https://api.voipbin.net/v1.0/`).
+    #[serde(rename = "voipbin")]
+    Voipbin,
 }
 
 impl ProviderKind {
@@ -18,6 +21,25 @@ impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PactP1 => "pact-p1",
+            Self::Voipbin => "voipbin",
+        }
+    }
+
+    /// What the provider's API lets Parley do, for the UI to enable or explain.
+    pub fn features(self) -> AccountFeatures {
+        match self {
+            Self::PactP1 => AccountFeatures {
+                attachments: Feature::available(),
+                notes: Feature::available(),
+                bitrix: Feature::available(),
+                unassign: Feature::missing("Pact p1 has no way to clear an assignment"),
+            },
+            Self::Voipbin => AccountFeatures {
+                attachments: Feature::missing("VoIPbin's API sends text only; files are dropped"),
+                notes: Feature::missing("VoIPbin conversations have no notes"),
+                bitrix: Feature::missing("Bitrix openlines are a Pact feature, not VoIPbin's"),
+                unassign: Feature::available(),
+            },
         }
     }
 
@@ -25,11 +47,51 @@ impl ProviderKind {
     pub fn parse(name: &str) -> Result<Self> {
         match name {
             "pact-p1" => Ok(Self::PactP1),
+            "voipbin" => Ok(Self::Voipbin),
             other => Err(CoreError::InvalidInput(format!(
-                "unknown provider \"{other}\" (known: pact-p1)"
+                "unknown provider \"{other}\" (known: pact-p1, voipbin)"
             ))),
         }
     }
+}
+
+/// Whether one feature can be used with an account, and if not, a one-line reason to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Feature {
+    /// True when the provider offers it.
+    pub enabled: bool,
+    /// Why it is disabled (`None` when enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+impl Feature {
+    fn available() -> Self {
+        Self {
+            enabled: true,
+            reason: None,
+        }
+    }
+
+    fn missing(reason: &'static str) -> Self {
+        Self {
+            enabled: false,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// What an account's provider supports beyond reading and sending text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountFeatures {
+    /// Files on send.
+    pub attachments: Feature,
+    /// The conversation note.
+    pub notes: Feature,
+    /// The Bitrix openlines block.
+    pub bitrix: Feature,
+    /// Clearing an assignment.
+    pub unassign: Feature,
 }
 
 /// A configured account. The token is not here: it lives in the keyring.
@@ -51,6 +113,11 @@ pub struct Account {
     pub secret_ref: String,
     /// Conversations with customer messages not yet opened.
     pub unread_conversations: i64,
+    /// The login name, for accounts that sign in with a username and password (VoIPbin); the
+    /// password itself is in the keyring.
+    pub username: Option<String>,
+    /// What the provider supports, with reasons for what it does not.
+    pub features: AccountFeatures,
 }
 
 /// What `add_account` needs besides the token.

@@ -3,12 +3,13 @@
 //! Ids are the provider's own, as text (Pact uses integers, VoIPbin UUIDs).
 
 pub mod pact_p1;
+pub mod voipbin;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
-use crate::error::ProviderError;
+use crate::error::{ErrorCode, ProviderError};
 
 /// A page of a listing and the cursor of the next one (`None` at the end).
 #[derive(Debug, Clone)]
@@ -165,6 +166,14 @@ pub trait Provider: Send + Sync {
         conversation_id: &str,
         assignee_id: &str,
     ) -> Result<(), ProviderError>;
+    /// Clears the conversation's assignment. Providers without the operation say so.
+    async fn unassign(&self, company_id: &str, conversation_id: &str) -> Result<(), ProviderError> {
+        let _ = (company_id, conversation_id);
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider cannot clear an assignment",
+        ))
+    }
     /// Replaces the conversation's note.
     async fn set_note(
         &self,

@@ -13,10 +13,13 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Account> {
         Some(json) => serde_json::from_str(&json).unwrap_or_default(),
         None => Vec::new(),
     };
+    let provider = ProviderKind::parse(&row.try_get::<String, _>("provider")?)?;
     Ok(Account {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        provider: ProviderKind::parse(&row.try_get::<String, _>("provider")?)?,
+        provider,
+        features: provider.features(),
+        username: row.try_get("username")?,
         base_url: row.try_get("base_url")?,
         companies,
         secret_ref: row.try_get("secret_ref")?,
@@ -24,21 +27,32 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Account> {
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "id, name, provider, base_url, company_filter, secret_ref,
+const ACCOUNT_COLUMNS: &str = "id, name, provider, base_url, company_filter, secret_ref, username,
     (SELECT COUNT(*) FROM conversations c
      WHERE c.account_id = accounts.id AND COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0)) AS unread";
 
 impl Store {
     /// Inserts a new account. Fails with `Conflict` when the name is taken.
     pub async fn insert_account(&self, account: &NewAccount, secret_ref: &str) -> Result<Account> {
+        self.insert_account_with_username(account, None, secret_ref)
+            .await
+    }
+
+    /// Inserts a new account that signs in with `username` (and the password in the keyring).
+    pub async fn insert_account_with_username(
+        &self,
+        account: &NewAccount,
+        username: Option<&str>,
+        secret_ref: &str,
+    ) -> Result<Account> {
         let filter = if account.company_ids.is_empty() {
             None
         } else {
             Some(serde_json::to_string(&account.company_ids).unwrap_or_default())
         };
         let inserted = sqlx::query(
-            "INSERT INTO accounts (name, provider, base_url, secret_ref, company_filter, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO accounts (name, provider, base_url, secret_ref, company_filter, created_at, username)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&account.name)
         .bind(account.provider.as_str())
@@ -46,6 +60,7 @@ impl Store {
         .bind(secret_ref)
         .bind(filter)
         .bind(now_millis())
+        .bind(username)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {

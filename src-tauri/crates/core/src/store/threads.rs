@@ -73,7 +73,8 @@ const NULLABLE_MAX_ACTIVITY: &str =
 impl Store {
     /// Stores a page of conversations (insert or refresh) and returns each one's sync state.
     ///
-    /// Local knowledge the server does not send (assignee, note, Bitrix flag) is kept when the page lacks it.
+    /// Local knowledge the server does not send (assignee, note, Bitrix flag) is kept when the page lacks it;
+    /// an empty assignee id means the server says "unassigned" and clears it.
     pub async fn upsert_conversations(
         &self,
         account_id: i64,
@@ -100,14 +101,15 @@ impl Store {
         let sql = format!(
             "INSERT INTO conversations (account_id, company_id, provider_id, title, channel, channel_id, contact,
                  avatar_url, created_at, remote_activity_at, last_message_at, assignee_id, note, bitrix_openlines)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?)
              ON CONFLICT (account_id, provider_id) DO UPDATE SET
                  company_id = excluded.company_id, title = excluded.title, channel = excluded.channel,
                  channel_id = excluded.channel_id, contact = excluded.contact, avatar_url = excluded.avatar_url,
                  created_at = COALESCE(excluded.created_at, conversations.created_at),
                  remote_activity_at = excluded.remote_activity_at,
                  last_message_at = {NULLABLE_MAX_ACTIVITY},
-                 assignee_id = COALESCE(excluded.assignee_id, conversations.assignee_id),
+                 assignee_id = CASE WHEN ? = '' THEN NULL
+                                    ELSE COALESCE(excluded.assignee_id, conversations.assignee_id) END,
                  note = COALESCE(excluded.note, conversations.note),
                  bitrix_openlines = COALESCE(excluded.bitrix_openlines, conversations.bitrix_openlines)
              RETURNING id, provider_id, remote_activity_at, synced_activity_at, history_complete, backfill_cursor"
@@ -131,6 +133,7 @@ impl Store {
                 .bind(&conversation.assignee_id)
                 .bind(&conversation.note)
                 .bind(conversation.bitrix_openlines)
+                .bind(&conversation.assignee_id)
                 .fetch_one(&mut *tx)
                 .await?;
             states.push(CachedThreadState {
@@ -261,6 +264,9 @@ impl Store {
                 sqlx::query("UPDATE conversations SET assignee_id = ? WHERE id = ?")
                     .bind(value.to_string())
             }
+            ConversationField::NoAssignee => {
+                sqlx::query("UPDATE conversations SET assignee_id = NULL WHERE id = ?")
+            }
             ConversationField::Note(value) => {
                 sqlx::query("UPDATE conversations SET note = ? WHERE id = ?")
                     .bind(value.to_string())
@@ -379,6 +385,40 @@ impl Store {
                     bitrix_openlines: row.try_get("bitrix_openlines")?,
                     unread: row.try_get("unread")?,
                 })
+            })
+            .collect()
+    }
+
+    /// The account's cached messages written at or after `since_ms`, oldest first, each with its
+    /// conversation's provider id (for reporting what a catch-up brought in).
+    pub async fn messages_since(
+        &self,
+        account_id: i64,
+        since_ms: i64,
+    ) -> Result<Vec<(String, MessageView)>> {
+        let rows = sqlx::query(
+            "SELECT c.provider_id AS conversation, m.provider_id, m.direction, m.text, m.created_at, m.status
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.account_id = ? AND m.created_at >= ? ORDER BY m.id",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let direction: String = row.try_get("direction")?;
+                let view = MessageView {
+                    id: Some(row.try_get("provider_id")?),
+                    direction: if direction == "in" { "in" } else { "out" },
+                    text: row.try_get("text")?,
+                    created_at: from_millis(row.try_get("created_at")?),
+                    status: row.try_get("status")?,
+                    attachments: Vec::new(),
+                    outbox_id: None,
+                    error: None,
+                };
+                Ok((row.try_get("conversation")?, view))
             })
             .collect()
     }
@@ -520,6 +560,8 @@ impl Store {
 pub enum ConversationField<'a> {
     /// The assignee's user id.
     Assignee(&'a str),
+    /// Nobody is assigned any more.
+    NoAssignee,
     /// The note text.
     Note(&'a str),
     /// The Bitrix openlines block flag.
