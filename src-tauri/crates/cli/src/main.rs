@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use parley_core::{
-    ConversationRef, CoreError, KeyringStore, NewAccount, OutboxState, Parley, ProviderKind,
-    Secret, SyncProgress,
+    ConversationRef, CoreError, KeyringStore, LivePolicy, NewAccount, OutboxState, Parley,
+    ProviderKind, Secret, SyncProgress,
 };
 
 /// How long `send` waits for the server to accept a message when `--wait` is not given.
 const ACCEPT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Parley's command line: your Pact.im inbox, cached locally, from a terminal.
+/// Parley's command line: your Pact.im and VoIPbin inbox, cached locally, from a terminal.
 #[derive(Parser)]
 #[command(name = "parley-cli", version, about)]
 struct Cli {
@@ -90,6 +90,19 @@ enum Command {
         /// The teammate's user id.
         assignee_id: String,
     },
+    /// Clear a conversation's assignment (VoIPbin).
+    Unassign {
+        /// ACCOUNT/ID
+        conversation: String,
+    },
+    /// Follow a VoIPbin account's live events: one line (or JSON object) per change, until stopped.
+    Watch {
+        /// The account's name.
+        account: String,
+        /// Print one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace a conversation's note.
     Note {
         /// ACCOUNT/ID
@@ -140,9 +153,10 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AccountCommand {
-    /// Add an account; the token is read from standard input and stored in the OS keyring.
+    /// Add an account; the token, access key or password is read from standard input and stored in
+    /// the OS keyring.
     Add {
-        /// The API: pact-p1.
+        /// The API: pact-p1 or voipbin.
         #[arg(long)]
         provider: String,
         /// A name for the account (used as ACCOUNT in ACCOUNT/ID).
@@ -151,9 +165,14 @@ enum AccountCommand {
         /// Only this company (repeat for several); default: every company of the token.
         #[arg(long = "company-id", value_name = "ID")]
         company_ids: Vec<String>,
-        /// Replace the API's address, e.g. http://127.0.0.1:8080/p1/
+        /// Replace the API's address, e.g. http://127.0.0.1:8080/p1/ (Pact) or the root
+        /// https://api.voipbin.net (VoIPbin)
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
+        /// VoIPbin: sign in with this username and the password from standard input, instead of
+        /// an access key.
+        #[arg(long, value_name = "USER")]
+        username: Option<String>,
     },
     /// List accounts.
     List {
@@ -263,6 +282,13 @@ async fn dispatch(parley: &Parley, command: Command) -> anyhow::Result<()> {
                 .await?;
             output::say(format!("{conversation} assigned to {assignee_id}"))
         }
+        Command::Unassign { conversation } => {
+            parley
+                .unassign(&ConversationRef::parse(&conversation)?)
+                .await?;
+            output::say(format!("{conversation} unassigned"))
+        }
+        Command::Watch { account, json } => watch(parley, &account, json).await,
         Command::Note { conversation, text } => {
             parley
                 .set_note(&ConversationRef::parse(&conversation)?, &text)
@@ -314,18 +340,20 @@ async fn account(parley: &Parley, command: AccountCommand) -> anyhow::Result<()>
             name,
             company_ids,
             base_url,
+            username,
         } => {
             let provider = ProviderKind::parse(&provider)?;
-            let token = read_token(&name)?;
+            let secret = read_token(&secret_prompt(provider, username.is_some(), &name))?;
             let account = parley
-                .add_account(
+                .add_account_with_username(
                     NewAccount {
                         name,
                         provider,
                         base_url,
                         company_ids,
                     },
-                    token,
+                    username,
+                    secret,
                 )
                 .await?;
             output::say(format!(
@@ -341,10 +369,19 @@ async fn account(parley: &Parley, command: AccountCommand) -> anyhow::Result<()>
     }
 }
 
-/// Reads the token from standard input: typed without echo on a terminal, else the whole input.
-fn read_token(account: &str) -> anyhow::Result<Secret> {
+/// What `account add` asks for on a terminal.
+fn secret_prompt(provider: ProviderKind, with_username: bool, account: &str) -> String {
+    match (provider, with_username) {
+        (ProviderKind::Voipbin, true) => format!("VoIPbin password for {account}: "),
+        (ProviderKind::Voipbin, false) => format!("VoIPbin access key for {account}: "),
+        (ProviderKind::PactP1, _) => format!("API token for {account}: "),
+    }
+}
+
+/// Reads the secret from standard input: typed without echo on a terminal, else the whole input.
+fn read_token(prompt: &str) -> anyhow::Result<Secret> {
     let token = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("API token for {account}: "))?
+        rpassword::prompt_password(prompt)?
     } else {
         let mut input = String::new();
         std::io::stdin().read_to_string(&mut input)?;
@@ -388,6 +425,24 @@ async fn sync(parley: &Parley, only: Option<String>, json: bool) -> anyhow::Resu
         anyhow::bail!("{failed} of {} accounts could not be synced", names.len());
     }
     Ok(())
+}
+
+/// Follows the account's live events until interrupted (Ctrl-C) or a failure retrying cannot fix.
+async fn watch(parley: &Parley, account: &str, json: bool) -> anyhow::Result<()> {
+    let mut failed_output = None;
+    let mut print = |change: parley_core::LiveChange| {
+        if failed_output.is_none() {
+            failed_output = output::live_change(&change, json).err();
+        }
+    };
+    tokio::select! {
+        result = parley.watch_live(account, LivePolicy::default(), &mut print) => result?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    match failed_output {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// A progress callback that prints on stderr.

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Local, Utc};
 use parley_core::{
-    Account, ConversationView, MessageView, OutboxEntryView, SearchHit, SyncProgress, SyncReport,
+    Account, ConversationView, LiveChange, MessageView, OutboxEntryView, SearchHit, SyncProgress,
+    SyncReport,
 };
 use serde::Serialize;
 
@@ -20,8 +21,12 @@ pub fn init_logging(data_dir: &Path) -> Option<()> {
         .append(true)
         .open(folder.join("parley-cli.log"))
         .ok()?;
+    // The WebSocket library traces its raw upgrade request, whose query may hold a VoIPbin access
+    // key: it never logs below info, whatever RUST_LOG says.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive("tungstenite=info".parse().ok()?)
+        .add_directive("tokio_tungstenite=info".parse().ok()?);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
@@ -104,6 +109,54 @@ pub fn accounts(accounts: &[Account], json: bool) -> anyhow::Result<()> {
             plain(&account.name),
             account.provider.as_str()
         );
+    }
+    Ok(())
+}
+
+/// `watch`: one JSON object per line, or one line of text per change (connection news on stderr).
+pub fn live_change(change: &LiveChange, json: bool) -> anyhow::Result<()> {
+    if json {
+        out!("{}", serde_json::to_string(change)?);
+        return Ok(());
+    }
+    match change {
+        LiveChange::Message {
+            conversation,
+            message,
+        } => out!(
+            "{}\t{}\t{}\t{}\t{}",
+            when(Some(message.created_at)),
+            plain(conversation),
+            message.direction,
+            message.id.as_deref().unwrap_or("-"),
+            one_line(&plain(message.text.as_deref().unwrap_or("")))
+        ),
+        LiveChange::Conversation {
+            conversation,
+            title,
+            assignee_id,
+            ..
+        } => out!(
+            "conversation\t{}\t{}\tassignee: {}",
+            plain(conversation),
+            plain(title.as_deref().unwrap_or("")),
+            assignee_id.as_deref().map_or("none".to_string(), plain)
+        ),
+        LiveChange::Connected { account } => eprintln!("{}: connected", plain(account)),
+        LiveChange::CaughtUp {
+            account,
+            new_messages,
+        } => eprintln!("{}: caught up, {new_messages} new", plain(account)),
+        LiveChange::Disconnected {
+            account,
+            reason,
+            retry_in_ms,
+        } => eprintln!(
+            "{}: disconnected ({}), retrying in {:.1} s",
+            plain(account),
+            one_line(reason),
+            *retry_in_ms as f64 / 1000.0
+        ),
     }
     Ok(())
 }
