@@ -242,7 +242,9 @@ impl Cli {
         self
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// The command line for `args` with this CLI's data dir and private HOME/XDG layout, for tests
+    /// that need to read a long-running command's output while it runs.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.binary);
         command.env_remove("PARLEY_DATA_DIR");
         if self.data_dir_by_env {

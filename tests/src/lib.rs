@@ -9,6 +9,7 @@ pub mod compare;
 pub mod relay;
 pub mod rows;
 pub mod store;
+pub mod voipbin;
 pub mod window;
 
 use std::path::{Path, PathBuf};
