@@ -10,12 +10,18 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 
 use crate::error::{CoreError, ErrorCode, ProviderError, Result};
-use crate::model::{Account, SyncProgress, SyncReport};
+use crate::model::{now_millis, Account, SyncProgress, SyncReport};
 use crate::provider::{Provider, RemoteCompany};
 use crate::store::{CachedThreadState, MessageWrite, Store};
 
 /// How many threads are downloaded at once.
 const THREADS_IN_FLIGHT: usize = 4;
+
+/// How long after a thread's last activity its newest messages count as settled. Pact reports activity
+/// in whole seconds: a message written later in the same second as the one a sync read leaves the
+/// reported activity unchanged, so a thread read that soon after its activity is read again next time.
+/// The margin also covers a server clock a few seconds behind ours.
+const ACTIVITY_SETTLE_MS: i64 = 5_000;
 
 /// A thread to bring up to date, with its company.
 struct ThreadWork {
@@ -123,6 +129,7 @@ async fn sync_thread(
     thread: &ThreadWork,
 ) -> Result<usize> {
     let state = &thread.state;
+    let fetch_started_at = now_millis();
     let mut inserted = 0;
     if state.history_complete {
         inserted += top_up(store, provider, account, thread).await?;
@@ -148,9 +155,10 @@ async fn sync_thread(
             inserted += top_up(store, provider, account, thread).await?;
         }
     }
-    store
-        .mark_thread_synced(state.id, state.remote_activity_at)
-        .await?;
+    let settled = state
+        .remote_activity_at
+        .filter(|activity| fetch_started_at >= activity + ACTIVITY_SETTLE_MS);
+    store.mark_thread_synced(state.id, settled).await?;
     Ok(inserted)
 }
 

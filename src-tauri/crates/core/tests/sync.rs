@@ -61,6 +61,41 @@ async fn first_sync_caches_everything_exactly_and_a_second_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_message_written_in_the_same_second_as_the_last_synced_one_is_fetched() {
+    let sandbox = sandbox(3, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let conversation = sandbox.conversations()[0].id;
+    let reference = ConversationRef {
+        account: ACCOUNT.into(),
+        id: conversation.to_string(),
+    };
+
+    // Pact reports a thread's activity in whole seconds: each round pushes, syncs and pushes again at
+    // once, so the second message usually shares the first one's second and leaves the reported
+    // activity unchanged. The next sync must still bring it in.
+    for round in 0..3 {
+        sandbox.push_incoming_message(conversation, &format!("first of round {round}"));
+        sync(&parley).await;
+        sandbox.push_incoming_message(conversation, &format!("second of round {round}"));
+        sync(&parley).await;
+        let texts: Vec<_> = parley
+            .messages(&reference, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|message| message.text)
+            .collect();
+        assert!(
+            texts.contains(&format!("second of round {round}")),
+            "round {round}: the same-second message is missing after the next sync; newest: {:?}",
+            texts.iter().rev().take(3).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test]
 async fn incremental_sync_fetches_exactly_the_new_messages() {
     let sandbox = sandbox(20, 10).await;
     let dir = tempfile::tempdir().unwrap();
