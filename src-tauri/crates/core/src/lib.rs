@@ -9,6 +9,7 @@ pub mod provider;
 pub mod secrets;
 pub mod store;
 mod sync;
+pub mod ui_state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub use error::{CoreError, ErrorCode, ProviderError, Result};
 pub use model::*;
 pub use outbox::OutboxPolicy;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
+pub use ui_state::{
+    CompanySummary, ConversationSummary, InboxFilter, InboxPage, InboxQuery, UploadProgress,
+};
 
 use model::now_millis;
 use provider::pact_p1::PactP1Provider;
