@@ -21,6 +21,19 @@ const COMMANDS: &[&str] = &[
     "outbox_retry",
     "search_query",
     "sync_run",
+    "companies_list",
+    "conversations_page",
+    "conversations_get",
+    "drafts_get",
+    "drafts_save",
+    "settings_get",
+    "settings_set",
+    "attachments_preview",
+    "window_focus_conversation",
+    "links_open",
+    "attachments_open",
+    "attachments_save",
+    "app_locale",
 ];
 
 fn main() {

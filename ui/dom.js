@@ -1,6 +1,8 @@
 // Small DOM builders. Customer content (names, messages, file names) is hostile: it only ever
 // reaches the page through textContent, never through HTML parsing.
 
+import { language } from "./i18n.js";
+
 /**
  * Creates an element with a class and text.
  * @param {string} tag
@@ -29,7 +31,7 @@ export function when(rfc3339) {
     return "";
   }
   const date = new Date(rfc3339);
-  return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  return date.toLocaleString(language(), { dateStyle: "short", timeStyle: "short" });
 }
 
 /** A readable file size. */

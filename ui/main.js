@@ -1,14 +1,19 @@
-// The inbox controller: loads accounts, conversations and threads through ipc.js, renders them with
-// dom.js (text only), and wires the composer, search, sync and the add-account dialog.
+// The window's controller: picks the language, wires the inbox, search, thread, composer and actions
+// modules together, listens to the backend's events, and handles the keyboard (Ctrl+K search,
+// Alt+Up/Down previous/next conversation, Esc closes dialogs), sync, and the two dialogs.
 
 import { invoke, listen } from "./ipc.js";
-import { clear, element, size, when } from "./dom.js";
+import { element } from "./dom.js";
+import { setLocale, t, translatePage } from "./i18n.js";
+import { currentFilter, initInbox, keyOf, loadSidebar, reloadInbox, setOpenKey, step, updateRow } from "./inbox.js";
+import { focusSearch, initSearch } from "./search.js";
+import { initThread, refreshThread, showThread, showUploadProgress } from "./thread.js";
+import { initComposer, showComposer, stageFiles } from "./composer.js";
+import { initActions, showActions } from "./actions.js";
 
-const THREAD_PAGE = 200;
+const MY_ID_PREFIX = "my_user_id.";
 const $ = (id) => document.getElementById(id);
-
-/** What is on screen. */
-const state = { accounts: [], conversations: [], open: null, staged: [] };
+let accounts = [];
 
 function showStatus(text) {
   $("status").textContent = text;
@@ -18,220 +23,72 @@ function showError(error) {
   showStatus(error?.message ?? String(error));
 }
 
-async function loadAccounts() {
-  state.accounts = await invoke("accounts_list");
-  const list = $("accounts");
-  clear(list);
-  for (const account of state.accounts) {
-    const item = element("li", "accounts__item", account.name);
-    if (account.unread_conversations > 0) {
-      item.append(element("span", "accounts__unread", String(account.unread_conversations)));
-    }
-    list.append(item);
+/** The OS language from the backend when it can tell, else the web view's. */
+async function pickLanguage() {
+  try {
+    setLocale(await invoke("app_locale"));
+  } catch {
+    setLocale(navigator.language);
   }
-  const unread = state.accounts.reduce((sum, account) => sum + account.unread_conversations, 0);
-  document.title = unread > 0 ? `Parley (${unread})` : "Parley";
-  if (state.accounts.length === 0) {
-    openAddAccount();
-  }
+  translatePage();
 }
 
-async function loadConversations() {
-  state.conversations = await invoke("conversations_list", { limit: 500 });
-  renderConversations(state.conversations);
+async function refreshSidebar() {
+  const sidebar = await loadSidebar();
+  accounts = sidebar.accounts;
+  document.title = sidebar.unread > 0 ? `${t("app.name")} (${sidebar.unread})` : t("app.name");
+  if (accounts.length === 0) openAddAccount();
 }
 
-function renderConversations(conversations) {
-  const list = $("conversations");
-  clear(list);
-  for (const conversation of conversations) {
-    const item = element("li", "conversation");
-    if (state.open && state.open.account === conversation.account && state.open.id === conversation.id) {
-      item.classList.add("conversation--open");
-    }
-    if (conversation.unread) {
-      item.classList.add("conversation--unread");
-    }
-    item.append(
-      element("span", "conversation__title", conversation.title ?? "(no name)"),
-      element("span", "conversation__time", when(conversation.last_message_at)),
-      element("span", "conversation__meta", [conversation.channel, conversation.account].filter(Boolean).join(" · ")),
-    );
-    if (conversation.assignee_id) {
-      item.append(element("span", "conversation__assignee", `→ ${conversation.assignee_id}`));
-    }
-    item.tabIndex = 0;
-    item.addEventListener("click", () => openConversation(conversation));
-    item.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") openConversation(conversation);
-    });
-    list.append(item);
-  }
-}
-
-async function openConversation(conversation) {
-  state.open = conversation;
-  $("thread-title").textContent = conversation.title ?? "(no name)";
-  const meta = [conversation.channel, conversation.account, conversation.note ? `Note: ${conversation.note}` : ""];
-  $("thread-meta").textContent = meta.filter(Boolean).join(" · ");
-  $("composer-text").disabled = false;
-  $("composer-send").disabled = false;
-  $("attach").disabled = false;
+/** Opens a conversation: list highlight, header, thread, composer draft, actions. */
+async function open(conversation, focusId = null) {
+  setOpenKey(keyOf(conversation));
+  $("thread-title").textContent = conversation.title ?? t("conversation.noName");
+  showMeta(conversation);
+  showActions(conversation);
+  invoke("window_focus_conversation", { account: conversation.account, id: conversation.id }).catch(() => {});
+  const composerReady = showComposer(conversation);
   if (conversation.unread) {
     conversation.unread = false;
+    updateRow(conversation);
     invoke("conversations_mark_read", { account: conversation.account, id: conversation.id })
-      .then(loadAccounts)
+      .then(refreshSidebar)
       .catch(showError);
   }
-  renderConversations(state.conversations);
-  await loadThread();
-}
-
-async function loadThread() {
-  if (!state.open) return;
-  const { account, id } = state.open;
-  const messages = await invoke("messages_list", { account, id, limit: THREAD_PAGE });
-  const list = $("messages");
-  // Follow new messages only when the reader is already at the bottom; otherwise keep their place.
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const keptPosition = list.scrollTop;
-  clear(list);
-  for (const message of messages) {
-    list.append(renderMessage(message));
-  }
-  list.scrollTop = atBottom ? list.scrollHeight : keptPosition;
-}
-
-function renderMessage(message) {
-  const item = element("li", `message message--${message.direction}`);
-  if (message.text) {
-    item.append(element("p", "message__text", message.text));
-  }
-  for (const attachment of message.attachments) {
-    const details = [size(attachment.size), attachment.mime].filter(Boolean).join(", ");
-    item.append(element("p", "message__file", `📎 ${attachment.name ?? "file"}${details ? ` (${details})` : ""}`));
-  }
-  const footer = [when(message.created_at)];
-  if (message.direction === "out") footer.push(message.status);
-  item.append(element("span", "message__meta", footer.join(" · ")));
-  if (message.error) {
-    item.append(element("p", "message__error", message.error));
-  }
-  if (message.status === "failed" && message.outbox_id) {
-    const retry = element("button", "message__retry", "Retry");
-    retry.type = "button";
-    retry.addEventListener("click", () => retrySend(message.outbox_id));
-    item.append(retry);
-  }
-  return item;
-}
-
-/** Adds files to the composer, skipping ones already staged. */
-function stageFiles(files) {
-  for (const file of files) {
-    if (!state.staged.some((staged) => staged.path === file.path)) {
-      state.staged.push(file);
-    }
-  }
-  renderStaged();
-}
-
-function renderStaged() {
-  const list = $("staged-files");
-  clear(list);
-  state.staged.forEach((file, index) => {
-    const item = element("li", "staged__file");
-    item.append(element("span", "staged__name", file.name), element("span", "staged__size", size(file.size)));
-    const remove = element("button", "staged__remove secondary", "×");
-    remove.type = "button";
-    remove.title = `Remove ${file.name}`;
-    remove.addEventListener("click", () => {
-      state.staged.splice(index, 1);
-      renderStaged();
-    });
-    item.append(remove);
-    list.append(item);
-  });
-}
-
-async function pickFiles() {
   try {
-    stageFiles(await invoke("files_pick"));
+    await showThread(conversation, focusId);
   } catch (error) {
     showError(error);
   }
+  await composerReady;
 }
 
-async function send(event) {
-  event?.preventDefault();
-  const textarea = $("composer-text");
-  const text = textarea.value.trim();
-  if (!state.open || (!text && state.staged.length === 0)) return;
-  const { account, id } = state.open;
-  const files = state.staged.map((file) => file.path);
+function showMeta(conversation) {
+  const parts = [
+    conversation.channel,
+    conversation.account,
+    conversation.assignee_id ? t("thread.assignee", { id: conversation.assignee_id }) : t("thread.unassigned"),
+    conversation.note ? t("thread.note", { note: conversation.note }) : "",
+  ];
+  $("thread-meta").textContent = parts.filter(Boolean).join(" · ");
+}
+
+async function openSearchHit(account, id, messageId) {
   try {
-    await invoke("messages_send", { account, id, text: text || null, files });
-    textarea.value = "";
-    state.staged = [];
-    renderStaged();
-    await loadThread();
+    const conversation = await invoke("conversations_get", { account, id });
+    await open(conversation, messageId);
   } catch (error) {
     showError(error);
   }
-}
-
-async function retrySend(outboxId) {
-  try {
-    await invoke("outbox_retry", { id: outboxId });
-  } catch (error) {
-    showError(error);
-  }
-  await loadThread();
 }
 
 async function syncNow() {
-  showStatus("Syncing…");
+  showStatus(t("sync.running"));
   try {
     const reports = await invoke("sync_run", {});
     const fresh = reports.reduce((sum, report) => sum + report.new_messages, 0);
-    showStatus(`Up to date · ${fresh} new`);
-    await loadConversations();
-    await loadThread();
-  } catch (error) {
-    showError(error);
-  }
-}
-
-let searchTimer = 0;
-function onSearchInput() {
-  clearTimeout(searchTimer);
-  searchTimer = setTimeout(runSearch, 200);
-}
-
-async function runSearch() {
-  const query = $("search").value.trim();
-  if (!query) {
-    renderConversations(state.conversations);
-    return;
-  }
-  try {
-    const hits = await invoke("search_query", { query, limit: 50 });
-    const list = $("conversations");
-    clear(list);
-    for (const hit of hits) {
-      const item = element("li", "conversation");
-      item.append(
-        element("span", "conversation__title", hit.snippet),
-        element("span", "conversation__time", when(hit.created_at)),
-        element("span", "conversation__meta", hit.conversation),
-      );
-      item.addEventListener("click", () => {
-        const [account, id] = [hit.account, hit.conversation.slice(hit.account.length + 1)];
-        const known = state.conversations.find((c) => c.account === account && c.id === id);
-        openConversation(known ?? { account, id, title: id });
-      });
-      list.append(item);
-    }
+    showStatus(t("sync.done", { count: fresh }));
+    await Promise.all([refreshSidebar(), reloadInbox(), refreshThread()]);
   } catch (error) {
     showError(error);
   }
@@ -239,7 +96,7 @@ async function runSearch() {
 
 function openAddAccount() {
   $("add-account-error").textContent = "";
-  $("add-account").showModal();
+  if (!$("add-account").open) $("add-account").showModal();
 }
 
 async function addAccount(event) {
@@ -255,53 +112,129 @@ async function addAccount(event) {
     await invoke("accounts_add", args);
     $("add-account-form").reset();
     $("add-account").close();
-    await loadAccounts();
+    await refreshSidebar();
     await syncNow();
   } catch (error) {
     $("add-account-error").textContent = error?.message ?? String(error);
   }
 }
 
-function wire() {
-  $("composer").addEventListener("submit", send);
-  $("composer-text").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && event.ctrlKey) send(event);
+/** The user's own id per account, for the "Mine" filter. */
+async function myIds() {
+  const ids = await Promise.all(accounts.map((account) => invoke("settings_get", { key: MY_ID_PREFIX + account.name })));
+  return accounts.map((account, index) => [account.name, ids[index] ?? ""]);
+}
+
+/** Before "Mine" applies: asks for the user's id on accounts that have none yet (once). */
+async function ensureMyIds() {
+  const known = await myIds();
+  if (known.some(([, id]) => id)) return true;
+  return askMyIds(known);
+}
+
+/** Shows the "your user id" dialog; resolves true when saved. */
+function askMyIds(known) {
+  const fields = $("my-id-fields");
+  fields.replaceChildren(...known.map(([account, id]) => {
+    const label = element("label", "", null);
+    label.append(element("span", "", account));
+    const input = element("input");
+    input.name = account;
+    input.value = id;
+    input.maxLength = 32;
+    input.autocomplete = "off";
+    label.append(input);
+    return label;
+  }));
+  $("my-id-error").textContent = "";
+  $("my-id").showModal();
+  fields.querySelector("input")?.focus();
+  return new Promise((resolve) => {
+    const form = $("my-id-form");
+    const finish = (saved) => {
+      form.removeEventListener("submit", onSubmit);
+      $("my-id-cancel").removeEventListener("click", onCancel);
+      $("my-id").removeEventListener("close", onCancel);
+      resolve(saved);
+    };
+    const onSubmit = async (event) => {
+      event.preventDefault();
+      try {
+        for (const input of fields.querySelectorAll("input")) {
+          await invoke("settings_set", { key: MY_ID_PREFIX + input.name, value: input.value.trim() });
+        }
+        finish(true);
+        $("my-id").close();
+        if (currentFilter() === "mine") await reloadInbox();
+      } catch (error) {
+        $("my-id-error").textContent = error?.message ?? String(error);
+      }
+    };
+    const onCancel = () => {
+      finish(false);
+      if ($("my-id").open) $("my-id").close();
+    };
+    form.addEventListener("submit", onSubmit);
+    $("my-id-cancel").addEventListener("click", onCancel);
+    $("my-id").addEventListener("close", onCancel);
   });
+}
+
+function onKeyDown(event) {
+  if (event.ctrlKey && event.key.toLowerCase() === "k") {
+    event.preventDefault();
+    focusSearch();
+  } else if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+    event.preventDefault();
+    step(event.key === "ArrowUp" ? -1 : 1).catch(showError);
+  } else if (event.key === "Escape") {
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  }
+}
+
+function onConversationChanged(conversation) {
+  updateRow(conversation);
+  showMeta(conversation);
+  reloadInbox();
+}
+
+function wire() {
+  initInbox({ onOpen: (conversation) => open(conversation), onError: showError, onMineNeedsIds: ensureMyIds });
+  initSearch({ onPick: openSearchHit, onError: showError });
+  initThread(showError);
+  initComposer({ onSent: refreshThread, onError: showError });
+  initActions(onConversationChanged);
   $("sync-now").addEventListener("click", syncNow);
-  $("attach").addEventListener("click", pickFiles);
   $("add-account-open").addEventListener("click", openAddAccount);
   $("add-account-cancel").addEventListener("click", () => $("add-account").close());
   $("add-account-form").addEventListener("submit", addAccount);
-  $("search").addEventListener("input", onSearchInput);
-  document.addEventListener("keydown", (event) => {
-    if (event.key.toLowerCase() === "k" && event.ctrlKey) {
-      event.preventDefault();
-      $("search").focus();
-    }
+  $("my-id-open").addEventListener("click", async () => {
+    if (await askMyIds(await myIds()).catch(() => false)) reloadInbox();
   });
+  document.addEventListener("keydown", onKeyDown);
   listen("sync-progress", (progress) => {
-    showStatus(`Syncing ${progress.account}: ${progress.conversations_done}/${progress.conversations_total}`);
+    showStatus(t("sync.progress", { account: progress.account, done: progress.conversations_done, total: progress.conversations_total }));
   });
-  listen("outbox-changed", () => loadThread().catch(showError));
+  listen("outbox-changed", () => refreshThread().catch(showError));
+  listen("outbox-progress", showUploadProgress);
   listen("inbox-changed", () => {
-    loadAccounts().catch(showError);
-    loadConversations().catch(showError);
-    loadThread().catch(showError);
+    refreshSidebar().catch(showError);
+    reloadInbox().catch(showError);
+    refreshThread().catch(showError);
   });
-  listen("files-dropped", (files) => {
-    if (state.open) stageFiles(files);
-    else showStatus("Open a conversation first, then drop files on the window to attach them.");
-  });
+  listen("files-dropped", (files) => stageFiles(files));
+  listen("open-conversation", ({ account, id }) => openSearchHit(account, id, null));
   listen("connectivity", ({ online }) => {
     $("offline-banner").hidden = online;
   });
 }
 
 async function start() {
+  await pickLanguage();
   wire();
   try {
-    await loadAccounts();
-    await loadConversations();
+    await refreshSidebar();
+    await reloadInbox();
   } catch (error) {
     showError(error);
   }

@@ -22,6 +22,8 @@ TEST_PACKAGES=(
     libsecret-tools xdotool imagemagick
     # So customer emoji render in the demo window and the end-to-end screenshots instead of boxes.
     fonts-noto-color-emoji
+    # The drag source of the drag-and-drop window test: a small GTK window in Python.
+    python3-gi gir1.2-gtk-3.0
 )
 
 log() { printf '[deps] %s\n' "$*"; }

@@ -1,10 +1,12 @@
-//! Background work while the window is open: a sync of every account on a timer, and the outbox worked as
-//! soon as an entry falls due (so a message written offline goes out when the network returns). The UI
-//! never polls: it hears about changes through events.
+//! Background work while the window is open: a sync of every account on a timer (or at once when the
+//! tray's "Sync now" or demo mode asks), and the outbox worked as soon as an entry falls due (so a message
+//! written offline goes out when the network returns). The UI never polls: it hears about changes
+//! through events.
 
 use std::time::Duration;
 
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
+use tokio::sync::Notify;
 
 use crate::commands::messages::OUTBOX_CHANGED;
 use crate::commands::sync::{app_state, sync_accounts};
@@ -12,24 +14,51 @@ use crate::commands::sync::{app_state, sync_accounts};
 /// How often every account is synced. Pact p1 documents no rate limit; a minute keeps the inbox fresh
 /// at a cost of a few requests per account per minute (conversation list pages plus changed threads).
 const SYNC_EVERY: Duration = Duration::from_secs(60);
+/// How often the servers are tried while they cannot be reached, so the offline banner goes and queued
+/// messages go out soon after the network returns.
+const RETRY_OFFLINE_EVERY: Duration = Duration::from_secs(10);
 /// The shortest pause between two rounds, so a failing server is never hammered.
 const MIN_PAUSE: Duration = Duration::from_secs(2);
 
+/// Wakes the background loop for a sync now.
+#[derive(Debug, Default)]
+struct Wake(Notify);
+
 /// Starts the background loop on Tauri's runtime.
 pub fn start(app: AppHandle) {
+    app.manage(Wake::default());
     tauri::async_runtime::spawn(run(app));
 }
 
+/// Asks the background loop to sync every account now (tray "Sync now", demo mode's new messages).
+pub fn sync_soon(app: &AppHandle) {
+    if let Some(wake) = app.try_state::<Wake>() {
+        wake.0.notify_one();
+    }
+}
+
 async fn run(app: AppHandle) {
+    crate::notify::remember_inbox(&app).await;
     let mut next_sync = tokio::time::Instant::now();
     loop {
         if tokio::time::Instant::now() >= next_sync {
             // Failures reach the UI as events (connectivity) and on the outbox entries; keep going.
-            let _ = sync_accounts(&app, &app_state(&app), None).await;
-            next_sync = tokio::time::Instant::now() + SYNC_EVERY;
+            let result = sync_accounts(&app, &app_state(&app), None).await;
+            let offline = result.is_err_and(|error| error.code == "offline");
+            let every = if offline {
+                RETRY_OFFLINE_EVERY
+            } else {
+                SYNC_EVERY
+            };
+            next_sync = tokio::time::Instant::now() + every;
         }
         work_due_outbox(&app).await;
-        tokio::time::sleep(pause_until_next_work(&app, next_sync).await).await;
+        let pause = pause_until_next_work(&app, next_sync).await;
+        let wake = app.state::<Wake>();
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = wake.0.notified() => next_sync = tokio::time::Instant::now(),
+        }
     }
 }
 

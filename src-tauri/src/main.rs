@@ -1,43 +1,77 @@
-//! Parley desktop app: opens the core over the shared data folder, then the main window with the bundled
-//! `ui/` page, which reaches the core only through the commands in [`commands`].
+//! Parley desktop app: opens the core over the shared data folder (or, with `--demo`, over a temporary
+//! one served by the embedded sandbox), then the main window with the bundled `ui/` page, which reaches
+//! the core only through the commands in [`commands`]. Around it: the tray, notifications, a single
+//! instance, the window's size and place remembered, and a native error dialog when it cannot start.
 
 // Without this, a release build on Windows opens a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod background;
 mod commands;
+mod demo;
 mod error;
+mod links;
+mod locale;
+mod main_window;
+mod notify;
+mod tray;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use commands::AppState;
+use demo::Demo;
 use parley_core::{paths, KeyringStore, Parley};
-use tauri::Manager;
+use tauri::RunEvent;
+use tauri_plugin_window_state::StateFlags;
 
 fn main() -> ExitCode {
+    let demo_mode = std::env::args().skip(1).any(|arg| arg == demo::FLAG);
     if let Err(problem) = check_display() {
         eprintln!("parley: {problem}");
         return ExitCode::FAILURE;
     }
-    let state = match open_core() {
-        Ok(state) => state,
-        Err(problem) => {
-            eprintln!("parley: {problem}");
-            return ExitCode::FAILURE;
-        }
+    let opened = if demo_mode {
+        open_demo()
+    } else {
+        open_core().map(|state| (state, None))
+    };
+    let (state, demo) = match opened {
+        Ok(opened) => opened,
+        Err(problem) => return fail_to_start(&problem),
     };
     let context = tauri::generate_context!("../tauri.conf.json");
-    let app = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    if !demo_mode {
+        // First, so a second launch hands over before anything else starts.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            main_window::show(app);
+        }));
+    }
+    let app = builder
         .manage(state)
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+                .build(),
+        )
         .plugin(tauri_plugin_dialog::init())
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                commands::files::announce_drop(window.app_handle(), paths);
+        .plugin(tauri_plugin_notification::init())
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            notify::setup(&handle);
+            tray::create(&handle);
+            main_window::create(&handle)?;
+            if let Some(demo) = demo {
+                demo::run(&handle, demo);
             }
-        })
-        .setup(|app| {
-            background::start(app.handle().clone());
+            background::start(handle);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -56,32 +90,84 @@ fn main() -> ExitCode {
             commands::outbox::outbox_retry,
             commands::search::search_query,
             commands::sync::sync_run,
-        ]);
-    match app.run(context) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("parley: could not start the app window: {error}");
-            ExitCode::FAILURE
+            commands::accounts::companies_list,
+            commands::conversations::conversations_page,
+            commands::conversations::conversations_get,
+            commands::drafts::drafts_get,
+            commands::drafts::drafts_save,
+            commands::settings::settings_get,
+            commands::settings::settings_set,
+            commands::attachments::attachments_preview,
+            notify::window_focus_conversation,
+            links::links_open,
+            links::attachments_open,
+            links::attachments_save,
+            locale::app_locale,
+        ])
+        .build(context);
+    match app {
+        Ok(app) => {
+            app.run(|app, event| {
+                if let RunEvent::Exit = event {
+                    demo::finish(app);
+                }
+            });
+            ExitCode::SUCCESS
         }
+        Err(error) => fail_to_start(&format!("could not start the app window: {error}")),
     }
 }
 
-/// Opens the core over the data folder shared with `parley-cli` (`PARLEY_DATA_DIR` or the OS default).
+/// Says why the app cannot start, on stderr and in a native dialog (a blank window or a message only
+/// on stderr would leave a user who started it from the desktop guessing).
+fn fail_to_start(problem: &str) -> ExitCode {
+    eprintln!("parley: {problem}");
+    let texts = locale::texts();
+    let _ = rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title(texts.error_title)
+        .set_description(problem)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+    ExitCode::FAILURE
+}
+
+/// The data folder shared with `parley-cli`: `PARLEY_DATA_DIR` or the OS default.
+fn data_dir() -> PathBuf {
+    std::env::var_os(paths::DATA_DIR_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(paths::default_data_dir)
+}
+
+/// Opens the core over the shared data folder, with tokens in the OS keyring.
 fn open_core() -> Result<AppState, String> {
-    let data_dir = std::env::var_os(paths::DATA_DIR_ENV)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(paths::default_data_dir);
+    let data_dir = data_dir();
     tauri::async_runtime::block_on(Parley::open(&data_dir, Arc::new(KeyringStore)))
-        .map(|parley| AppState {
-            parley,
-            sync_lock: tokio::sync::Mutex::new(()),
-        })
+        .map(app_state)
         .map_err(|error| {
             format!(
-                "cannot open the data folder {}: {error}",
+                "{}\n\n{}\n\n{error}",
+                locale::texts().cannot_open_data,
                 data_dir.display()
             )
         })
+}
+
+/// Starts the embedded sandbox and opens the core over the demo's temporary folder.
+fn open_demo() -> Result<(AppState, Option<Demo>), String> {
+    tauri::async_runtime::block_on(async {
+        let demo = Demo::start().await.map_err(|error| error.to_string())?;
+        let parley = demo.open_core().await?;
+        Ok((app_state(parley), Some(demo)))
+    })
+    .map_err(|error: String| format!("{}\n\n{error}", locale::texts().cannot_start_demo))
+}
+
+fn app_state(parley: Parley) -> AppState {
+    AppState {
+        parley,
+        sync_lock: tokio::sync::Mutex::new(()),
+    }
 }
 
 /// GTK panics when it has no display, so say plainly what is missing before it gets there.

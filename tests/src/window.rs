@@ -332,3 +332,351 @@ const DESCRIBE_SCREEN: &str = "return {\
     conversations: document.querySelectorAll('#conversations li').length,\
     messages: Array.from(document.querySelectorAll('#messages li')).slice(-5).map(e => e.className + ': ' + e.textContent),\
 };";
+
+/// Height of one row of the virtual conversation list (ui/inbox.js `ROW_HEIGHT`).
+pub const CONVERSATION_ROW_HEIGHT: usize = 72;
+
+impl Window {
+    /// How many conversations the (virtual) list holds in all, once it has loaded.
+    pub async fn conversation_total(&self) -> usize {
+        self.wait_for(
+            "the conversation list to load",
+            "return document.getElementById('conversations').dataset.total !== undefined;",
+            vec![],
+            UI_TIMEOUT,
+        )
+        .await;
+        let value = self
+            .js(
+                "return Number(document.getElementById('conversations').dataset.total);",
+                vec![],
+            )
+            .await;
+        value.as_u64().expect("a total") as usize
+    }
+
+    /// Scrolls the virtual conversation list until row `index` (0 = most recent) exists, and returns
+    /// it (`li.conversation[data-index=index]`).
+    pub async fn conversation_row(&self, index: usize) -> Element {
+        let css = format!("#conversations li.conversation[data-index=\"{index}\"]");
+        self.js(
+            "const list = document.getElementById('conversations');\
+             const row = list.querySelector(arguments[0]);\
+             if (row) row.scrollIntoView({ block: 'nearest' }); else list.scrollTop = arguments[1];",
+            vec![json!(css), json!(index * CONVERSATION_ROW_HEIGHT)],
+        )
+        .await;
+        self.wait_for(
+            &format!("conversation row {index}"),
+            "const row = document.querySelector(arguments[0]);\
+             if (row) row.scrollIntoView({ block: 'nearest' });\
+             return !!row;",
+            vec![json!(css)],
+            UI_TIMEOUT,
+        )
+        .await;
+        self.find(&css).await
+    }
+
+    /// The titles of every conversation in the list, most recent first, scrolling through the whole
+    /// virtual list (only the rows in view exist in the DOM at any time).
+    pub async fn conversation_titles(&self) -> Vec<String> {
+        let total = self.conversation_total().await;
+        let mut titles = Vec::with_capacity(total);
+        while titles.len() < total {
+            self.conversation_row(titles.len()).await;
+            let value = self
+                .js(
+                    "const from = arguments[0];\
+                     const rows = Array.from(document.querySelectorAll('#conversations li.conversation'))\
+                       .filter(li => Number(li.dataset.index) >= from)\
+                       .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));\
+                     const out = [];\
+                     for (const li of rows) {\
+                       if (Number(li.dataset.index) !== from + out.length) break;\
+                       out.push(li.querySelector('.conversation__title').textContent);\
+                     }\
+                     return out;",
+                    vec![json!(titles.len())],
+                )
+                .await;
+            let batch: Vec<String> = serde_json::from_value(value).expect("titles");
+            assert!(!batch.is_empty(), "row {} is not rendered", titles.len());
+            titles.extend(batch);
+        }
+        titles
+    }
+}
+
+/// Driving native parts of the desktop under X11 with `xdotool`: the GTK file chooser the app opens, and
+/// real drag-and-drop (XDND) from a small GTK drag source (`python3-gi`) onto the app's window. Used by
+/// `tests/tests/window_files.rs`; needs `xdotool` and `/usr/bin/python3` with GTK 3 bindings (deps.sh).
+pub mod x11 {
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Longest wait for a native window to appear.
+    pub const WINDOW_TIMEOUT: Duration = Duration::from_secs(20);
+    /// Delay between typed characters: GTK's path completion garbles faster typing.
+    const TYPE_DELAY_MS: &str = "60";
+
+    /// Runs `xdotool ARGS`, returning its stdout; panics with its stderr when it fails.
+    pub fn xdotool(args: &[&str]) -> String {
+        let output = Command::new("xdotool")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run xdotool (install it: apt-get install xdotool): {e}")
+            });
+        assert!(
+            output.status.success(),
+            "xdotool {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The visible X windows whose title matches the regular expression, as `(id, title)`.
+    pub fn windows_named(pattern: &str) -> Vec<(String, String)> {
+        let listed = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", pattern])
+            .output()
+            .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+            .unwrap_or_default();
+        listed
+            .lines()
+            .map(|id| {
+                let name = Command::new("xdotool")
+                    .args(["getwindowname", id])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                    .unwrap_or_default();
+                (id.to_string(), name)
+            })
+            .collect()
+    }
+
+    /// Waits until a visible window whose title satisfies `wanted` exists (searched with `pattern`)
+    /// and returns its id.
+    pub fn wait_for_window(what: &str, pattern: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WINDOW_TIMEOUT;
+        loop {
+            if let Some((id, _)) = windows_named(pattern)
+                .into_iter()
+                .find(|(_, name)| wanted(name))
+            {
+                return id;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} window appeared within {WINDOW_TIMEOUT:?}; windows now: {:?}",
+                windows_named(".")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Saves the whole X screen (native dialogs included, which a WebDriver screenshot of the page
+    /// cannot show) as `target/e2e-screenshots/<name>.png` with ImageMagick's `import`.
+    pub fn screenshot_screen(name: &str) -> PathBuf {
+        let path = super::screenshot_dir().join(format!("{name}.png"));
+        let status = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run import (apt-get install imagemagick): {e}"));
+        assert!(status.success(), "import -window root failed");
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    /// Whether the window still exists and is mapped.
+    pub fn window_is_open(id: &str) -> bool {
+        windows_named(".").iter().any(|(other, _)| other == id)
+    }
+
+    /// The window's position and size on screen: `(x, y, width, height)`.
+    pub fn geometry(id: &str) -> (i32, i32, i32, i32) {
+        let shell = xdotool(&["getwindowgeometry", "--shell", id]);
+        let field = |name: &str| {
+            shell
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("{name}=")))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in xdotool's geometry: {shell}"))
+        };
+        (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"))
+    }
+
+    /// Chooses `file` in the open GTK file chooser `dialog`: focus it, open the location bar (Ctrl+L),
+    /// type the path slowly, Enter. Retypes once if the dialog is still open (completion got in the way).
+    /// With `screenshot`, the screen is saved under that name with the path typed, before Enter.
+    pub fn choose_file_in_gtk_dialog(dialog: &str, file: &Path, screenshot: Option<&str>) {
+        let path = file.to_str().expect("a UTF-8 path");
+        for attempt in 0..2 {
+            xdotool(&["windowfocus", "--sync", dialog]);
+            std::thread::sleep(Duration::from_millis(300));
+            xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+            std::thread::sleep(Duration::from_millis(300));
+            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+            xdotool(&["type", "--clearmodifiers", "--delay", TYPE_DELAY_MS, path]);
+            std::thread::sleep(Duration::from_millis(600));
+            if let (Some(name), 0) = (screenshot, attempt) {
+                screenshot_screen(name);
+            }
+            xdotool(&["key", "--clearmodifiers", "Return"]);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if !window_is_open(dialog) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        }
+        panic!("the file chooser stayed open after typing {path}");
+    }
+
+    /// The drag source program: a small GTK window whose label drags `uri` as text/uri-list.
+    const DRAG_SOURCE_PY: &str = r#"
+import sys
+import gi
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gtk, Gdk
+
+uri, title, x, y = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+window = Gtk.Window(title=title)
+window.set_default_size(160, 120)
+window.move(x, y)
+box = Gtk.EventBox()
+box.add(Gtk.Label(label="drag me"))
+box.drag_source_set(Gdk.ModifierType.BUTTON1_MASK, [], Gdk.DragAction.COPY)
+box.drag_source_add_uri_targets()
+box.connect("drag-data-get", lambda _w, _c, data, _i, _t: data.set_uris([uri]))
+window.add(box)
+window.connect("destroy", Gtk.main_quit)
+window.connect("map-event", lambda *_: print("ready", flush=True))
+window.show_all()
+Gtk.main()
+"#;
+
+    /// The Python with GTK bindings: `PARLEY_PYTHON`, else Debian's `/usr/bin/python3` (a pyenv or venv
+    /// python on PATH usually lacks `gi`).
+    fn python() -> PathBuf {
+        std::env::var_os("PARLEY_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"))
+    }
+
+    /// A GTK window offering one file for dragging; closed when dropped.
+    pub struct DragSource {
+        child: Child,
+        window: String,
+    }
+
+    impl DragSource {
+        /// Opens the drag source for `file` with its top-left corner at `(x, y)`; `folder` holds the script.
+        pub fn start(file: &Path, folder: &Path, x: i32, y: i32) -> DragSource {
+            let script = folder.join("drag_source.py");
+            std::fs::write(&script, DRAG_SOURCE_PY).expect("write the drag source script");
+            let uri = format!("file://{}", file.to_str().expect("a UTF-8 path"));
+            let title = format!("parley-drag-source-{}", std::process::id());
+            let mut child = Command::new(python())
+                .arg(&script)
+                .args([uri.as_str(), title.as_str(), &x.to_string(), &y.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", python().display()));
+            let stdout = child.stdout.take().expect("the helper's stdout");
+            let mut first_line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut first_line);
+            assert_eq!(
+                first_line.trim(),
+                "ready",
+                "the GTK drag source did not start (needs python3-gi and gir1.2-gtk-3.0)"
+            );
+            let window = wait_for_window("drag source", &title, |name| name == title);
+            DragSource { child, window }
+        }
+
+        /// The X window id of the source's window.
+        pub fn window(&self) -> &str {
+            &self.window
+        }
+
+        /// Presses the mouse on the source, moves it in steps to `(x, y)` and releases it there: a real
+        /// XDND drag, as a user's.
+        pub fn drag_to(&self, x: i32, y: i32) {
+            let (left, top, width, height) = geometry(&self.window);
+            let (from_x, from_y) = (left + width / 2, top + height / 2);
+            xdotool(&[
+                "mousemove",
+                "--sync",
+                &from_x.to_string(),
+                &from_y.to_string(),
+            ]);
+            std::thread::sleep(Duration::from_millis(200));
+            xdotool(&["mousedown", "1"]);
+            std::thread::sleep(Duration::from_millis(200));
+            let steps = 20;
+            for step in 1..=steps {
+                let at_x = from_x + (x - from_x) * step / steps;
+                let at_y = from_y + (y - from_y) * step / steps;
+                xdotool(&["mousemove", &at_x.to_string(), &at_y.to_string()]);
+                std::thread::sleep(Duration::from_millis(40));
+            }
+            // A last small move over the target, so it sees the pointer settle before the drop.
+            xdotool(&["mousemove", &(x + 2).to_string(), &(y + 2).to_string()]);
+            std::thread::sleep(Duration::from_millis(400));
+            xdotool(&["mouseup", "1"]);
+        }
+    }
+
+    impl Drop for DragSource {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Window {
+    /// Clicks row `index` of the virtual conversation list (scrolled into view first). A row can be
+    /// redrawn between finding and clicking it (the list re-renders while it scrolls or reloads), so a
+    /// click on a stale node is retried on the fresh one.
+    pub async fn click_conversation(&self, index: usize) {
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let row = self.conversation_row(index).await;
+            match tokio::time::timeout(COMMAND_TIMEOUT, row.click()).await {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => last_error = error.to_string(),
+                Err(_) => last_error = format!("no answer within {COMMAND_TIMEOUT:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("WebDriver: click conversation row {index}: {last_error}");
+    }
+}
+
+impl Window {
+    /// Waits until the page has painted twice more, so a screenshot shows what the DOM already holds.
+    pub async fn settle(&self) {
+        self.js(
+            "window.__e2eFrames = 0;\
+             requestAnimationFrame(() => requestAnimationFrame(() => { window.__e2eFrames = 2; }));",
+            vec![],
+        )
+        .await;
+        self.wait_for(
+            "two painted frames",
+            "return window.__e2eFrames === 2;",
+            vec![],
+            UI_TIMEOUT,
+        )
+        .await;
+    }
+}

@@ -23,11 +23,9 @@ const ACCOUNT: &str = "acme";
 const SEED: u64 = 132;
 const CONVERSATIONS: usize = 40;
 const MESSAGES: usize = 10;
-/// How many conversations the window loads at once (ui/main.js).
-const LIST_LIMIT: usize = 500;
 /// The sandbox's answer delay while the window sends, so "pending" stays on screen a while.
 const SEND_LATENCY: Duration = Duration::from_millis(1500);
-/// How many messages the window shows when a thread opens (ui/main.js).
+/// How many messages the window shows when a thread opens (ui/thread.js).
 const THREAD_PAGE: usize = 200;
 
 /// Payloads pushed as incoming messages into a hostile-named conversation; each would set
@@ -39,8 +37,10 @@ const PAYLOADS: &[&str] = &[
     "<iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
 ];
 
-/// Elements customer content could inject if rendered as HTML.
-const INJECTED: &str = "svg, img, script, iframe, a, b, object, embed";
+/// Elements customer content could inject if rendered as HTML. The window's own links (built from
+/// http(s) text) and image previews are excluded here and checked separately.
+const INJECTED: &str =
+    "svg, img:not(.message__preview), script, iframe, a:not(.message__link), b, object, embed";
 
 /// The regions customer content is shown in.
 const CONTENT_REGIONS: &[&str] = &[
@@ -66,7 +66,9 @@ fn window_end_to_end() {
     rows::sync(&cli, ACCOUNT);
     let listed = rows::conversations(&cli, Some(ACCOUNT));
 
-    let env = app_environment(cli.data_dir(), &world.root().join("home"));
+    let mut env = app_environment(cli.data_dir(), &world.root().join("home"));
+    // The assertions read English UI strings.
+    env.push(("PARLEY_LOCALE".to_string(), "en".into()));
     let driver = Driver::start(&env, &world.root().join("tauri-driver.log"));
     let app = app_binary();
     let started = Instant::now();
@@ -156,16 +158,13 @@ fn position(listed: &[ConversationRow], id: i64) -> usize {
 /// Scenario 1: the list shows every seeded conversation, titled as the sandbox names them, most
 /// recent first.
 async fn inbox_lists_conversations(window: &Window, sandbox: &Sandbox, listed: &[ConversationRow]) {
-    let expected = sandbox.conversations().len().min(LIST_LIMIT);
-    window
-        .wait_for(
-            &format!("{expected} conversations in the list"),
-            "return document.querySelectorAll('#conversations li.conversation').length === arguments[0];",
-            vec![json!(expected)],
-            UI_TIMEOUT,
-        )
-        .await;
-    let titles = window.texts("#conversations .conversation__title").await;
+    let expected = sandbox.conversations().len();
+    assert_eq!(
+        window.conversation_total().await,
+        expected,
+        "conversations in the window's list"
+    );
+    let titles = window.conversation_titles().await;
     assert_eq!(titles.len(), expected, "conversations in the window");
     let cli_titles: Vec<String> = listed
         .iter()
@@ -197,6 +196,7 @@ async fn inbox_lists_conversations(window: &Window, sandbox: &Sandbox, listed: &
         "too few named conversations to check the order"
     );
     assert_app_title(window).await;
+    window.conversation_row(0).await;
     window.screenshot("01-inbox").await;
 }
 
@@ -231,13 +231,7 @@ async fn open_conversation(window: &Window, index: usize, title: &str) {
             vec![],
         )
         .await;
-    let item = window
-        .find(&format!(
-            "#conversations li.conversation:nth-child({})",
-            index + 1
-        ))
-        .await;
-    within("click a conversation", item.click()).await;
+    window.click_conversation(index).await;
     window
         .wait_for(
             &format!("the thread of {title:?}"),
@@ -297,23 +291,25 @@ async fn thread_shows_messages(
     window.screenshot("02-thread").await;
 }
 
-/// The status at the end of the meta line of the outgoing message whose text is `text`.
+/// The delivery status the thread shows for the outgoing message whose text is `text`: the state
+/// (`data-status`), after checking the meta line ends with the same word (English UI).
 async fn status_of(window: &Window, text: &str) -> Option<String> {
     let value = window
         .js(
             "const li = Array.from(document.querySelectorAll('#messages li.message--out'))\
                .find(li => li.querySelector('p.message__text')?.textContent === arguments[0]);\
-             return li ? li.querySelector('.message__meta').textContent : null;",
+             return li ? [li.dataset.status, li.querySelector('.message__meta').textContent] : null;",
             vec![json!(text)],
         )
         .await;
-    value
-        .as_str()
-        .map(|meta| meta.rsplit('·').next().unwrap_or("").trim().to_string())
+    let (status, meta): (String, String) = serde_json::from_value(value).ok()?;
+    let shown = meta.rsplit('·').next().unwrap_or("").trim();
+    assert_eq!(shown, status, "the meta line shows the message's state");
+    Some(status)
 }
 
-/// Scenario 3: Ctrl+Enter sends; the thread shows the message pending then sent, and the sandbox
-/// receives it exactly once.
+/// Scenario 3: Ctrl+Enter sends; the thread shows the message pending, then (sent and) delivered,
+/// and the sandbox receives it exactly once.
 async fn send_shows_message(
     window: &Window,
     sandbox: &Sandbox,
@@ -341,21 +337,20 @@ async fn send_shows_message(
                 seen.push(status.clone());
             }
         }
-        if status.as_deref() == Some("sent") {
+        if status.as_deref() == Some("delivered") {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the sent message did not show as sent within {UI_TIMEOUT:?}; statuses seen: {seen:?}"
+            "the sent message did not show as delivered within {UI_TIMEOUT:?}; statuses seen: {seen:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     sandbox.set_latency(Duration::ZERO);
     eprintln!("statuses seen in the thread: {seen:?}");
-    assert_eq!(
-        seen,
-        ["pending", "sent"],
-        "statuses the thread showed, in order"
+    assert!(
+        seen == ["pending", "sent", "delivered"] || seen == ["pending", "delivered"],
+        "statuses the thread showed, in order: {seen:?}"
     );
     let composer_value = window
         .js(
@@ -416,7 +411,7 @@ async fn hostile_renders_as_text(
         .name
         .clone()
         .expect("the hostile conversation has a name");
-    let titles = window.texts("#conversations .conversation__title").await;
+    let titles = window.conversation_titles().await;
     for row in listed
         .iter()
         .filter(|row| row.title.as_deref().is_some_and(|t| t.contains('<')))
@@ -473,6 +468,16 @@ async fn assert_nothing_ran(window: &Window, scripts_before: usize) {
         scripts_before,
         "script elements"
     );
+    let own = window
+        .js(
+            "return Array.from(document.querySelectorAll('#messages a.message__link, #messages img.message__preview'))\
+               .filter(e => e.tagName === 'A'\
+                 ? !(/^https?:\\/\\//.test(e.textContent) && e.getAttribute('href') === e.textContent)\
+                 : !e.src.startsWith('blob:') && e.getAttribute('src') !== null).length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(own, json!(0), "links and previews the window did not build");
     let pwned = window.js("return typeof window.__pwned;", vec![]).await;
     assert_eq!(pwned, json!("undefined"), "a payload ran");
     let alert =

@@ -1,6 +1,7 @@
-//! Account commands: list, add (the token goes straight to the keyring; the UI keeps no copy), remove.
+//! Account commands: list, add (the token goes straight to the keyring; the UI keeps no copy), remove,
+//! and the companies of every account with their unread counts.
 
-use parley_core::{Account, NewAccount, ProviderKind, Secret};
+use parley_core::{Account, CompanySummary, NewAccount, ProviderKind, Secret};
 use tauri::State;
 
 use super::AppState;
@@ -34,4 +35,10 @@ pub async fn accounts_add(
 #[tauri::command]
 pub async fn accounts_remove(state: State<'_, AppState>, name: String) -> CommandResult<()> {
     Ok(state.parley.remove_account(&name).await?)
+}
+
+/// Every company of every account, with conversation and unread counts.
+#[tauri::command]
+pub async fn companies_list(state: State<'_, AppState>) -> CommandResult<Vec<CompanySummary>> {
+    Ok(state.parley.company_summaries().await?)
 }

@@ -1,6 +1,6 @@
 //! Conversation commands: the inbox list and the actions in a thread's header.
 
-use parley_core::ConversationView;
+use parley_core::{ConversationSummary, ConversationView, InboxFilter, InboxPage, InboxQuery};
 use tauri::State;
 
 use super::{conversation, AppState};
@@ -16,6 +16,40 @@ pub async fn conversations_list(
     Ok(state
         .parley
         .conversations(account.as_deref(), limit)
+        .await?)
+}
+
+/// One page of the inbox (most recent activity first) with the size of the whole filtered list.
+/// `filter` is `all`, `mine` or `unassigned`; `account` and `company` narrow it to one of them.
+#[tauri::command]
+pub async fn conversations_page(
+    state: State<'_, AppState>,
+    account: Option<String>,
+    company: Option<String>,
+    filter: String,
+    offset: i64,
+    limit: i64,
+) -> CommandResult<InboxPage> {
+    let query = InboxQuery {
+        account,
+        company,
+        filter: InboxFilter::parse(&filter)?,
+        offset,
+        limit,
+    };
+    Ok(state.parley.inbox_page(&query).await?)
+}
+
+/// One conversation as an inbox row.
+#[tauri::command]
+pub async fn conversations_get(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<ConversationSummary> {
+    Ok(state
+        .parley
+        .conversation_summary(&conversation(account, id))
         .await?)
 }
 

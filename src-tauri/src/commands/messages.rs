@@ -1,8 +1,9 @@
 //! Message commands: read a thread, send through the outbox.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use parley_core::MessageView;
+use parley_core::{MessageView, OutboxState};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use super::{conversation, AppState};
@@ -11,18 +12,30 @@ use crate::error::CommandResult;
 /// The event the UI listens to for outbox changes; its payload is the outbox entry id.
 pub const OUTBOX_CHANGED: &str = "outbox-changed";
 
-/// The newest `limit` messages of a thread, oldest first (pending outbox entries included).
+/// How many messages a thread page holds when the UI does not say.
+const DEFAULT_PAGE: i64 = 200;
+
+/// The newest `limit` messages of a thread, oldest first (pending outbox entries included); with
+/// `before` (a message id), the `limit` cached messages written just before that one.
 #[tauri::command]
 pub async fn messages_list(
     state: State<'_, AppState>,
     account: String,
     id: String,
     limit: Option<i64>,
+    before: Option<String>,
 ) -> CommandResult<Vec<MessageView>> {
-    Ok(state
-        .parley
-        .messages(&conversation(account, id), limit)
-        .await?)
+    let conversation = conversation(account, id);
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    Ok(match before {
+        Some(before) => {
+            state
+                .parley
+                .messages_before(&conversation, &before, limit)
+                .await?
+        }
+        None => state.parley.messages(&conversation, Some(limit)).await?,
+    })
 }
 
 /// Queues a message with text and/or files and starts sending it in the background; returns the outbox id
@@ -41,13 +54,71 @@ pub async fn messages_send(
         .parley
         .queue_message(&conversation(account, id), text, &files)
         .await?;
-    tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
-        // A failed send is recorded on the outbox entry itself; this only notes that the worker stopped.
+    tauri::async_runtime::spawn(follow_send(app, outbox_id));
+    Ok(outbox_id)
+}
+
+/// The event carrying an [`parley_core::UploadProgress`] while a send's files upload.
+pub const OUTBOX_PROGRESS: &str = "outbox-progress";
+/// How often the upload progress of a send is looked at while it is being worked.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// How long a fresh send is followed here before the background loop's timer takes over.
+const FOLLOW_FOR: Duration = Duration::from_secs(60);
+
+/// Works a fresh (or retried) outbox entry at once and keeps working it while it waits for delivery,
+/// telling the UI after every step, so "pending → sent → delivered" shows as it happens rather than at
+/// the background loop's next round. A failed send is recorded on the entry itself.
+pub async fn follow_send(app: AppHandle, outbox_id: i64) {
+    let state = app.state::<AppState>();
+    let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
+    loop {
+        work_reporting_uploads(&app, &state, outbox_id).await;
+        let _ = app.emit(OUTBOX_CHANGED, outbox_id);
+        let waiting = matches!(
+            state
+                .parley
+                .outbox_entry(outbox_id)
+                .await
+                .map(|entry| entry.status),
+            Ok(OutboxState::Sent)
+        );
+        let due_in = state.parley.outbox_next_due_in().await.ok().flatten();
+        let (true, Some(due_in)) = (waiting, due_in) else {
+            return;
+        };
+        let wake_at = tokio::time::Instant::now() + due_in.max(Duration::from_millis(100));
+        if wake_at > deadline {
+            return;
+        }
+        tokio::time::sleep_until(wake_at).await;
+    }
+}
+
+/// Works the entry once; while it runs, tells the UI each time another of its files is uploaded.
+/// The work runs as its own task, so looking at the progress never holds it up (the two share the
+/// core's single database connection).
+async fn work_reporting_uploads(app: &AppHandle, state: &AppState, outbox_id: i64) {
+    let worker = app.clone();
+    let mut work = tauri::async_runtime::spawn(async move {
+        let state = worker.state::<AppState>();
         if let Err(error) = state.parley.process_outbox(Some(outbox_id)).await {
             eprintln!("parley: outbox worker stopped: {error}");
         }
-        let _ = app.emit(OUTBOX_CHANGED, outbox_id);
     });
-    Ok(outbox_id)
+    let mut reported = None;
+    loop {
+        tokio::select! {
+            _ = &mut work => return,
+            () = tokio::time::sleep(PROGRESS_EVERY) => {
+                let Ok(progress) = state.parley.outbox_upload_progress(outbox_id).await else {
+                    continue;
+                };
+                if progress.done < progress.total && reported != Some(progress) {
+                    let _ = app.emit(OUTBOX_PROGRESS, progress);
+                    reported = Some(progress);
+                }
+            }
+        }
+    }
 }

@@ -2,11 +2,14 @@
 //! maps its error; no logic lives here.
 
 pub mod accounts;
+pub mod attachments;
 pub mod conversations;
+pub mod drafts;
 pub mod files;
 pub mod messages;
 pub mod outbox;
 pub mod search;
+pub mod settings;
 pub mod sync;
 
 use parley_core::{ConversationRef, Parley};

@@ -1,7 +1,7 @@
 //! Outbox commands: list entries, retry a failed one.
 
 use parley_core::OutboxEntryView;
-use tauri::State;
+use tauri::{AppHandle, State};
 
 use super::AppState;
 use crate::error::CommandResult;
@@ -14,8 +14,15 @@ pub async fn outbox_list(state: State<'_, AppState>) -> CommandResult<Vec<Outbox
 
 /// Makes a failed entry pending again and sends it now.
 #[tauri::command]
-pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> CommandResult<OutboxEntryView> {
+pub async fn outbox_retry(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: i64,
+) -> CommandResult<OutboxEntryView> {
     state.parley.retry_outbox_entry(id).await?;
     state.parley.process_outbox(Some(id)).await?;
-    Ok(state.parley.outbox_entry(id).await?)
+    let entry = state.parley.outbox_entry(id).await?;
+    // Keep following it to delivery in the background, telling the UI as it moves.
+    tauri::async_runtime::spawn(super::messages::follow_send(app, id));
+    Ok(entry)
 }

@@ -10,6 +10,7 @@ pub mod provider;
 pub mod secrets;
 pub mod store;
 mod sync;
+pub mod ui_state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,9 @@ pub use live::{LiveChange, LivePolicy};
 pub use model::*;
 pub use outbox::OutboxPolicy;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
+pub use ui_state::{
+    CompanySummary, ConversationSummary, InboxFilter, InboxPage, InboxQuery, UploadProgress,
+};
 
 use model::now_millis;
 use provider::pact_p1::PactP1Provider;

@@ -79,16 +79,20 @@ pub async fn run_live_mode(
     ticks.tick().await;
     loop {
         tokio::select! {
-            _ = ticks.tick() => push_live_message(&shared),
+            _ = ticks.tick() => {
+                push_live_message(&shared);
+            }
             _ = shutdown.changed() => return,
         }
     }
 }
 
-fn push_live_message(shared: &Shared) {
+/// Pushes one realistic incoming message into a random conversation; returns the conversation's
+/// and the message's ids, or `None` when there is no conversation.
+pub fn push_live_message(shared: &Shared) -> Option<(i64, i64)> {
     let count = lock(&shared.world).conversations.len();
     if count == 0 {
-        return;
+        return None;
     }
     let (conversation_id, text) = {
         let mut guard = lock(&shared.live_rng);
@@ -97,5 +101,6 @@ fn push_live_message(shared: &Shared) {
         let locale = Locale::pick(rng);
         (id, content::chat_line(rng, locale, true))
     };
-    shared.push_incoming(conversation_id, &text);
+    let message_id = shared.push_incoming(conversation_id, &text)?;
+    Some((conversation_id, message_id))
 }

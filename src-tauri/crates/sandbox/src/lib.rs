@@ -168,6 +168,13 @@ impl Sandbox {
             .unwrap_or(0)
     }
 
+    /// Adds a realistic incoming message (a customer's line from the seed texts) to a random
+    /// conversation now, as live mode does; returns `(conversation id, message id)`, or `None`
+    /// when there is no conversation. Demo mode calls it now and then.
+    pub fn push_live_incoming(&self) -> Option<(i64, i64)> {
+        delivery::push_live_message(&self.shared)
+    }
+
     /// Every company, by id.
     pub fn companies(&self) -> Vec<SnapshotCompany> {
         let world = lock(&self.shared.world);

@@ -1,0 +1,219 @@
+//! End-to-end: attachments reach the server from the real window, both ways a user attaches a file —
+//! chosen in the native GTK file chooser (driven with xdotool: Ctrl+L, the path typed, Enter) and dropped
+//! on the window by a real XDND drag from another GTK window. Each file is staged (name shown), sent, and
+//! must arrive at the sandbox byte for byte, exactly once.
+//!
+//! Run: `cargo build -p parley-app -p parley-cli && bash src-tauri/scripts/test.sh -- -p parley-tests
+//! --test window_files` (Xvfb, keyring session, tauri-driver; xdotool and python3-gi from deps.sh).
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use parley_sandbox::{Sandbox, SnapshotMessage};
+use parley_tests::rows::{self, ConversationRow};
+use parley_tests::window::x11::{self, DragSource};
+use parley_tests::window::{
+    app_binary, app_environment, require_display, within, Driver, Window, UI_TIMEOUT,
+};
+use parley_tests::{sandbox_config, World};
+use rand::RngCore;
+use serde_json::json;
+
+const ACCOUNT: &str = "files";
+const SEED: u64 = 7;
+/// How long a sent file may take to reach the sandbox (upload, send, delivery job).
+const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The file chooser's title (src-tauri/src/commands/files.rs), in English or Russian.
+const PICKER_TITLE: &str = "Attach|Прикреп";
+
+#[test]
+fn files_from_the_picker_and_from_a_drop_arrive_intact() {
+    require_display();
+    let world = World::start(sandbox_config(SEED, 12, 8));
+    let cli = world.cli();
+    world.add_account(&cli, ACCOUNT, &[]).assert_ok();
+    rows::sync(&cli, ACCOUNT);
+    let listed = rows::conversations(&cli, Some(ACCOUNT));
+    let files = world.root().join("files");
+    let picked = write_random_file(
+        &files.join("picked"),
+        "quarterly report (final).bin",
+        48_000,
+    );
+    let dropped = write_random_file(&files.join("dropped"), "photo from customer.jpg", 20_000);
+
+    let env = app_environment(cli.data_dir(), &world.root().join("home"));
+    let driver = Driver::start(&env, &world.root().join("tauri-driver.log"));
+    let window = world.block_on(Window::open(&driver, &app_binary()));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        world.block_on(async {
+            let index = open_named_conversation(&window, &listed).await;
+            let id = listed[index].id;
+            picked_file_is_sent(&window, world.sandbox(), id, &picked).await;
+            dropped_file_is_sent(&window, world.sandbox(), id, &dropped, world.root()).await;
+        })
+    }));
+    if outcome.is_err() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            world.block_on(window.screenshot("files-failure"))
+        }));
+        eprintln!("--- tauri-driver / app log ---\n{}", driver.log_text());
+    }
+    world.block_on(window.close());
+    drop(driver);
+    if let Err(panic) = outcome {
+        resume_unwind(panic);
+    }
+}
+
+/// A file of `size` random bytes named `name` in `folder` (created).
+fn write_random_file(folder: &Path, name: &str, size: usize) -> PathBuf {
+    std::fs::create_dir_all(folder).expect("create the file's folder");
+    let mut bytes = vec![0u8; size];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let path = folder.join(name);
+    std::fs::write(&path, bytes).expect("write the test file");
+    path
+}
+
+/// Opens the first conversation with a plain name and waits for its thread; returns its index.
+async fn open_named_conversation(window: &Window, listed: &[ConversationRow]) -> usize {
+    let index = listed
+        .iter()
+        .position(|row| row.title.as_deref().is_some_and(|t| !t.contains('<')))
+        .expect("a conversation with a plain name");
+    let title = listed[index].title.clone().unwrap_or_default();
+    let row = window.conversation_row(index).await;
+    within("click the conversation", row.click()).await;
+    window
+        .wait_for(
+            &format!("the thread of {title:?}"),
+            "return document.getElementById('thread-title').textContent === arguments[0] \
+             && document.querySelectorAll('#messages li.message').length > 0 \
+             && !document.getElementById('attach').disabled;",
+            vec![json!(title)],
+            UI_TIMEOUT,
+        )
+        .await;
+    index
+}
+
+/// Scenario 1: Attach… opens the GTK file chooser; the path typed there stages the file; Send delivers
+/// it to the sandbox unchanged.
+async fn picked_file_is_sent(window: &Window, sandbox: &Sandbox, conversation: i64, file: &Path) {
+    let attach = window.find("#attach").await;
+    within("click Attach", attach.click()).await;
+    let dialog = x11::wait_for_window("file chooser", PICKER_TITLE, |_| true);
+    x11::choose_file_in_gtk_dialog(&dialog, file, Some("files-picker"));
+    stage_and_send(window, sandbox, conversation, file, "files-picked").await;
+}
+
+/// Scenario 2: a file dragged from another window and dropped on Parley's is staged and delivered.
+async fn dropped_file_is_sent(
+    window: &Window,
+    sandbox: &Sandbox,
+    conversation: i64,
+    file: &Path,
+    scratch: &Path,
+) {
+    let app = x11::wait_for_window("Parley", "Parley", |name| name.starts_with("Parley"));
+    let (left, top, width, height) = x11::geometry(&app);
+    let source = DragSource::start(file, scratch, left + width + 10, top + 40);
+    // Drop over the thread, away from the composer's text box (a drop there would insert text).
+    source.drag_to(left + width * 2 / 3, top + height / 3);
+    stage_and_send(window, sandbox, conversation, file, "files-dropped").await;
+    drop(source);
+}
+
+/// Waits until `file` is staged in the composer, sends it with a unique text, and checks that the
+/// sandbox receives it once, byte for byte.
+async fn stage_and_send(
+    window: &Window,
+    sandbox: &Sandbox,
+    conversation: i64,
+    file: &Path,
+    screenshot: &str,
+) {
+    let name = file_name(file);
+    window
+        .wait_for(
+            &format!("{name:?} staged in the composer"),
+            "return Array.from(document.querySelectorAll('#staged-files li'))\
+               .some(li => li.textContent.includes(arguments[0]));",
+            vec![json!(name)],
+            UI_TIMEOUT,
+        )
+        .await;
+    window.screenshot(&format!("{screenshot}-staged")).await;
+    let text = format!("e2e {screenshot} {}", std::process::id());
+    let composer = window.find("#composer-text").await;
+    within("type the text", composer.send_keys(&text)).await;
+    let send = window.find("#composer-send").await;
+    within("click Send", send.click()).await;
+
+    let arrived = wait_for_arrival(sandbox, &text).await;
+    assert_eq!(
+        arrived.len(),
+        1,
+        "the sandbox must receive {text:?} exactly once"
+    );
+    let attachments = &arrived[0].attachments;
+    assert_eq!(attachments.len(), 1, "one attachment on {text:?}");
+    assert_eq!(attachments[0].file_name, name, "the attachment's name");
+    let original = std::fs::read(file).expect("read the original file");
+    assert!(
+        attachments[0].bytes == original,
+        "the bytes that arrived differ from {} ({} vs {} bytes)",
+        file.display(),
+        attachments[0].bytes.len(),
+        original.len()
+    );
+    let conversation_messages = sandbox.messages(conversation);
+    assert!(
+        conversation_messages
+            .iter()
+            .any(|m| m.text.as_deref() == Some(text.as_str())),
+        "the message joined conversation {conversation}"
+    );
+    window
+        .wait_for(
+            "the sent message in the thread with its attachment, and the composer emptied",
+            "const li = Array.from(document.querySelectorAll('#messages li.message--out'))\
+               .find(li => li.querySelector('p.message__text')?.textContent === arguments[0]);\
+             return !!li && li.textContent.includes(arguments[1]) \
+               && document.querySelectorAll('#staged-files li').length === 0;",
+            vec![json!(text), json!(name)],
+            UI_TIMEOUT,
+        )
+        .await;
+    window.screenshot(screenshot).await;
+}
+
+/// Polls the sandbox until a message with `text` arrived, then a little longer for duplicates.
+async fn wait_for_arrival(sandbox: &Sandbox, text: &str) -> Vec<SnapshotMessage> {
+    let matching = || -> Vec<SnapshotMessage> {
+        sandbox
+            .sent_messages()
+            .into_iter()
+            .filter(|m| m.text.as_deref() == Some(text))
+            .collect()
+    };
+    let deadline = Instant::now() + ARRIVAL_TIMEOUT;
+    while matching().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{text:?} did not reach the sandbox within {ARRIVAL_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    matching()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .into_owned()
+}

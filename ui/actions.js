@@ -1,0 +1,114 @@
+// Conversation actions in the thread header: assign to a teammate by user id (with a list of the ids
+// used recently, kept in the core's settings), edit the note, block or unblock Bitrix openlines. Each
+// goes to the server through the core; success updates the header and the list row, failure shows the
+// command's error message beside the controls.
+
+import { invoke } from "./ipc.js";
+import { element } from "./dom.js";
+import { t } from "./i18n.js";
+
+/** The settings key holding the recently used assignee ids (a JSON array, newest first). */
+const RECENT_KEY = "recent_assignees";
+const RECENT_MAX = 10;
+
+const $ = (id) => document.getElementById(id);
+
+const actions = {
+  conversation: null,
+  /** Called with the changed conversation after a successful action. */
+  onChanged: () => {},
+};
+
+/** Wires the header forms. `onChanged(conversation)` runs after each successful action. */
+export function initActions(onChanged) {
+  actions.onChanged = onChanged;
+  $("assign-form").addEventListener("submit", assign);
+  $("note-form").addEventListener("submit", saveNote);
+  $("bitrix-toggle").addEventListener("change", toggleBitrix);
+  loadRecent();
+}
+
+/** Shows the controls for `conversation` with its current assignee, note and Bitrix flag. */
+export function showActions(conversation) {
+  actions.conversation = conversation;
+  $("thread-actions").hidden = false;
+  $("assign-input").value = conversation.assignee_id ?? "";
+  $("note-input").value = conversation.note ?? "";
+  $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
+  say("", false);
+}
+
+function say(text, isError) {
+  const line = $("actions-error");
+  line.textContent = text;
+  line.classList.toggle("actions__message--ok", !isError);
+}
+
+/** Runs one action: disables the controls meanwhile, reports the outcome. */
+async function run(command, args, change, done) {
+  const conversation = actions.conversation;
+  if (!conversation) return;
+  const controls = $("thread-actions").querySelectorAll("input, button");
+  controls.forEach((control) => { control.disabled = true; });
+  try {
+    await invoke(command, { account: conversation.account, id: conversation.id, ...args });
+    Object.assign(conversation, change);
+    say(done, false);
+    actions.onChanged(conversation);
+  } catch (error) {
+    say(error?.message ?? String(error), true);
+    if (command === "conversations_bitrix") $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
+  } finally {
+    controls.forEach((control) => { control.disabled = false; });
+  }
+}
+
+async function assign(event) {
+  event.preventDefault();
+  const assigneeId = $("assign-input").value.trim();
+  if (!assigneeId) {
+    say(t("actions.needId"), true);
+    return;
+  }
+  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: assigneeId }));
+  if (actions.conversation?.assignee_id === assigneeId) await remember(assigneeId);
+}
+
+async function saveNote(event) {
+  event.preventDefault();
+  const note = $("note-input").value;
+  await run("conversations_note", { note }, { note }, t("actions.noteSaved"));
+}
+
+async function toggleBitrix() {
+  const enabled = $("bitrix-toggle").checked;
+  const state = enabled ? t("actions.blocked") : t("actions.unblocked");
+  await run("conversations_bitrix", { enabled }, { bitrix_openlines: enabled }, t("actions.bitrixSaved", { state }));
+}
+
+async function recent() {
+  try {
+    const stored = JSON.parse((await invoke("settings_get", { key: RECENT_KEY })) ?? "[]");
+    return Array.isArray(stored) ? stored.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+async function loadRecent() {
+  fillDatalist(await recent());
+}
+
+async function remember(assigneeId) {
+  const ids = [assigneeId, ...(await recent()).filter((id) => id !== assigneeId)].slice(0, RECENT_MAX);
+  fillDatalist(ids);
+  await invoke("settings_set", { key: RECENT_KEY, value: JSON.stringify(ids) }).catch(() => {});
+}
+
+function fillDatalist(ids) {
+  $("recent-assignees").replaceChildren(...ids.map((id) => {
+    const option = element("option");
+    option.value = id;
+    return option;
+  }));
+}

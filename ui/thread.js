@@ -1,0 +1,288 @@
+// The open thread: messages with direction, time and delivery status (failed ones with the reason and
+// a Retry), attachments with name, size, an image preview and Open / Save, and links that open in the
+// system browser on a click. Older messages load when the reader scrolls to the top; the list keeps the
+// reader's place when new messages arrive or older ones load. Customer content is set with textContent.
+
+import { invoke } from "./ipc.js";
+import { clear, element, size, when } from "./dom.js";
+import { t } from "./i18n.js";
+
+/** Messages per page. */
+export const THREAD_PAGE = 200;
+/** Load older messages when the reader is this close (px) to the top. */
+const NEAR_TOP = 300;
+/** How many older pages a search hit may pull in to reach its message. */
+const MAX_PAGES_TO_HIT = 25;
+/** http(s) links in message text; trailing punctuation is left out. */
+const LINK = /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}»]/g;
+const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp)$/;
+
+const $ = (id) => document.getElementById(id);
+
+const thread = {
+  conversation: null,
+  messages: [],
+  loadingOlder: false,
+  historyDone: false,
+  /** Bumped when another thread opens, so late answers are dropped. */
+  generation: 0,
+  /** Preview blob URLs by attachment key, revoked when the thread closes. */
+  previews: new Map(),
+  onError: () => {},
+};
+
+const previewObserver = new IntersectionObserver(loadVisiblePreviews, { root: null, rootMargin: "200px" });
+
+/** Wires scrolling. `onError` shows a failed command's message. */
+export function initThread(onError) {
+  thread.onError = onError;
+  $("messages").addEventListener("scroll", () => {
+    if ($("messages").scrollTop < NEAR_TOP) loadOlder();
+  }, { passive: true });
+}
+
+/** Shows a conversation's newest messages; with `focusId`, pages back to that message and shows it. */
+export async function showThread(conversation, focusId = null) {
+  thread.generation += 1;
+  const generation = thread.generation;
+  thread.conversation = conversation;
+  thread.historyDone = false;
+  thread.loadingOlder = false;
+  setOlderStatus("");
+  forgetPreviews();
+  const messages = await invoke("messages_list", { account: conversation.account, id: conversation.id, limit: THREAD_PAGE });
+  if (generation !== thread.generation) return;
+  thread.messages = messages;
+  thread.historyDone = messages.length < THREAD_PAGE;
+  drawAll();
+  const list = $("messages");
+  list.scrollTop = list.scrollHeight;
+  // Benchmark: a thread's messages are on screen after a row was picked.
+  requestAnimationFrame(() => performance.mark("thread-painted"));
+  if (focusId) await focusMessage(focusId, generation);
+}
+
+/** Reloads the newest page (new messages, delivery states) and keeps the reader's place. */
+export async function refreshThread() {
+  const conversation = thread.conversation;
+  if (!conversation) return;
+  const generation = thread.generation;
+  const newest = await invoke("messages_list", { account: conversation.account, id: conversation.id, limit: THREAD_PAGE });
+  if (generation !== thread.generation) return;
+  thread.messages = merge(thread.messages, newest);
+  const list = $("messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const anchor = atBottom ? null : firstVisible();
+  drawAll();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  else if (anchor) restoreAnchor(anchor);
+}
+
+/** Keeps the older messages already loaded and replaces the rest with the fresh newest page. */
+function merge(current, newest) {
+  const oldestFresh = newest.find((message) => message.id);
+  if (!oldestFresh) return current.filter((message) => message.id).concat(newest);
+  const at = current.findIndex((message) => message.id === oldestFresh.id);
+  if (at < 0) return newest;
+  return current.slice(0, at).filter((message) => message.id).concat(newest).filter(dedupe());
+}
+
+function dedupe() {
+  const seen = new Set();
+  return (message) => {
+    const key = keyOf(message);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+}
+
+function keyOf(message) {
+  return message.id ? `m:${message.id}` : `o:${message.outbox_id}`;
+}
+
+/** Loads the page of messages above the oldest one shown, keeping what the reader sees in place. */
+async function loadOlder() {
+  const conversation = thread.conversation;
+  if (!conversation || thread.loadingOlder || thread.historyDone) return false;
+  const oldest = thread.messages.find((message) => message.id);
+  if (!oldest) return false;
+  thread.loadingOlder = true;
+  const generation = thread.generation;
+  setOlderStatus(t("thread.loadingOlder"));
+  try {
+    const older = await invoke("messages_list", {
+      account: conversation.account,
+      id: conversation.id,
+      limit: THREAD_PAGE,
+      before: oldest.id,
+    });
+    if (generation !== thread.generation) return false;
+    thread.historyDone = older.length < THREAD_PAGE;
+    thread.messages = older.concat(thread.messages);
+    const list = $("messages");
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    list.prepend(...older.map(renderMessage));
+    list.scrollTop = list.scrollHeight - fromBottom;
+    return older.length > 0;
+  } catch (error) {
+    thread.onError(error);
+    return false;
+  } finally {
+    thread.loadingOlder = false;
+    setOlderStatus(thread.historyDone ? t("thread.historyStart") : "");
+  }
+}
+
+/** Shows which file of a send is uploading ("uploading 1 of 2") on its message. */
+export function showUploadProgress({ outbox_id: outboxId, done, total }) {
+  const meta = $("messages").querySelector(`li[data-key="o:${outboxId}"] .message__meta`);
+  if (!meta) return;
+  const shown = meta.textContent.split(" · ")[0];
+  meta.textContent = [shown, t("status.uploading", { current: Math.min(done + 1, total), total })].join(" · ");
+}
+
+function setOlderStatus(text) {
+  const status = $("older-status");
+  status.textContent = text;
+  status.hidden = !text;
+}
+
+async function focusMessage(messageId, generation) {
+  for (let page = 0; page <= MAX_PAGES_TO_HIT; page += 1) {
+    const node = $("messages").querySelector(`li[data-key="${CSS.escape(`m:${messageId}`)}"]`);
+    if (node) {
+      node.scrollIntoView({ block: "center" });
+      node.classList.add("message--found");
+      return;
+    }
+    if (generation !== thread.generation || !(await loadOlder())) return;
+  }
+}
+
+function firstVisible() {
+  const list = $("messages");
+  const top = list.getBoundingClientRect().top;
+  for (const node of list.children) {
+    const box = node.getBoundingClientRect();
+    if (box.bottom > top) return { key: node.dataset.key, offset: box.top - top };
+  }
+  return null;
+}
+
+function restoreAnchor(anchor) {
+  const list = $("messages");
+  const node = list.querySelector(`li[data-key="${CSS.escape(anchor.key)}"]`);
+  if (!node) return;
+  list.scrollTop += node.getBoundingClientRect().top - list.getBoundingClientRect().top - anchor.offset;
+}
+
+function drawAll() {
+  const list = $("messages");
+  previewObserver.disconnect();
+  clear(list);
+  list.append(...thread.messages.map(renderMessage));
+}
+
+function forgetPreviews() {
+  for (const url of thread.previews.values()) URL.revokeObjectURL(url);
+  thread.previews.clear();
+}
+
+function renderMessage(message) {
+  const item = element("li", `message message--${message.direction}`);
+  item.dataset.key = keyOf(message);
+  item.dataset.status = message.status;
+  if (message.text) item.append(renderText(message.text));
+  message.attachments.forEach((attachment, position) => item.append(renderAttachment(message, attachment, position)));
+  const footer = [when(message.created_at)];
+  if (message.direction === "out") footer.push(t(`status.${message.status}`));
+  item.append(element("span", "message__meta", footer.join(" · ")));
+  if (message.error) item.append(element("p", "message__error", message.error));
+  if (message.status === "failed" && message.outbox_id) {
+    const retry = element("button", "message__retry", t("message.retry"));
+    retry.type = "button";
+    retry.addEventListener("click", () => retrySend(message.outbox_id));
+    item.append(retry);
+  }
+  return item;
+}
+
+/** The text as text nodes, with http(s) URLs as links that open in the system browser on a click. */
+function renderText(text) {
+  const paragraph = element("p", "message__text");
+  paragraph.dir = "auto";
+  let last = 0;
+  for (const match of text.matchAll(LINK)) {
+    paragraph.append(document.createTextNode(text.slice(last, match.index)));
+    paragraph.append(renderLink(match[0]));
+    last = match.index + match[0].length;
+  }
+  paragraph.append(document.createTextNode(text.slice(last)));
+  return paragraph;
+}
+
+function renderLink(url) {
+  const link = element("a", "message__link", url);
+  link.href = url;
+  link.title = t("message.openLink", { url });
+  link.rel = "noreferrer noopener";
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    invoke("links_open", { url }).catch(thread.onError);
+  });
+  return link;
+}
+
+function renderAttachment(message, attachment, position) {
+  const box = element("div", "message__file");
+  const details = [size(attachment.size), attachment.mime].filter(Boolean).join(", ");
+  box.append(element("span", "message__file-name", `📎 ${attachment.name ?? t("message.file")}${details ? ` (${details})` : ""}`));
+  if (!message.id) return box;
+  const where = { account: thread.conversation.account, id: thread.conversation.id, messageId: message.id, position };
+  box.append(fileButton(t("message.open"), "attachments_open", where), fileButton(t("message.save"), "attachments_save", where));
+  if (IMAGE_TYPES.test(attachment.mime ?? "")) {
+    const image = element("img", "message__preview");
+    image.alt = attachment.name ?? "";
+    image.dataset.where = JSON.stringify(where);
+    const known = thread.previews.get(image.dataset.where);
+    if (known) image.src = known;
+    else previewObserver.observe(image);
+    box.append(image);
+  }
+  return box;
+}
+
+function fileButton(label, command, where) {
+  const button = element("button", "message__file-action secondary", label);
+  button.type = "button";
+  button.addEventListener("click", () => invoke(command, where).catch(thread.onError));
+  return button;
+}
+
+/** Downloads (once) and shows the previews that scrolled into view. */
+function loadVisiblePreviews(entries) {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const image = entry.target;
+    previewObserver.unobserve(image);
+    const generation = thread.generation;
+    invoke("attachments_preview", JSON.parse(image.dataset.where))
+      .then((bytes) => {
+        if (generation !== thread.generation) return;
+        const url = URL.createObjectURL(new Blob([bytes]));
+        thread.previews.set(image.dataset.where, url);
+        image.src = url;
+      })
+      .catch(() => image.remove());
+  }
+}
+
+async function retrySend(outboxId) {
+  try {
+    await invoke("outbox_retry", { id: outboxId });
+  } catch (error) {
+    thread.onError(error);
+  }
+  await refreshThread();
+}
