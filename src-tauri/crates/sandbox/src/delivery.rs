@@ -104,3 +104,23 @@ pub fn push_live_message(shared: &Shared) -> Option<(i64, i64)> {
     let message_id = shared.push_incoming(conversation_id, &text)?;
     Some((conversation_id, message_id))
 }
+
+/// Pushes one realistic incoming message into a random VoIPbin conversation (announced on the
+/// WebSocket like any new message); returns the conversation's and the message's ids, or `None`
+/// when there is no VoIPbin conversation.
+pub fn push_live_voipbin_message(shared: &Shared) -> Option<(String, String)> {
+    let conversations = shared.voipbin.conversations();
+    if conversations.is_empty() {
+        return None;
+    }
+    let (conversation_id, text) = {
+        let mut guard = lock(&shared.live_rng);
+        let rng: &mut StdRng = &mut guard;
+        let pick = &conversations[rng.gen_range(0..conversations.len())];
+        let locale = Locale::pick(rng);
+        (pick.id.clone(), content::chat_line(rng, locale, true))
+    };
+    let message = shared.voipbin.add_message(&conversation_id, &text, true)?;
+    let message_id = message["id"].as_str()?.to_owned();
+    Some((conversation_id, message_id))
+}

@@ -175,6 +175,12 @@ impl Sandbox {
         delivery::push_live_message(&self.shared)
     }
 
+    /// The same for VoIPbin: a customer's line in a random VoIPbin conversation, announced on the
+    /// WebSocket; returns `(conversation id, message id)`.
+    pub fn push_live_voipbin_incoming(&self) -> Option<(String, String)> {
+        delivery::push_live_voipbin_message(&self.shared)
+    }
+
     /// Every company, by id.
     pub fn companies(&self) -> Vec<SnapshotCompany> {
         let world = lock(&self.shared.world);
