@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "accounts_remove",
     "conversations_list",
     "conversations_assign",
+    "conversations_unassign",
     "conversations_note",
     "conversations_bitrix",
     "conversations_mark_read",

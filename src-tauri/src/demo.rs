@@ -66,15 +66,26 @@ impl Demo {
 
     /// The accounts the demo shows. A second provider's demo account is one more entry here.
     fn accounts(&self) -> Vec<DemoAccount> {
-        vec![DemoAccount {
-            account: NewAccount {
-                name: "demo".to_string(),
-                provider: ProviderKind::PactP1,
-                base_url: Some(self.sandbox.pact_p1_base_url()),
-                company_ids: Vec::new(),
+        vec![
+            DemoAccount {
+                account: NewAccount {
+                    name: "demo".to_string(),
+                    provider: ProviderKind::PactP1,
+                    base_url: Some(self.sandbox.pact_p1_base_url()),
+                    company_ids: Vec::new(),
+                },
+                token: Secret::new(self.sandbox.token()),
             },
-            token: Secret::new(self.sandbox.token()),
-        }]
+            DemoAccount {
+                account: NewAccount {
+                    name: "demo-voipbin".to_string(),
+                    provider: ProviderKind::Voipbin,
+                    base_url: Some(self.sandbox.voipbin_base_url()),
+                    company_ids: Vec::new(),
+                },
+                token: Secret::new(self.sandbox.voipbin_access_key()),
+            },
+        ]
     }
 
     /// Where the data folder is, for the log line at start.
@@ -94,6 +105,8 @@ fn sandbox_config() -> SandboxConfig {
         token: "demo-token".to_string(),
         job_delay: Duration::from_millis(1500),
         live_incoming_every: None,
+        voipbin_conversations: 30,
+        voipbin_messages_per_conversation: 40,
         ..SandboxConfig::default()
     }
 }
@@ -122,21 +135,41 @@ pub fn finish(app: &AppHandle) {
     }
 }
 
-/// Every 20–40 s a customer writes in a random conversation; a sync follows at once.
+/// Where a demo customer writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DemoChannel {
+    /// A Pact conversation: the app learns of it by syncing, so a sync follows at once.
+    Pact,
+    /// A VoIPbin conversation: announced on the WebSocket, so the live watcher shows it by itself.
+    Voipbin,
+}
+
+/// Every 20–40 s a customer writes in a random conversation of either demo account.
 async fn bring_in_messages(app: AppHandle) {
     loop {
-        let pause = rand::thread_rng().gen_range(INCOMING_EVERY.0..=INCOMING_EVERY.1);
+        let (pause, channel) = {
+            let mut rng = rand::thread_rng();
+            let channel = if rng.gen_bool(0.5) {
+                DemoChannel::Pact
+            } else {
+                DemoChannel::Voipbin
+            };
+            (rng.gen_range(INCOMING_EVERY.0..=INCOMING_EVERY.1), channel)
+        };
         tokio::time::sleep(pause).await;
         let pushed = app.try_state::<DemoState>().and_then(|state| {
             let guard = state
                 .0
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            guard.as_ref().map(|demo| demo.sandbox.push_live_incoming())
+            guard.as_ref().map(|demo| match channel {
+                DemoChannel::Pact => demo.sandbox.push_live_incoming().is_some(),
+                DemoChannel::Voipbin => demo.sandbox.push_live_voipbin_incoming().is_some(),
+            })
         });
         match pushed {
-            Some(Some(_)) => background::sync_soon(&app),
-            Some(None) => {}
+            Some(true) if channel == DemoChannel::Pact => background::sync_soon(&app),
+            Some(_) => {}
             None => return,
         }
     }

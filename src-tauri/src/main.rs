@@ -11,6 +11,7 @@ mod commands;
 mod demo;
 mod error;
 mod links;
+mod live;
 mod locale;
 mod main_window;
 mod notify;
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
             if let Some(demo) = demo {
                 demo::run(&handle, demo);
             }
+            live::start(&handle);
             background::start(handle);
             Ok(())
         })
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
             commands::accounts::accounts_remove,
             commands::conversations::conversations_list,
             commands::conversations::conversations_assign,
+            commands::conversations::conversations_unassign,
             commands::conversations::conversations_note,
             commands::conversations::conversations_bitrix,
             commands::conversations::conversations_mark_read,

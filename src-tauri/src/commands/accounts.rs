@@ -2,10 +2,11 @@
 //! and the companies of every account with their unread counts.
 
 use parley_core::{Account, CompanySummary, NewAccount, ProviderKind, Secret};
-use tauri::State;
+use tauri::{AppHandle, State};
 
 use super::AppState;
 use crate::error::CommandResult;
+use crate::live;
 
 /// Every account.
 #[tauri::command]
@@ -13,13 +14,17 @@ pub async fn accounts_list(state: State<'_, AppState>) -> CommandResult<Vec<Acco
     Ok(state.parley.accounts().await?)
 }
 
-/// Checks the token with the server, stores it in the keyring and records the account.
+/// Checks the credentials with the server, stores the secret in the keyring and records the account.
+/// `token` is the API token (Pact), or the VoIPbin access key, or with `username` the VoIPbin
+/// password. New VoIPbin accounts get their live-update watcher at once.
 #[tauri::command]
 pub async fn accounts_add(
+    app: AppHandle,
     state: State<'_, AppState>,
     provider: String,
     name: String,
     token: String,
+    username: Option<String>,
     base_url: Option<String>,
 ) -> CommandResult<Account> {
     let new = NewAccount {
@@ -28,13 +33,28 @@ pub async fn accounts_add(
         base_url: base_url.filter(|url| !url.trim().is_empty()),
         company_ids: Vec::new(),
     };
-    Ok(state.parley.add_account(new, Secret::new(token)).await?)
+    let username = username.filter(|user| !user.trim().is_empty());
+    let account = state
+        .parley
+        .add_account_with_username(new, username, Secret::new(token))
+        .await?;
+    live::refresh(&app).await;
+    Ok(account)
 }
 
 /// Removes the account, its keyring entry and its cache.
 #[tauri::command]
-pub async fn accounts_remove(state: State<'_, AppState>, name: String) -> CommandResult<()> {
-    Ok(state.parley.remove_account(&name).await?)
+pub async fn accounts_remove(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    name: String,
+) -> CommandResult<()> {
+    // Stopped first, so no live write lands while the account's rows go.
+    live::stop(&app, &name).await;
+    let removed = state.parley.remove_account(&name).await;
+    live::refresh(&app).await;
+    removed?;
+    Ok(())
 }
 
 /// Every company of every account, with conversation and unread counts.

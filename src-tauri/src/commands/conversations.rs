@@ -77,6 +77,16 @@ pub async fn conversations_assign(
         .await?)
 }
 
+/// Clears the conversation's assignment (where the provider offers it: see the account's features).
+#[tauri::command]
+pub async fn conversations_unassign(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<()> {
+    Ok(state.parley.unassign(&conversation(account, id)).await?)
+}
+
 /// Replaces the conversation's note.
 #[tauri::command]
 pub async fn conversations_note(
