@@ -1,11 +1,12 @@
 // Conversation actions in the thread header: assign to a teammate by user id (with a list of the ids
 // used recently, kept in the core's settings), edit the note, block or unblock Bitrix openlines. Each
 // goes to the server through the core; success updates the header and the list row, failure shows the
-// command's error message beside the controls.
+// command's error message beside the controls. What the account's provider lacks (notes and Bitrix on
+// VoIPbin, clearing an assignment on Pact p1) stays visible but disabled, with a one-line reason.
 
 import { invoke } from "./ipc.js";
 import { element } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, unsupportedReason } from "./i18n.js";
 
 /** The settings key holding the recently used assignee ids (a JSON array, newest first). */
 const RECENT_KEY = "recent_assignees";
@@ -13,8 +14,17 @@ const RECENT_MAX = 10;
 
 const $ = (id) => document.getElementById(id);
 
+/** Each feature the header offers, with the controls it needs. */
+const FEATURE_CONTROLS = {
+  notes: ["note-input", "note-save"],
+  bitrix: ["bitrix-toggle"],
+  unassign: ["unassign"],
+};
+
 const actions = {
   conversation: null,
+  /** The conversation's account (its `features` say what the provider offers). */
+  account: null,
   /** Called with the changed conversation after a successful action. */
   onChanged: () => {},
 };
@@ -25,17 +35,41 @@ export function initActions(onChanged) {
   $("assign-form").addEventListener("submit", assign);
   $("note-form").addEventListener("submit", saveNote);
   $("bitrix-toggle").addEventListener("change", toggleBitrix);
+  $("unassign").addEventListener("click", unassign);
   loadRecent();
 }
 
-/** Shows the controls for `conversation` with its current assignee, note and Bitrix flag. */
-export function showActions(conversation) {
+/**
+ * Shows the controls for `conversation` with its current assignee, note and Bitrix flag; `account`
+ * (from accounts_list) says which features its provider offers.
+ */
+export function showActions(conversation, account) {
   actions.conversation = conversation;
+  actions.account = account ?? null;
   $("thread-actions").hidden = false;
   $("assign-input").value = conversation.assignee_id ?? "";
   $("note-input").value = conversation.note ?? "";
   $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
   say("", false);
+  applyFeatures();
+}
+
+/** Disables what the provider lacks, with its reason on the control and in one line below. */
+function applyFeatures() {
+  const account = actions.account;
+  const reasons = [];
+  for (const [feature, ids] of Object.entries(FEATURE_CONTROLS)) {
+    const offered = account?.features?.[feature]?.enabled !== false;
+    const reason = offered ? "" : unsupportedReason(account, feature);
+    for (const id of ids) {
+      $(id).disabled = !offered;
+      $(id).title = reason;
+    }
+    if (!offered && reason) reasons.push(reason);
+  }
+  const hint = $("actions-hint");
+  hint.textContent = reasons.join(" ");
+  hint.hidden = reasons.length === 0;
 }
 
 function say(text, isError) {
@@ -60,6 +94,7 @@ async function run(command, args, change, done) {
     if (command === "conversations_bitrix") $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
   } finally {
     controls.forEach((control) => { control.disabled = false; });
+    applyFeatures();
   }
 }
 
@@ -72,6 +107,11 @@ async function assign(event) {
   }
   await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: assigneeId }));
   if (actions.conversation?.assignee_id === assigneeId) await remember(assigneeId);
+}
+
+async function unassign() {
+  await run("conversations_unassign", {}, { assignee_id: null }, t("actions.unassigned"));
+  if (actions.conversation && !actions.conversation.assignee_id) $("assign-input").value = "";
 }
 
 async function saveNote(event) {

@@ -4,7 +4,7 @@
 
 import { invoke } from "./ipc.js";
 import { clear, element, size } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, unsupportedReason } from "./i18n.js";
 
 /** Wait after the last keystroke before the draft is saved. */
 const DRAFT_DELAY_MS = 400;
@@ -13,6 +13,8 @@ const $ = (id) => document.getElementById(id);
 
 const composer = {
   conversation: null,
+  /** Why files cannot be attached in the open conversation ("" when they can). */
+  noFilesReason: "",
   /** Staged files per conversation key. */
   staged: new Map(),
   draftTimer: 0,
@@ -50,13 +52,23 @@ export function initComposer(hooks) {
   window.addEventListener("beforeunload", () => flushDraft());
 }
 
-/** Switches the composer to `conversation`: saves the previous draft, loads this one's. */
-export async function showComposer(conversation) {
+/**
+ * Switches the composer to `conversation`: saves the previous draft, loads this one's. `account`
+ * (from accounts_list) says whether its provider takes files; where it does not, Attach stays
+ * disabled with the reason shown under the composer.
+ */
+export async function showComposer(conversation, account) {
   await flushDraft();
   composer.conversation = conversation;
   const textarea = $("composer-text");
   textarea.value = "";
-  for (const id of ["composer-text", "composer-send", "attach"]) $(id).disabled = false;
+  const filesOffered = account?.features?.attachments?.enabled !== false;
+  composer.noFilesReason = filesOffered ? "" : unsupportedReason(account, "attachments");
+  for (const id of ["composer-text", "composer-send"]) $(id).disabled = false;
+  $("attach").disabled = !filesOffered;
+  $("attach").title = filesOffered ? t("composer.attachTitle") : composer.noFilesReason;
+  $("composer-hint").textContent = composer.noFilesReason;
+  $("composer-hint").hidden = filesOffered;
   renderStaged();
   try {
     const draft = await invoke("drafts_get", { account: conversation.account, id: conversation.id });
@@ -71,6 +83,10 @@ export async function showComposer(conversation) {
 export function stageFiles(files) {
   if (!composer.conversation) {
     composer.onError({ message: t("composer.dropFirst") });
+    return;
+  }
+  if (composer.noFilesReason) {
+    composer.onError({ message: composer.noFilesReason });
     return;
   }
   const staged = stagedFiles();

@@ -68,6 +68,15 @@ const en = {
   "account.name": "Name",
   "account.token": "API token",
   "account.baseUrl": "Server address (optional)",
+  "account.username": "Username (empty: sign in with an access key)",
+  "account.accessKey": "Access key",
+  "account.password": "Password",
+  "actions.unassign": "Unassign",
+  "actions.unassigned": "Assignment cleared.",
+  "unsupported.voipbin.attachments": "VoIPbin's API sends text only: files cannot be attached.",
+  "unsupported.voipbin.notes": "VoIPbin conversations have no notes.",
+  "unsupported.voipbin.bitrix": "Bitrix openlines are a Pact feature, not VoIPbin's.",
+  "unsupported.pact-p1.unassign": "Pact's API v1 cannot clear an assignment; assign someone else instead.",
   "account.cancel": "Cancel",
   "account.add": "Add",
   "myId.title": "Your user id",
@@ -143,6 +152,15 @@ const ru = {
   "account.name": "Название",
   "account.token": "API-токен",
   "account.baseUrl": "Адрес сервера (необязательно)",
+  "account.username": "Имя пользователя (пусто: вход по ключу доступа)",
+  "account.accessKey": "Ключ доступа",
+  "account.password": "Пароль",
+  "actions.unassign": "Снять",
+  "actions.unassigned": "Ответственный снят.",
+  "unsupported.voipbin.attachments": "API VoIPbin отправляет только текст: файлы прикрепить нельзя.",
+  "unsupported.voipbin.notes": "У разговоров VoIPbin нет заметок.",
+  "unsupported.voipbin.bitrix": "Открытые линии Битрикс есть только в Pact, не в VoIPbin.",
+  "unsupported.pact-p1.unassign": "API v1 Pact не умеет снимать ответственного; назначьте другого.",
   "account.cancel": "Отмена",
   "account.add": "Добавить",
   "myId.title": "Ваш ID пользователя",
@@ -174,6 +192,16 @@ export function language() {
 export function t(key, params = {}) {
   const text = dictionaries[current][key] ?? en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+/**
+ * Why a feature is off for an account, in the UI's language: the dictionary's
+ * `unsupported.<provider>.<feature>` line, or the core's English reason when there is none.
+ */
+export function unsupportedReason(account, feature) {
+  const key = `unsupported.${account.provider}.${feature}`;
+  const text = t(key);
+  return text === key ? account.features?.[feature]?.reason ?? "" : text;
 }
 
 /** Fills every data-i18n* marked element under `root` in the current language. */

@@ -14,6 +14,8 @@ import { initActions, showActions } from "./actions.js";
 const MY_ID_PREFIX = "my_user_id.";
 const $ = (id) => document.getElementById(id);
 let accounts = [];
+/** The conversation open in the thread, or null. */
+let openConversation = null;
 
 function showStatus(text) {
   $("status").textContent = text;
@@ -42,12 +44,14 @@ async function refreshSidebar() {
 
 /** Opens a conversation: list highlight, header, thread, composer draft, actions. */
 async function open(conversation, focusId = null) {
+  openConversation = conversation;
   setOpenKey(keyOf(conversation));
   $("thread-title").textContent = conversation.title ?? t("conversation.noName");
   showMeta(conversation);
-  showActions(conversation);
+  const account = accounts.find((known) => known.name === conversation.account);
+  showActions(conversation, account);
   invoke("window_focus_conversation", { account: conversation.account, id: conversation.id }).catch(() => {});
-  const composerReady = showComposer(conversation);
+  const composerReady = showComposer(conversation, account);
   if (conversation.unread) {
     conversation.unread = false;
     updateRow(conversation);
@@ -96,7 +100,26 @@ async function syncNow() {
 
 function openAddAccount() {
   $("add-account-error").textContent = "";
+  showCredentialFields();
   if (!$("add-account").open) $("add-account").showModal();
+}
+
+/** The provider's address placeholder, for the add-account form. */
+const DEFAULT_ADDRESS = { "pact-p1": "https://api.pact.im/p1/", voipbin: "https://api.voipbin.net" };
+
+/**
+ * Fits the add-account form to the provider: Pact asks for an API token; VoIPbin for an access key,
+ * or with a username for that user's password.
+ */
+function showCredentialFields() {
+  const provider = $("account-provider").value;
+  const voipbin = provider === "voipbin";
+  $("account-username").hidden = !voipbin;
+  const withUsername = voipbin && $("add-account-form").elements.username.value.trim() !== "";
+  const label = !voipbin ? "account.token" : withUsername ? "account.password" : "account.accessKey";
+  $("account-token-label").dataset.i18n = label;
+  $("account-token-label").textContent = t(label);
+  $("account-base-url").placeholder = DEFAULT_ADDRESS[provider] ?? "";
 }
 
 async function addAccount(event) {
@@ -106,6 +129,7 @@ async function addAccount(event) {
     provider: form.get("provider"),
     name: form.get("name"),
     token: form.get("token"),
+    username: form.get("provider") === "voipbin" ? form.get("username") || null : null,
     baseUrl: form.get("base_url") || null,
   };
   try {
@@ -198,6 +222,12 @@ function onConversationChanged(conversation) {
   reloadInbox();
 }
 
+/** Marks the open conversation read when the user can see it (window focused and visible). */
+async function markOpenConversationRead() {
+  if (!openConversation || document.hidden || !document.hasFocus()) return;
+  await invoke("conversations_mark_read", { account: openConversation.account, id: openConversation.id });
+}
+
 function wire() {
   initInbox({ onOpen: (conversation) => open(conversation), onError: showError, onMineNeedsIds: ensureMyIds });
   initSearch({ onPick: openSearchHit, onError: showError });
@@ -208,6 +238,8 @@ function wire() {
   $("add-account-open").addEventListener("click", openAddAccount);
   $("add-account-cancel").addEventListener("click", () => $("add-account").close());
   $("add-account-form").addEventListener("submit", addAccount);
+  $("account-provider").addEventListener("change", showCredentialFields);
+  $("add-account-form").elements.username.addEventListener("input", showCredentialFields);
   $("my-id-open").addEventListener("click", async () => {
     if (await askMyIds(await myIds()).catch(() => false)) reloadInbox();
   });
@@ -217,10 +249,12 @@ function wire() {
   });
   listen("outbox-changed", () => refreshThread().catch(showError));
   listen("outbox-progress", showUploadProgress);
-  listen("inbox-changed", () => {
+  listen("inbox-changed", async () => {
+    refreshThread().catch(showError);
+    // New messages in the thread the user is looking at are read, not unread.
+    await markOpenConversationRead().catch(showError);
     refreshSidebar().catch(showError);
     reloadInbox().catch(showError);
-    refreshThread().catch(showError);
   });
   listen("files-dropped", (files) => stageFiles(files));
   listen("open-conversation", ({ account, id }) => openSearchHit(account, id, null));
