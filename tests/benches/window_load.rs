@@ -12,12 +12,16 @@
 //! ```
 //!
 //! Launch time is measured from the kernel's start time of the `parley` process to the page's own
-//! `performance.mark("inbox-painted")` (both wall clock), so WebDriver's overhead is not in it.
+//! `performance.mark("inbox-painted")` (both wall clock), so WebDriver's overhead is not in it. The start
+//! time is placed on the wall clock through `/proc/uptime` (10 ms steps), not `btime` (whole seconds).
+//! Each run also prints where the launch went (process start -> page navigation start -> DOM ready ->
+//! inbox painted) and the PSS of every process in the tree, and checks that the opened thread shows the
+//! clicked conversation's newest messages, so a number that looks wrong can be traced.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parley_tests::window::{app_environment, require_display, Driver, Window};
+use parley_tests::window::{app_environment, require_display, Driver, Window, UI_TIMEOUT};
 use parley_tests::{rows, sandbox_config, World};
 use serde_json::{json, Value};
 
@@ -25,9 +29,13 @@ const ACCOUNT: &str = "big";
 const CONVERSATIONS: usize = 10_000;
 const MESSAGES_PER_CONVERSATION: usize = 3;
 const LONG_THREAD: usize = 5_000;
+/// Messages a thread shows when it opens (ui/thread.js `THREAD_PAGE`).
+const THREAD_PAGE: u64 = 200;
 const LAUNCHES: usize = 3;
 const IDLE_SETTLE: Duration = Duration::from_secs(15);
 const PAINT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The processes the app's memory must include to be comparable with a bare Tauri window's.
+const EXPECTED_PROCESSES: [&str; 3] = ["parley", "WebKitWebProces", "WebKitNetworkPr"];
 
 fn main() {
     require_display();
@@ -55,19 +63,22 @@ fn main() {
         let launch = world.block_on(launch_to_inbox_painted(&window, &app));
         let open = world.block_on(open_thread(&window, &long_thread));
         std::thread::sleep(IDLE_SETTLE);
-        let memory = process_tree_pss_kib(&app);
+        let memory = process_tree_pss(&app);
         println!(
             "run {round}: launch -> inbox painted {launch:.0} ms; open {LONG_THREAD}-message thread \
              {open:.0} ms; idle PSS {:.0} MB",
-            memory as f64 / 1024.0
+            memory.total_mb()
         );
+        println!("  {}", memory.describe());
         launches.push(launch);
         opens.push(open);
-        pss.push(memory as f64 / 1024.0);
+        pss.push(memory.total_mb());
         world.block_on(window.close());
         drop(driver);
     }
     let empty = empty_app_pss(&world, &app);
+    println!("empty data folder: idle PSS {:.0} MB", empty.total_mb());
+    println!("  {}", empty.describe());
     println!("--- window, {CONVERSATIONS} conversations cached, median of {LAUNCHES} ---");
     println!(
         "launch -> cached inbox painted: {:.0} ms",
@@ -78,20 +89,32 @@ fn main() {
         median(&opens)
     );
     println!("idle PSS of the process tree: {:.0} MB", median(&pss));
-    println!("idle PSS with an empty data folder: {empty:.0} MB");
+    println!(
+        "idle PSS with an empty data folder: {:.0} MB",
+        empty.total_mb()
+    );
+}
+
+/// The long thread: its id in the sandbox and the text of its newest message.
+struct LongThread {
+    id: i64,
+    newest_text: String,
 }
 
 /// Pushes incoming messages into the first conversation until it holds [`LONG_THREAD`].
-fn fill_long_thread(world: &World) -> i64 {
+fn fill_long_thread(world: &World) -> LongThread {
     let sandbox = world.sandbox();
-    let conversation = sandbox.conversations()[0].id;
+    let id = sandbox.conversations()[0].id;
     for n in 0..LONG_THREAD.saturating_sub(MESSAGES_PER_CONVERSATION) {
-        sandbox.push_incoming_message(
-            conversation,
-            &format!("Message number {n} of the long thread"),
-        );
+        sandbox.push_incoming_message(id, &format!("Message number {n} of the long thread"));
     }
-    conversation
+    let messages = sandbox.messages(id);
+    assert_eq!(messages.len(), LONG_THREAD, "the long thread's size");
+    let newest_text = messages
+        .last()
+        .and_then(|message| message.text.clone())
+        .expect("the newest message has text");
+    LongThread { id, newest_text }
 }
 
 /// `target/release/parley`, or `PARLEY_APP_BIN`.
@@ -102,34 +125,113 @@ fn app_binary() -> PathBuf {
     parley_tests::window::app_binary()
 }
 
-/// Milliseconds from the app process's start to the page's `inbox-painted` mark.
+/// Milliseconds from the app process's start to the page's `inbox-painted` mark; prints the steps in
+/// between (the page's navigation start and DOM ready, from its navigation timing).
 async fn launch_to_inbox_painted(window: &Window, app: &Path) -> f64 {
     let painted = wait_for_mark(window, "inbox-painted").await;
     let started = process_start_epoch_ms(app_pid(app).expect("the app runs"));
+    let page = window
+        .js(
+            "const n = performance.getEntriesByType('navigation')[0] || {};\
+             return { origin: performance.timeOrigin, domReady: n.domContentLoadedEventEnd || null,\
+                      load: n.loadEventEnd || null, skew: Date.now() - (performance.timeOrigin + performance.now()) };",
+            vec![],
+        )
+        .await;
+    let origin = page["origin"].as_f64().expect("performance.timeOrigin");
+    println!(
+        "  launch steps: process start -> page navigation start {:.0} ms -> DOM ready +{:.0} ms -> \
+         load +{:.0} ms -> inbox painted +{:.0} ms (page clock vs Date.now: {:.0} ms)",
+        origin - started,
+        page["domReady"].as_f64().unwrap_or(f64::NAN),
+        page["load"].as_f64().unwrap_or(f64::NAN),
+        painted - origin,
+        page["skew"].as_f64().unwrap_or(f64::NAN),
+    );
     painted - started
 }
 
-/// Clicks the long thread in the list and returns the milliseconds until its messages are painted
-/// (the page's `thread-painted` mark after the click).
-async fn open_thread(window: &Window, conversation: &i64) -> f64 {
+/// Finds the long thread's row (`data-id` = `ACCOUNT/ID`, exactly) in the virtual list, clicks it, and
+/// returns the milliseconds until the page's `thread-painted` mark that follows the click. Checks the
+/// mark really came after the click and that the thread on screen is the clicked one with its newest
+/// messages.
+async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
+    let key = format!("{ACCOUNT}/{}", thread.id);
     window
         .js(
             "performance.clearMarks('thread-painted'); return true;",
             vec![],
         )
         .await;
-    let clicked = window
+    let clicked = click_row(window, &key).await;
+    let at = clicked["at"].as_f64().expect("the click time");
+    let painted = wait_for_mark(window, "thread-painted").await;
+    assert!(
+        painted >= at,
+        "the 'thread-painted' mark ({painted}) is older than the click ({at})"
+    );
+    let shown = window
         .js(
-            "const row = Array.from(document.querySelectorAll('#conversations li.conversation'))\
-               .find(r => (r.dataset.id || '').endsWith(String(arguments[0])));\
-             if (!row) return null; const t = performance.timeOrigin + performance.now(); row.click(); return t;",
-            vec![json!(conversation)],
+            "const items = document.querySelectorAll('#messages li.message');\
+             const text = (li) => li?.querySelector('.message__text')?.textContent ?? null;\
+             return { title: document.getElementById('thread-title').textContent, count: items.length,\
+                      newest: text(items[items.length - 1]), oldest: text(items[0]) };",
+            vec![],
         )
         .await;
-    let clicked = clicked
-        .as_f64()
-        .expect("the long thread is in the list (row with data-id)");
-    wait_for_mark(window, "thread-painted").await - clicked
+    assert_eq!(
+        shown["title"], clicked["title"],
+        "the thread shown: {shown}"
+    );
+    assert_eq!(
+        shown["newest"],
+        json!(thread.newest_text),
+        "the newest message at the bottom: {shown}"
+    );
+    assert_eq!(
+        shown["count"],
+        json!(THREAD_PAGE),
+        "messages drawn: {shown}"
+    );
+    println!(
+        "  thread shown: {} messages drawn, oldest {}, newest {}",
+        shown["count"], shown["oldest"], shown["newest"]
+    );
+    painted - at
+}
+
+/// Clicks the row whose `data-id` is `key` once it is rendered (the list is virtual and re-renders,
+/// so finding and clicking happen in one script); returns `{ at, title }` with the click's time.
+async fn click_row(window: &Window, key: &str) -> Value {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let clicked = window
+            .js(
+                "const row = Array.from(document.querySelectorAll('#conversations li.conversation'))\
+                   .find(r => r.dataset.id === arguments[0]);\
+                 if (!row) return null;\
+                 const title = row.querySelector('.conversation__title').textContent;\
+                 const at = performance.timeOrigin + performance.now(); row.click();\
+                 return { at, title };",
+                vec![json!(key)],
+            )
+            .await;
+        if !clicked.is_null() {
+            return clicked;
+        }
+        let rows = window
+            .js(
+                "return Array.from(document.querySelectorAll('#conversations li.conversation'))\
+                   .slice(0, 5).map(r => r.dataset.id);",
+                vec![],
+            )
+            .await;
+        assert!(
+            Instant::now() < deadline,
+            "no row with data-id {key} in the list within {UI_TIMEOUT:?}; first rows: {rows}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Waits for `performance.mark(name)` in the page and returns it as epoch milliseconds.
@@ -154,15 +256,15 @@ async fn wait_for_mark(window: &Window, name: &str) -> f64 {
     }
 }
 
-/// Opens the app on an empty data folder, lets it settle, and returns its process tree's PSS in MB.
-fn empty_app_pss(world: &World, app: &Path) -> f64 {
+/// Opens the app on an empty data folder, lets it settle, and returns its process tree's memory.
+fn empty_app_pss(world: &World, app: &Path) -> TreeMemory {
     let data = world.root().join("empty-data");
     std::fs::create_dir_all(&data).expect("create the empty data folder");
     let env = app_environment(&data, &world.root().join("home"));
     let driver = Driver::start(&env, &world.root().join("driver-empty.log"));
     let window = world.block_on(Window::open(&driver, app));
     std::thread::sleep(IDLE_SETTLE);
-    let memory = process_tree_pss_kib(app) as f64 / 1024.0;
+    let memory = process_tree_pss(app);
     world.block_on(window.close());
     memory
 }
@@ -190,15 +292,21 @@ fn stat_field(pid: u32, index: usize) -> Option<u64> {
     after_name.split(' ').nth(index - 3)?.parse().ok()
 }
 
-/// The process's start as epoch milliseconds (boot time + start ticks).
+/// The process's start as epoch milliseconds: its start in clock ticks since boot, placed on the wall
+/// clock through `/proc/uptime` read now (`btime` in /proc/stat is whole seconds, up to 1 s off).
 fn process_start_epoch_ms(pid: u32) -> f64 {
     let ticks = stat_field(pid, 22).expect("the process's start time") as f64;
-    let boot = std::fs::read_to_string("/proc/stat")
-        .expect("read /proc/stat")
-        .lines()
-        .find_map(|line| line.strip_prefix("btime ")?.trim().parse::<f64>().ok())
-        .expect("btime in /proc/stat");
-    (boot + ticks / clock_ticks_per_second()) * 1000.0
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs_f64();
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .expect("read /proc/uptime")
+        .split_whitespace()
+        .next()
+        .and_then(|seconds| seconds.parse().ok())
+        .expect("seconds since boot in /proc/uptime");
+    (now - uptime + ticks / clock_ticks_per_second()) * 1000.0
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -210,8 +318,28 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// Sum of `Pss:` over the app and all its descendants, in KiB.
-fn process_tree_pss_kib(app: &Path) -> u64 {
+/// PSS of every process in the app's tree: `(name, pid, KiB)`.
+struct TreeMemory(Vec<(String, u32, u64)>);
+
+impl TreeMemory {
+    fn total_mb(&self) -> f64 {
+        self.0.iter().map(|(_, _, kib)| *kib).sum::<u64>() as f64 / 1024.0
+    }
+
+    /// `name pid: N MB` for each process, largest first.
+    fn describe(&self) -> String {
+        let mut parts = self.0.clone();
+        parts.sort_by_key(|(_, _, kib)| std::cmp::Reverse(*kib));
+        parts
+            .iter()
+            .map(|(name, pid, kib)| format!("{name} {pid}: {:.0} MB", *kib as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// PSS of the app and all its descendants; panics when the web or network process is not among them.
+fn process_tree_pss(app: &Path) -> TreeMemory {
     let root = app_pid(app).expect("the app runs");
     let all = processes();
     let mut tree = vec![root];
@@ -224,7 +352,27 @@ fn process_tree_pss_kib(app: &Path) -> u64 {
         );
         index += 1;
     }
-    tree.iter().map(|pid| pss_kib(*pid)).sum()
+    let memory = TreeMemory(
+        tree.iter()
+            .map(|pid| (process_name(*pid), *pid, pss_kib(*pid)))
+            .collect(),
+    );
+    for expected in EXPECTED_PROCESSES {
+        assert!(
+            memory.0.iter().any(|(name, _, _)| name == expected),
+            "no {expected} in the app's process tree: {}",
+            memory.describe()
+        );
+    }
+    memory
+}
+
+/// The process's `comm` (its name, cut to 15 bytes by the kernel).
+fn process_name(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 fn pss_kib(pid: u32) -> u64 {
