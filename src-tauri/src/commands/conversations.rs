@@ -1,23 +1,10 @@
 //! Conversation commands: the inbox list and the actions in a thread's header.
 
-use parley_core::{ConversationSummary, ConversationView, InboxFilter, InboxPage, InboxQuery};
+use parley_core::{ConversationSummary, InboxFilter, InboxPage, InboxQuery};
 use tauri::State;
 
 use super::{conversation, AppState};
 use crate::error::CommandResult;
-
-/// Conversations, most recent activity first.
-#[tauri::command]
-pub async fn conversations_list(
-    state: State<'_, AppState>,
-    account: Option<String>,
-    limit: Option<i64>,
-) -> CommandResult<Vec<ConversationView>> {
-    Ok(state
-        .parley
-        .conversations(account.as_deref(), limit)
-        .await?)
-}
 
 /// One page of the inbox (most recent activity first) with the size of the whole filtered list.
 /// `filter` is `all`, `mine` or `unassigned`; `account` and `company` narrow it to one of them.

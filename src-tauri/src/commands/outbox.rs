@@ -1,16 +1,10 @@
-//! Outbox commands: list entries, retry a failed one.
+//! Outbox commands: retry a failed entry (failed sends show in their thread, with the reason).
 
 use parley_core::OutboxEntryView;
 use tauri::{AppHandle, State};
 
 use super::AppState;
 use crate::error::CommandResult;
-
-/// Every outbox entry, newest first.
-#[tauri::command]
-pub async fn outbox_list(state: State<'_, AppState>) -> CommandResult<Vec<OutboxEntryView>> {
-    Ok(state.parley.outbox().await?)
-}
 
 /// Makes a failed entry pending again and sends it now.
 #[tauri::command]
