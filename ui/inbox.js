@@ -47,6 +47,7 @@ export function keyOf(conversation) {
 export function initInbox(hooks) {
   list.onOpen = hooks.onOpen;
   list.onError = hooks.onError;
+  list.onRemoveAccount = hooks.onRemoveAccount ?? (() => {});
   const scroller = $("conversations");
   scroller.addEventListener("scroll", scheduleRender, { passive: true });
   new ResizeObserver(scheduleRender).observe(scroller);
@@ -264,7 +265,9 @@ export async function loadSidebar() {
   const total = accounts.reduce((sum, account) => sum + account.unread_conversations, 0);
   container.append(scopeItem(t("sidebar.all"), total, null, null, "accounts__item accounts__item--all"));
   for (const account of accounts) {
-    container.append(scopeItem(account.name, account.unread_conversations, account.name, null, "accounts__item"));
+    const item = scopeItem(account.name, account.unread_conversations, account.name, null, "accounts__item");
+    item.append(removeButton(account.name));
+    container.append(item);
     const own = companies.filter((company) => company.account === account.name);
     if (own.length > 1) {
       for (const company of own) {
@@ -274,6 +277,19 @@ export async function loadSidebar() {
     }
   }
   return { accounts, unread: total };
+}
+
+/** The account row's "×": asks (in a dialog) before removing the account. */
+function removeButton(name) {
+  const button = element("button", "accounts__remove secondary", "×");
+  button.type = "button";
+  button.title = t("account.removeFor", { name });
+  button.setAttribute("aria-label", button.title);
+  button.addEventListener("click", (event) => {
+    event.stopPropagation();
+    list.onRemoveAccount(name);
+  });
+  return button;
 }
 
 function scopeItem(label, unread, account, company, className) {

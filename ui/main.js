@@ -143,6 +143,28 @@ async function addAccount(event) {
   }
 }
 
+/** Asks before removing the account `name`. */
+function askRemoveAccount(name) {
+  $("remove-account").dataset.account = name;
+  $("remove-account-text").textContent = t("account.removeText", { name });
+  $("remove-account-error").textContent = "";
+  $("remove-account").showModal();
+}
+
+async function removeAccount(event) {
+  event.preventDefault();
+  const name = $("remove-account").dataset.account;
+  try {
+    await invoke("accounts_remove", { name });
+    $("remove-account").close();
+    if (openConversation?.account === name) location.reload();
+    await refreshSidebar();
+    await reloadInbox();
+  } catch (error) {
+    $("remove-account-error").textContent = error?.message ?? String(error);
+  }
+}
+
 /** The user's own id per account, for the "Mine" filter. */
 async function myIds() {
   const ids = await Promise.all(accounts.map((account) => invoke("settings_get", { key: MY_ID_PREFIX + account.name })));
@@ -229,7 +251,12 @@ async function markOpenConversationRead() {
 }
 
 function wire() {
-  initInbox({ onOpen: (conversation) => open(conversation), onError: showError, onMineNeedsIds: ensureMyIds });
+  initInbox({
+    onOpen: (conversation) => open(conversation),
+    onError: showError,
+    onMineNeedsIds: ensureMyIds,
+    onRemoveAccount: askRemoveAccount,
+  });
   initSearch({ onPick: openSearchHit, onError: showError });
   initThread(showError);
   initComposer({ onSent: refreshThread, onError: showError });
@@ -238,6 +265,8 @@ function wire() {
   $("add-account-open").addEventListener("click", openAddAccount);
   $("add-account-cancel").addEventListener("click", () => $("add-account").close());
   $("add-account-form").addEventListener("submit", addAccount);
+  $("remove-account-cancel").addEventListener("click", () => $("remove-account").close());
+  $("remove-account-form").addEventListener("submit", removeAccount);
   $("account-provider").addEventListener("change", showCredentialFields);
   $("add-account-form").elements.username.addEventListener("input", showCredentialFields);
   $("my-id-open").addEventListener("click", async () => {

@@ -57,6 +57,7 @@ fn voipbin_in_the_window() {
             assign_and_unassign_reach_the_sandbox(&window, sandbox, &target).await;
             window.settle().await;
             window.screenshot("voipbin").await;
+            removing_the_account_empties_the_inbox(&window).await;
         })
     }));
     if outcome.is_err() {
@@ -73,6 +74,11 @@ fn voipbin_in_the_window() {
     if let Err(panic) = outcome {
         resume_unwind(panic);
     }
+    let accounts = rows::accounts(&cli);
+    assert!(
+        accounts.iter().all(|account| account.name != ACCOUNT),
+        "the account removed in the window is still there for the CLI: {accounts:?}"
+    );
 }
 
 /// The CSS of the list row of conversation `id`.
@@ -287,4 +293,39 @@ async fn eventually(condition: impl Fn() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     true
+}
+
+/// The account row's "×" asks first; confirming removes the account, so its conversations leave the
+/// list and the add-account form opens (no account is left).
+async fn removing_the_account_empties_the_inbox(window: &Window) {
+    // The "×" shows on hover; a script click stands in for the pointer.
+    window
+        .js(
+            "document.querySelector('#accounts .accounts__item .accounts__remove').click();",
+            vec![],
+        )
+        .await;
+    window
+        .wait_for(
+            "the confirmation naming the account",
+            "const d = document.getElementById('remove-account');\
+             return d.open && document.getElementById('remove-account-text').textContent.includes(arguments[0]);",
+            vec![json!(ACCOUNT)],
+            UI_TIMEOUT,
+        )
+        .await;
+    within(
+        "click Remove",
+        window.find("#remove-account-confirm").await.click(),
+    )
+    .await;
+    window
+        .wait_for(
+            "the inbox to empty and the add-account form to open",
+            "return document.querySelectorAll('#conversations li.conversation').length === 0\
+               && document.getElementById('add-account').open;",
+            vec![],
+            UI_TIMEOUT,
+        )
+        .await;
 }
