@@ -73,7 +73,6 @@ fn new_customer_messages_notify_except_in_the_open_focused_conversation() {
             // 2. The same in the open conversation of the focused window: nothing; elsewhere: notified.
             open_conversation(&window, open.0, open.1).await;
             focus_app_window();
-            next_activity_second().await;
             let quiet = format!("Thanks, reading it now {pid}");
             let loud = format!("Hello again, any news {pid}?");
             world.sandbox().push_incoming_message(open.1.id, &quiet);
@@ -88,7 +87,6 @@ fn new_customer_messages_notify_except_in_the_open_focused_conversation() {
 
             // 3. The same conversation while another window has the focus: notified.
             let elsewhere = focus_another_window(world.root());
-            next_activity_second().await;
             let behind = format!("Are you still there {pid}?");
             world.sandbox().push_incoming_message(open.1.id, &behind);
             let third = server.sync_until_shown(&window, &behind).await;
@@ -126,13 +124,6 @@ fn new_customer_messages_notify_except_in_the_open_focused_conversation() {
 /// Names the notification server shows as typed (no markup characters, which it would escape).
 fn plain_name(name: &str) -> bool {
     !name.is_empty() && !name.contains(['<', '>', '&'])
-}
-
-/// Pact p1 reports a conversation's last activity in whole seconds, and the sync fetches a thread only
-/// when that moved: a message landing in the same second as the one the last sync saw stays unseen
-/// until the next one (a core limitation, reported). Each round therefore starts in a later second.
-async fn next_activity_second() {
-    tokio::time::sleep(Duration::from_millis(1100)).await;
 }
 
 async fn sync_now(window: &Window) {
