@@ -17,10 +17,18 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
-/// The port tauri-driver listens on; only one session can exist at a time.
+/// The port tauri-driver listens on unless `PARLEY_WEBDRIVER_PORT` says otherwise; only one session
+/// can exist per port, so window test binaries run one at a time on the same port.
 pub const DRIVER_PORT: u16 = 4444;
-/// The port tauri-driver gives the native WebKitWebDriver.
-pub const NATIVE_PORT: u16 = 4445;
+
+/// The port tauri-driver listens on: `PARLEY_WEBDRIVER_PORT`, else [`DRIVER_PORT`]. The native
+/// WebKitWebDriver gets the next one.
+pub fn driver_port() -> u16 {
+    std::env::var("PARLEY_WEBDRIVER_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(DRIVER_PORT)
+}
 /// Longest wait for tauri-driver to listen.
 pub const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for a WebDriver session (the app's window) to come up.
@@ -108,14 +116,15 @@ pub struct Driver {
 
 impl Driver {
     /// Starts tauri-driver with `env` (inherited by WebKitWebDriver and the app) and waits until it
-    /// listens on [`DRIVER_PORT`]; its output goes to `log`.
+    /// listens on [`driver_port`]; its output goes to `log`.
     pub fn start(env: &[(String, PathBuf)], log: &Path) -> Driver {
-        assert_port_free(DRIVER_PORT);
+        let port = driver_port();
+        assert_port_free(port);
         let output = std::fs::File::create(log).expect("create the tauri-driver log");
         let mut command = Command::new(driver_binary());
         command
-            .args(["--port", &DRIVER_PORT.to_string()])
-            .args(["--native-port", &NATIVE_PORT.to_string()])
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &(port + 1).to_string()])
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             .env_remove("PARLEY_DATA_DIR")
             .stdin(Stdio::null())
@@ -140,7 +149,7 @@ impl Driver {
     }
 
     fn wait_until_listening(&mut self) {
-        let address = SocketAddr::from(([127, 0, 0, 1], DRIVER_PORT));
+        let address = SocketAddr::from(([127, 0, 0, 1], driver_port()));
         let deadline = Instant::now() + DRIVER_START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -164,7 +173,7 @@ impl Driver {
 
     /// The WebDriver URL.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{DRIVER_PORT}")
+        format!("http://127.0.0.1:{}", driver_port())
     }
 }
 
