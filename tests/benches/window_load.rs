@@ -15,8 +15,11 @@
 //! `performance.mark("inbox-painted")` (both wall clock), so WebDriver's overhead is not in it. The start
 //! time is placed on the wall clock through `/proc/uptime` (10 ms steps), not `btime` (whole seconds).
 //! Each run also prints where the launch went (process start -> page navigation start -> DOM ready ->
-//! inbox painted) and the PSS of every process in the tree, and checks that the opened thread shows the
+//! inbox painted), the PSS after each step and per process, and how many rows the virtual list holds in
+//! the DOM; it checks that the thread-painted mark follows the click and that the opened thread shows the
 //! clicked conversation's newest messages, so a number that looks wrong can be traced.
+//! Both marks are set in a `requestAnimationFrame` callback, i.e. just before the frame that shows the
+//! change is painted: the paint itself is not in the numbers.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -60,25 +63,21 @@ fn main() {
     for round in 1..=LAUNCHES {
         let driver = Driver::start(&env, &world.root().join(format!("driver-{round}.log")));
         let window = world.block_on(Window::open(&driver, &app));
-        let launch = world.block_on(launch_to_inbox_painted(&window, &app));
-        let open = world.block_on(open_thread(&window, &long_thread));
-        std::thread::sleep(IDLE_SETTLE);
-        let memory = process_tree_pss(&app);
+        let run = world.block_on(measure_run(&window, &app, &long_thread));
         println!(
-            "run {round}: launch -> inbox painted {launch:.0} ms; open {LONG_THREAD}-message thread \
-             {open:.0} ms; idle PSS {:.0} MB",
-            memory.total_mb()
+            "run {round}: launch -> inbox painted {:.0} ms; open {LONG_THREAD}-message thread \
+             {:.0} ms; idle PSS {:.0} MB",
+            run.launch_ms, run.open_ms, run.idle_pss_mb
         );
-        println!("  {}", memory.describe());
-        launches.push(launch);
-        opens.push(open);
-        pss.push(memory.total_mb());
+        launches.push(run.launch_ms);
+        opens.push(run.open_ms);
+        pss.push(run.idle_pss_mb);
         world.block_on(window.close());
         drop(driver);
     }
     let empty = empty_app_pss(&world, &app);
     println!("empty data folder: idle PSS {:.0} MB", empty.total_mb());
-    println!("  {}", empty.describe());
+    println!("  idle PSS by process: {}", empty.describe());
     println!("--- window, {CONVERSATIONS} conversations cached, median of {LAUNCHES} ---");
     println!(
         "launch -> cached inbox painted: {:.0} ms",
@@ -93,6 +92,35 @@ fn main() {
         "idle PSS with an empty data folder: {:.0} MB",
         empty.total_mb()
     );
+}
+
+/// One launch's numbers.
+struct Run {
+    launch_ms: f64,
+    open_ms: f64,
+    idle_pss_mb: f64,
+}
+
+/// Measures one launch in an open window: launch to inbox painted, opening the long thread, then the
+/// idle memory after [`IDLE_SETTLE`]; prints the memory at each step and the list's state at idle.
+async fn measure_run(window: &Window, app: &Path, long_thread: &LongThread) -> Run {
+    let launch_ms = launch_to_inbox_painted(window, app).await;
+    let at_inbox = process_tree_pss(app).total_mb();
+    let open_ms = open_thread(window, long_thread).await;
+    let at_thread = process_tree_pss(app).total_mb();
+    tokio::time::sleep(IDLE_SETTLE).await;
+    let idle = process_tree_pss(app);
+    println!(
+        "  PSS: inbox painted {at_inbox:.0} MB -> thread open {at_thread:.0} MB -> idle {:.0} MB",
+        idle.total_mb()
+    );
+    println!("  idle PSS by process: {}", idle.describe());
+    println!("  {}", list_rows_in_dom(window).await);
+    Run {
+        launch_ms,
+        open_ms,
+        idle_pss_mb: idle.total_mb(),
+    }
 }
 
 /// The long thread: its id in the sandbox and the text of its newest message.
@@ -388,6 +416,27 @@ fn pss_kib(pid: u32) -> u64 {
                 .ok()
         })
         .unwrap_or(0)
+}
+
+/// How many rows the virtual conversation list holds in the DOM (it should be the rows in view plus
+/// the overscan, about 70), and its box's height beside the inbox column's.
+async fn list_rows_in_dom(window: &Window) -> String {
+    let list = window
+        .js(
+            "const l = document.getElementById('conversations');\
+             return { rows: l.querySelectorAll('li.conversation').length,\
+                      placeholders: l.querySelectorAll('li.conversation-placeholder').length,\
+                      listHeight: Math.round(l.getBoundingClientRect().height),\
+                      inboxHeight: Math.round(document.querySelector('.inbox').getBoundingClientRect().height),\
+                      domNodes: document.getElementsByTagName('*').length };",
+            vec![],
+        )
+        .await;
+    format!(
+        "conversation list in the DOM at idle: {} rows + {} placeholders; list box {} px tall in a \
+         {} px inbox column; {} DOM nodes",
+        list["rows"], list["placeholders"], list["listHeight"], list["inboxHeight"], list["domNodes"]
+    )
 }
 
 fn median(values: &[f64]) -> f64 {
