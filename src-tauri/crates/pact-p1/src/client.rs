@@ -140,6 +140,7 @@ impl PactClientBuilder {
             self.token,
             self.max_retries,
             self.min_request_interval,
+            self.timeout,
         )?;
         Ok(PactClient {
             transport: Arc::new(transport),

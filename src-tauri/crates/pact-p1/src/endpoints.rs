@@ -9,7 +9,7 @@ use crate::paging::page_stream;
 use crate::transport::{acknowledgement_of, Call, Payload};
 use crate::{
     AttachmentSource, Company, Conversation, ConversationRef, DeliveryJob, Error, Message,
-    NewConversation, OutgoingMessage, PactClient, Page, PageRequest, SortDirection,
+    NewConversation, OutgoingMessage, PactClient, Page, PageRequest, SortDirection, UploadCounter,
     UploadedAttachment,
 };
 
@@ -131,9 +131,32 @@ impl PactClient {
         conversation_id: i64,
         source: AttachmentSource,
     ) -> Result<UploadedAttachment, Error> {
+        self.upload(company_id, conversation_id, source, None).await
+    }
+
+    /// Like [`upload_attachment`](Self::upload_attachment), and `counter` follows how much of a
+    /// file's content has been sent (for a progress bar; a `file_url` upload leaves it at zero).
+    pub async fn upload_attachment_counted(
+        &self,
+        company_id: i64,
+        conversation_id: i64,
+        source: AttachmentSource,
+        counter: &UploadCounter,
+    ) -> Result<UploadedAttachment, Error> {
+        self.upload(company_id, conversation_id, source, Some(counter.clone()))
+            .await
+    }
+
+    async fn upload(
+        &self,
+        company_id: i64,
+        conversation_id: i64,
+        source: AttachmentSource,
+        counter: Option<UploadCounter>,
+    ) -> Result<UploadedAttachment, Error> {
         let path = format!("{}/attachments", messages_path(company_id, conversation_id));
         let mut call = Call::new(Method::POST, path);
-        call.payload = Payload::Upload(source);
+        call.payload = Payload::Upload { source, counter };
         // One doc revision shows `data.conversation.external_id` here: accept it as well.
         self.entity(&call, &["attachment", "conversation"]).await
     }

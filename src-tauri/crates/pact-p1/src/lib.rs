@@ -41,5 +41,6 @@ pub use models::{
 };
 pub use requests::{
     AttachmentSource, NewConversation, OutgoingMessage, Page, PageRequest, SortDirection,
+    UploadCounter,
 };
 pub use token::ApiToken;

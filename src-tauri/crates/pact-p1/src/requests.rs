@@ -155,6 +155,41 @@ pub enum AttachmentSource {
     Url(String),
 }
 
+/// How many bytes of an uploading file have been handed to the connection, for a progress display.
+///
+/// Cheap to clone (the clones share one count). The count starts again at zero on every attempt of
+/// the upload, so a retried upload never reads more than the file's size. Bytes handed to the
+/// connection may still sit in the OS's send buffer: near the end the count runs slightly ahead of
+/// what the server has received.
+#[derive(Debug, Clone, Default)]
+pub struct UploadCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl UploadCounter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes sent so far in the current attempt.
+    pub fn bytes_sent(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A counter that writes into `count`, so a caller can read it without this crate's types.
+    pub fn sharing(count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        Self(count)
+    }
+
+    pub(crate) fn restart(&self) {
+        self.0.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(&self, bytes: usize) {
+        self.0
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 fn push_some(form: &mut Vec<(&'static str, String)>, key: &'static str, value: Option<String>) {
     if let Some(value) = value {
         form.push((key, value));

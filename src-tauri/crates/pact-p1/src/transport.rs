@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder, Response};
@@ -12,7 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::requests::AttachmentSource;
+use crate::requests::{AttachmentSource, UploadCounter};
 use crate::retry::{self, Idempotency};
 use crate::{ApiToken, Error};
 
@@ -30,8 +31,11 @@ pub(crate) enum Payload {
     Empty,
     /// `application/x-www-form-urlencoded` pairs (repeated keys allowed).
     Form(Vec<(&'static str, String)>),
-    /// An attachment upload: multipart `file`, or a `file_url` form.
-    Upload(AttachmentSource),
+    /// An attachment upload: multipart `file`, or a `file_url` form; `counter` follows the file's bytes.
+    Upload {
+        source: AttachmentSource,
+        counter: Option<UploadCounter>,
+    },
 }
 
 /// One logical API call, re-sent as is on retry.
@@ -93,6 +97,23 @@ pub(crate) struct Transport {
     token_header: HeaderValue,
     max_retries: u32,
     pacer: Pacer,
+    /// The client's whole-request timeout, which an upload stretches by its size.
+    timeout: Duration,
+}
+
+/// The slowest uplink an upload is given time for: a file gets the usual timeout plus its size at this
+/// speed, so a large video on a slow connection is not cut off, yet a stalled one still ends.
+const SLOWEST_UPLOAD_BYTES_PER_SECOND: u64 = 32 * 1024;
+
+/// How long one request may take: the client's timeout, stretched for an upload's file.
+fn request_timeout(timeout: Duration, payload: &Payload) -> Duration {
+    match payload {
+        Payload::Upload {
+            source: AttachmentSource::File { bytes, .. },
+            ..
+        } => timeout + Duration::from_secs(bytes.len() as u64 / SLOWEST_UPLOAD_BYTES_PER_SECOND),
+        _ => timeout,
+    }
 }
 
 impl Transport {
@@ -102,6 +123,7 @@ impl Transport {
         token: ApiToken,
         max_retries: u32,
         min_request_interval: Duration,
+        timeout: Duration,
     ) -> Result<Self, Error> {
         let mut token_header =
             HeaderValue::from_str(token.expose().trim()).map_err(|_| Error::InvalidConfig {
@@ -118,6 +140,7 @@ impl Transport {
                 interval: min_request_interval,
                 last_start: Mutex::new(None),
             },
+            timeout,
         })
     }
 
@@ -174,7 +197,8 @@ impl Transport {
             .http
             .request(call.method.clone(), url)
             .header(TOKEN_HEADER, self.token_header.clone())
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, "application/json")
+            .timeout(request_timeout(self.timeout, &call.payload));
         let request = with_payload(with_query(request, &call.query), &call.payload)?;
         let response = request
             .send()
@@ -200,26 +224,59 @@ fn with_payload(request: RequestBuilder, payload: &Payload) -> Result<RequestBui
     Ok(match payload {
         Payload::Empty => request,
         Payload::Form(pairs) => request.form(pairs),
-        Payload::Upload(AttachmentSource::Url(url)) => request.form(&[("file_url", url.as_str())]),
-        Payload::Upload(AttachmentSource::File {
-            file_name,
-            mime_type,
-            bytes,
-        }) => request.multipart(
-            Form::new().part("file", file_part(file_name, mime_type.as_deref(), bytes)?),
-        ),
+        Payload::Upload {
+            source: AttachmentSource::Url(url),
+            ..
+        } => request.form(&[("file_url", url.as_str())]),
+        Payload::Upload {
+            source:
+                AttachmentSource::File {
+                    file_name,
+                    mime_type,
+                    bytes,
+                },
+            counter,
+        } => request.multipart(Form::new().part(
+            "file",
+            file_part(file_name, mime_type.as_deref(), bytes, counter.as_ref())?,
+        )),
     })
 }
 
-fn file_part(file_name: &str, mime_type: Option<&str>, bytes: &Bytes) -> Result<Part, Error> {
+/// Size of the pieces a counted upload is handed to the connection in.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
+fn file_part(
+    file_name: &str,
+    mime_type: Option<&str>,
+    bytes: &Bytes,
+    counter: Option<&UploadCounter>,
+) -> Result<Part, Error> {
     let declared = mime_type.and_then(|m| m.parse::<mime_guess::mime::Mime>().ok());
     let mime = declared.unwrap_or_else(|| mime_guess::from_path(file_name).first_or_octet_stream());
-    Part::stream_with_length(reqwest::Body::from(bytes.clone()), bytes.len() as u64)
+    let body = match counter {
+        None => reqwest::Body::from(bytes.clone()),
+        Some(counter) => counted_body(bytes.clone(), counter.clone()),
+    };
+    Part::stream_with_length(body, bytes.len() as u64)
         .file_name(file_name.to_string())
         .mime_str(mime.as_ref())
         .map_err(|_| Error::InvalidConfig {
             message: "invalid attachment MIME type".into(),
         })
+}
+
+/// The file as a stream of [`UPLOAD_CHUNK`] pieces, each counted when the connection takes it.
+fn counted_body(bytes: Bytes, counter: UploadCounter) -> reqwest::Body {
+    counter.restart();
+    let pieces = (0..bytes.len())
+        .step_by(UPLOAD_CHUNK)
+        .map(move |start| bytes.slice(start..(start + UPLOAD_CHUNK).min(bytes.len())));
+    let counted = futures::stream::iter(pieces).map(move |piece| {
+        counter.add(piece.len());
+        Ok::<Bytes, std::io::Error>(piece)
+    });
+    reqwest::Body::wrap_stream(counted)
 }
 
 async fn read_success_body(mut response: Response) -> Result<Bytes, Error> {

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use parley_pact_p1::{
     ApiToken, AttachmentSource, Error, JobOutcome, NewConversation, OutgoingMessage, PactClient,
-    PageRequest, SortDirection,
+    PageRequest, SortDirection, UploadCounter,
 };
 
 const TOKEN: &str = "tok-VERY-SECRET-42";
@@ -426,6 +426,111 @@ async fn upload_sends_a_multipart_file_part() {
     };
     let uploaded = client.upload_attachment(3, 4, source).await.unwrap();
     assert_eq!(uploaded.external_id, 1);
+}
+
+/// A counted upload reaches the server byte for byte, its counter moves while the server is still
+/// reading (so a progress bar has something to show between 0 and 100 %), ends at the file's size,
+/// and starts again from zero on the next upload.
+#[tokio::test]
+async fn counted_upload_reports_bytes_while_the_server_reads() {
+    const SIZE: usize = 48 * 1024 * 1024;
+    let content: Bytes = (0..SIZE)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let counter = UploadCounter::new();
+    let seen_mid_upload = Arc::new(Mutex::new(Vec::new()));
+    let router = Router::new()
+        .route(
+            "/p1/companies/3/conversations/4/messages/attachments",
+            post({
+                let (counter, seen, expected) =
+                    (counter.clone(), seen_mid_upload.clone(), content.clone());
+                move |mut multipart: Multipart| async move {
+                    let mut field = multipart.next_field().await.unwrap().unwrap();
+                    let mut received = Vec::with_capacity(SIZE);
+                    while let Some(chunk) = field.chunk().await.unwrap() {
+                        received.extend_from_slice(&chunk);
+                        seen.lock().unwrap().push(counter.bytes_sent());
+                        // A slow reader, as a real uplink is.
+                        tokio::time::sleep(Duration::from_micros(200)).await;
+                    }
+                    assert!(received == expected, "the uploaded bytes differ");
+                    json(StatusCode::OK, fixture("attachment_upload.json"))
+                }
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    let client = client(&serve(router).await);
+    let source = AttachmentSource::File {
+        file_name: "video.mp4".into(),
+        mime_type: None,
+        bytes: content.clone(),
+    };
+    client
+        .upload_attachment_counted(3, 4, source.clone(), &counter)
+        .await
+        .unwrap();
+    assert_eq!(counter.bytes_sent(), SIZE as u64, "the count at the end");
+    let seen = seen_mid_upload.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|&sent| sent > 0 && sent < SIZE as u64),
+        "no count between 0 and {SIZE} while the server read: {:?}",
+        &seen[..seen.len().min(20)]
+    );
+    client
+        .upload_attachment_counted(3, 4, source, &counter)
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.bytes_sent(),
+        SIZE as u64,
+        "a second upload counts from zero"
+    );
+}
+
+/// The whole-request timeout is for API calls: an upload gets extra time for its size, so a large file
+/// on a slow uplink is not cut off (here 3 s of reading under a 1 s timeout).
+#[tokio::test]
+async fn a_slow_upload_outlasts_the_request_timeout() {
+    const SIZE: usize = 384 * 1024;
+    const READ_BYTES_PER_SECOND: f64 = 128.0 * 1024.0;
+    let router = Router::new().route(
+        "/p1/companies/3/conversations/4/messages/attachments",
+        post(|mut multipart: Multipart| async move {
+            let mut field = multipart.next_field().await.unwrap().unwrap();
+            let mut received = 0;
+            while let Some(chunk) = field.chunk().await.unwrap() {
+                received += chunk.len();
+                let seconds = chunk.len() as f64 / READ_BYTES_PER_SECOND;
+                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+            }
+            assert_eq!(received, SIZE);
+            json(StatusCode::OK, fixture("attachment_upload.json"))
+        }),
+    );
+    let base = serve(router).await;
+    let client = PactClient::builder(ApiToken::new(TOKEN))
+        .base_url(&base)
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let source = AttachmentSource::File {
+        file_name: "scan.pdf".into(),
+        mime_type: None,
+        bytes: vec![7u8; SIZE].into(),
+    };
+    let started = Instant::now();
+    let uploaded = client.upload_attachment(3, 4, source).await;
+    assert!(
+        uploaded.is_ok(),
+        "the upload failed after {:?}: {uploaded:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() > Duration::from_secs(2),
+        "the server did read slowly"
+    );
 }
 
 #[tokio::test]
