@@ -23,6 +23,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/_sandbox/faults", post(set_faults))
         .route("/_sandbox/latency", post(set_latency))
         .route("/_sandbox/rate_limit", post(set_rate_limit))
+        .route("/_sandbox/upload_speed", post(set_upload_speed))
         .route("/_sandbox/incoming", post(push_incoming))
         .route("/_sandbox/stats", get(stats))
         .route("/files/{id}/{file_name}", get(serve_file))
@@ -84,6 +85,22 @@ async fn set_rate_limit(
 ) -> Result<Json<Value>, ApiError> {
     let limit: Option<RateLimitBody> = parse_body(&body)?;
     lock(&shared.switches).set_rate_limit(limit.and_then(|l| l.per_minute));
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct UploadSpeedBody {
+    bytes_per_second: Option<u64>,
+}
+
+/// `POST /_sandbox/upload_speed` with `{"bytes_per_second":N}`, `{"bytes_per_second":null}` or `null`.
+async fn set_upload_speed(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let speed: Option<UploadSpeedBody> = parse_body(&body)?;
+    lock(&shared.switches).upload_bytes_per_second =
+        speed.and_then(|s| s.bytes_per_second).filter(|&b| b > 0);
     Ok(done())
 }
 

@@ -33,6 +33,8 @@ pub struct Switches {
     window: VecDeque<Instant>,
     /// While set, every delivery job ends `failed` ("NOT DELIVERED").
     pub fail_deliveries: bool,
+    /// While set, attachment uploads are read at most this fast (a slow uplink).
+    pub upload_bytes_per_second: Option<u64>,
 }
 
 impl Switches {
@@ -44,6 +46,7 @@ impl Switches {
             rate_limit: None,
             window: VecDeque::new(),
             fail_deliveries: false,
+            upload_bytes_per_second: None,
         }
     }
 

@@ -1,11 +1,14 @@
 //! Attachment upload: a multipart `file` part, or `file_url` (form or multipart field).
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::header;
 use axum::Json;
 use bytes::Bytes;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::{ok, parse_id, require_conversation, UPLOAD_LIMIT_BYTES};
@@ -40,6 +43,11 @@ pub async fn upload(
     let company_id = parse_id(&company, "Company")?;
     let conversation_id = parse_id(&conversation, "Conversation")?;
     require_conversation(&lock(&shared.world), company_id, conversation_id)?;
+    let speed = lock(&shared.switches).upload_bytes_per_second;
+    let request = match speed {
+        Some(bytes_per_second) => throttled(request, bytes_per_second),
+        None => request,
+    };
     let upload = read_upload(query.as_deref(), request).await?;
     let attachment = into_attachment(upload, company_id)?;
     let mut world = lock(&shared.world);
@@ -48,6 +56,19 @@ pub async fn upload(
         .attachments
         .insert(id, Attachment { id, ..attachment });
     Ok(ok(json!({ "external_id": id })))
+}
+
+/// The request with its body read at most `bytes_per_second` fast: each chunk waits its share.
+fn throttled(request: Request, bytes_per_second: u64) -> Request {
+    let (parts, body) = request.into_parts();
+    let slowed = body.into_data_stream().then(move |chunk| async move {
+        if let Ok(bytes) = &chunk {
+            let seconds = bytes.len() as f64 / bytes_per_second as f64;
+            tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+        }
+        chunk
+    });
+    Request::from_parts(parts, Body::from_stream(slowed))
 }
 
 async fn read_upload(query: Option<&str>, request: Request) -> Result<Upload, ApiError> {
