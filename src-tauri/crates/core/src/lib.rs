@@ -42,6 +42,7 @@ pub struct Parley {
     secrets: Arc<dyn SecretStore>,
     policy: OutboxPolicy,
     providers: Mutex<HashMap<i64, Arc<dyn Provider>>>,
+    uploads: outbox::UploadsInFlight,
 }
 
 impl Parley {
@@ -55,6 +56,7 @@ impl Parley {
             secrets,
             policy: OutboxPolicy::default(),
             providers: Mutex::new(HashMap::new()),
+            uploads: outbox::UploadsInFlight::default(),
         })
     }
 
@@ -72,6 +74,11 @@ impl Parley {
     /// The cache.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The uploads the outbox has on their way.
+    pub(crate) fn uploads(&self) -> &outbox::UploadsInFlight {
+        &self.uploads
     }
 
     /// Checks the token against the server, stores it in the keyring and records the account.
@@ -302,6 +309,7 @@ impl Parley {
                 &conversation,
                 entry,
                 &self.policy,
+                &self.uploads,
             )
             .await?;
         }

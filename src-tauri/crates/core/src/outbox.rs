@@ -9,6 +9,9 @@
 //!   looks for the message on the server and only sends again once it has not shown up within
 //!   [`OutboxPolicy::reconcile_window`].
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,6 +21,7 @@ use crate::error::{ProviderError, Result};
 use crate::model::{now_millis, OutboxState};
 use crate::provider::{DeliveryStatus, OutgoingFile, Provider, RemoteMessage};
 use crate::store::{CachedConversation, OutboxEntry, Store};
+use crate::ui_state::UploadProgress;
 
 /// Timing of the outbox.
 #[derive(Debug, Clone)]
@@ -49,6 +53,81 @@ impl Default for OutboxPolicy {
     }
 }
 
+/// The files being uploaded right now, by outbox entry, so a progress display can read how far each
+/// got without touching the database. Cheap to clone; the clones share one registry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UploadsInFlight(Arc<Mutex<HashMap<i64, FileInFlight>>>);
+
+/// One file on its way to the server.
+#[derive(Debug, Clone)]
+struct FileInFlight {
+    /// Its place among the entry's files (0 = first).
+    index: usize,
+    /// How many files the entry has.
+    count: usize,
+    /// Its size in bytes.
+    size: u64,
+    /// Bytes sent so far, kept by the provider.
+    sent: Arc<AtomicU64>,
+}
+
+impl UploadsInFlight {
+    /// Records the upload of the entry's file `index` of `count`; it is forgotten when the returned
+    /// guard drops (whether the upload worked or not).
+    fn start(&self, outbox_id: i64, index: usize, count: usize, size: u64) -> UploadGuard {
+        let sent = Arc::new(AtomicU64::new(0));
+        let file = FileInFlight {
+            index,
+            count,
+            size,
+            sent: sent.clone(),
+        };
+        self.lock().insert(outbox_id, file);
+        UploadGuard {
+            uploads: self.clone(),
+            outbox_id,
+            sent,
+        }
+    }
+
+    /// Every upload in flight, in outbox order.
+    pub(crate) fn snapshot(&self) -> Vec<UploadProgress> {
+        let mut all: Vec<UploadProgress> = self
+            .lock()
+            .iter()
+            .map(|(&outbox_id, file)| UploadProgress {
+                outbox_id,
+                done: file.index as i64,
+                total: file.count as i64,
+                bytes_sent: file.sent.load(Ordering::Relaxed).min(file.size),
+                bytes_total: file.size,
+            })
+            .collect();
+        all.sort_by_key(|upload| upload.outbox_id);
+        all
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, FileInFlight>> {
+        // The map holds plain numbers: one a panicking thread left behind is still usable.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Keeps one upload registered in [`UploadsInFlight`] while it lives.
+struct UploadGuard {
+    uploads: UploadsInFlight,
+    outbox_id: i64,
+    sent: Arc<AtomicU64>,
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        self.uploads.lock().remove(&self.outbox_id);
+    }
+}
+
 /// One worker step on a claimed entry. Every path releases the lease by writing the entry's next state.
 pub(crate) async fn work_entry(
     store: &Store,
@@ -56,10 +135,13 @@ pub(crate) async fn work_entry(
     conversation: &CachedConversation,
     entry: OutboxEntry,
     policy: &OutboxPolicy,
+    uploads: &UploadsInFlight,
 ) -> Result<()> {
     match entry.state {
         OutboxState::Sent => follow_delivery(store, provider, conversation, &entry, policy).await,
-        OutboxState::Pending => send_entry(store, provider, conversation, entry, policy).await,
+        OutboxState::Pending => {
+            send_entry(store, provider, conversation, entry, policy, uploads).await
+        }
         OutboxState::Delivered | OutboxState::Failed => Ok(()),
     }
 }
@@ -70,6 +152,7 @@ async fn send_entry(
     conversation: &CachedConversation,
     mut entry: OutboxEntry,
     policy: &OutboxPolicy,
+    uploads: &UploadsInFlight,
 ) -> Result<()> {
     if let Some(started_at) = entry.send_started_at {
         match find_sent_message(store, provider, conversation, &entry, started_at).await {
@@ -85,7 +168,9 @@ async fn send_entry(
             Err(error) => return reschedule_after_error(store, &entry, &error, true, policy).await,
         }
     }
-    if let Err(error) = upload_missing_files(store, provider, conversation, &mut entry).await {
+    if let Err(error) =
+        upload_missing_files(store, provider, conversation, &mut entry, uploads).await
+    {
         return match error {
             StepError::Provider(error) => reschedule_or_fail(store, &entry, &error, policy).await,
             StepError::Local(error) => {
@@ -142,11 +227,14 @@ async fn upload_missing_files(
     provider: &dyn Provider,
     conversation: &CachedConversation,
     entry: &mut OutboxEntry,
+    uploads: &UploadsInFlight,
 ) -> std::result::Result<(), StepError> {
-    for file in entry
+    let count = entry.files.len();
+    for (index, file) in entry
         .files
         .iter_mut()
-        .filter(|file| file.provider_attachment_id.is_none())
+        .enumerate()
+        .filter(|(_, file)| file.provider_attachment_id.is_none())
     {
         let bytes = tokio::fs::read(&file.stored_path).await.map_err(|error| {
             StepError::Local(crate::error::CoreError::io(
@@ -154,10 +242,12 @@ async fn upload_missing_files(
                 error,
             ))
         })?;
+        let in_flight = uploads.start(entry.id, index, count, bytes.len() as u64);
         let outgoing = OutgoingFile {
             file_name: file.file_name.clone(),
             mime_type: file.mime_type.clone(),
             bytes: bytes.into(),
+            sent: in_flight.sent.clone(),
         };
         let attachment_id = provider
             .upload_attachment(

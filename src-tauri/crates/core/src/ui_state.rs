@@ -94,15 +94,19 @@ pub struct InboxPage {
     pub items: Vec<ConversationSummary>,
 }
 
-/// How far the uploads of an outbox entry's files got.
+/// How far the uploads of an outbox entry's files got, while one of them is on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct UploadProgress {
     /// The outbox entry.
     pub outbox_id: i64,
-    /// Files uploaded so far.
+    /// Files uploaded so far (the one on its way is number `done + 1`).
     pub done: i64,
     /// Files to upload in all.
     pub total: i64,
+    /// Bytes of the file on its way sent so far.
+    pub bytes_sent: u64,
+    /// That file's size in bytes.
+    pub bytes_total: u64,
 }
 
 /// A company of an account with its conversation and unread counts, for the sidebar.
@@ -302,19 +306,10 @@ impl Parley {
             .collect()
     }
 
-    /// How many of the outbox entry's files are uploaded.
-    pub async fn outbox_upload_progress(&self, outbox_id: i64) -> Result<UploadProgress> {
-        let (done, total): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(provider_attachment_id), COUNT(*) FROM outbox_files WHERE outbox_id = ?",
-        )
-        .bind(outbox_id)
-        .fetch_one(self.store().pool())
-        .await?;
-        Ok(UploadProgress {
-            outbox_id,
-            done,
-            total,
-        })
+    /// Every upload on its way now (of any outbox entry), with how far it got. Reads memory only, so
+    /// a progress display can ask often.
+    pub fn uploads_in_flight(&self) -> Vec<UploadProgress> {
+        self.uploads().snapshot()
     }
 
     /// The unsent draft of the conversation, if any.

@@ -270,3 +270,70 @@ async fn the_staged_copy_of_a_sent_file_goes_once_the_servers_message_is_cached(
     assert_eq!(last.attachments[0].name.as_deref(), Some("contract.pdf"));
     assert_eq!(last.status, "delivered");
 }
+
+/// While a send's files upload over a slow link, `uploads_in_flight` says which file of how many is on
+/// its way and how many of its bytes went out, moving forward; once sent, nothing is in flight.
+#[tokio::test]
+async fn uploads_in_flight_follow_each_file_of_a_send() {
+    const SIZE: usize = 8 * 1024 * 1024;
+    let sandbox = sandbox(3, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = std::sync::Arc::new(core_with_account(dir.path(), &sandbox).await);
+    sync(&parley).await;
+    let files = tempfile::tempdir().unwrap();
+    let small = files.path().join("note.txt");
+    let large = files.path().join("recording.mp4");
+    std::fs::write(&small, b"a short note").unwrap();
+    std::fs::write(&large, vec![42u8; SIZE]).unwrap();
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[0].id.to_string(),
+    };
+    let id = parley
+        .queue_message(&conversation, Some("two files".into()), &[small, large])
+        .await
+        .unwrap();
+    sandbox.set_upload_speed(Some(2 * 1024 * 1024));
+    assert!(parley.uploads_in_flight().is_empty(), "nothing before work");
+
+    let worker = tokio::spawn({
+        let parley = parley.clone();
+        async move { parley.process_outbox(Some(id)).await }
+    });
+    let mut seen = Vec::new();
+    while !worker.is_finished() {
+        for upload in parley.uploads_in_flight() {
+            assert_eq!(upload.outbox_id, id);
+            assert_eq!(upload.total, 2, "two files to upload");
+            assert!(upload.bytes_sent <= upload.bytes_total, "{upload:?}");
+            if seen.last() != Some(&upload) {
+                seen.push(upload);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.await.unwrap().unwrap();
+    sandbox.set_upload_speed(None);
+
+    let large_file: Vec<_> = seen.iter().filter(|upload| upload.done == 1).collect();
+    assert!(
+        large_file
+            .iter()
+            .any(|upload| upload.bytes_total == SIZE as u64
+                && upload.bytes_sent > 0
+                && upload.bytes_sent < SIZE as u64),
+        "the second file was seen part-way: {seen:?}"
+    );
+    assert!(
+        large_file
+            .windows(2)
+            .all(|pair| pair[0].bytes_sent <= pair[1].bytes_sent),
+        "its progress only moves forward: {seen:?}"
+    );
+    assert!(parley.uploads_in_flight().is_empty(), "nothing after the send");
+    assert_ne!(
+        parley.outbox_entry(id).await.unwrap().status,
+        OutboxState::Pending,
+        "the message went out"
+    );
+}

@@ -100,6 +100,9 @@ pub struct OutgoingFile {
     pub mime_type: Option<String>,
     /// The bytes.
     pub bytes: bytes::Bytes,
+    /// Bytes of this file sent so far in the current attempt; a provider that can count keeps it
+    /// current during the upload (for the progress display), others leave it alone.
+    pub sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the server answered to a send.

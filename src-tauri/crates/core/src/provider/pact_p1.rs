@@ -196,10 +196,11 @@ impl Provider for PactP1Provider {
         };
         let uploaded = self
             .client
-            .upload_attachment(
+            .upload_attachment_counted(
                 parse_id("company", company_id)?,
                 parse_id("conversation", conversation_id)?,
                 source,
+                &p1::UploadCounter::sharing(file.sent),
             )
             .await
             .map_err(map_error)?;
