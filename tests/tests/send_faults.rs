@@ -216,3 +216,68 @@ fn send_under_faults() {
         assert_eq!(names.len(), 2, "attachments shown for {text:?}: {names:?}");
     }
 }
+
+/// A large file over a slow uplink: `send` says on stderr how far the upload got, in steps that move
+/// forward, and the file still arrives once, byte for byte.
+#[test]
+fn send_shows_upload_progress_on_stderr() {
+    const SIZE: usize = 6 * 1024 * 1024;
+    let world = World::start(sandbox_config(3_031, 3, 3));
+    let sandbox = world.sandbox();
+    let cli = world.cli();
+    world.add_account(&cli, ACCOUNT, &[]).assert_ok();
+    rows::sync(&cli, ACCOUNT);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5104);
+    let path = world.root().join("recording.mp4");
+    let mut content = vec![0u8; SIZE];
+    rng.fill_bytes(&mut content);
+    write(&path, &content);
+    let reference = format!("{ACCOUNT}/{}", sandbox.conversations()[0].id);
+    sandbox.set_upload_speed(Some(1024 * 1024));
+
+    let outcome = cli.run_timeout(
+        &[
+            "send",
+            &reference,
+            "--text",
+            "the recording",
+            "--attach",
+            path.to_str().unwrap(),
+            "--wait",
+            "60",
+        ],
+        None,
+        Duration::from_secs(90),
+    );
+    sandbox.set_upload_speed(None);
+    outcome.assert_ok();
+    let percents: Vec<u64> = outcome
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("uploading file 1 of 1: "))
+        .map(|rest| {
+            let (percent, size) = rest.split_once(" % of ").expect("percent and size");
+            assert_eq!(size, format!("{SIZE} bytes"), "the size shown");
+            percent.parse().expect("a percentage")
+        })
+        .collect();
+    assert!(
+        percents.iter().filter(|&&p| p > 0 && p < 100).count() >= 2,
+        "at least two steps between 0 and 100 %:\n{}",
+        outcome.describe()
+    );
+    assert!(
+        percents.windows(2).all(|pair| pair[0] <= pair[1]),
+        "the progress only moves forward: {percents:?}"
+    );
+    let copies: Vec<_> = sandbox
+        .sent_messages()
+        .into_iter()
+        .filter(|m| m.text.as_deref() == Some("the recording"))
+        .collect();
+    assert_eq!(copies.len(), 1, "one message arrived");
+    assert!(
+        copies[0].attachments.len() == 1 && copies[0].attachments[0].bytes == content,
+        "the file arrived byte for byte"
+    );
+}

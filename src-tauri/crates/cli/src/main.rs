@@ -445,6 +445,33 @@ async fn watch(parley: &Parley, account: &str, json: bool) -> anyhow::Result<()>
     }
 }
 
+/// Works the outbox entry once, printing how far its files' uploads get meanwhile.
+async fn work_showing_uploads(
+    parley: &Parley,
+    id: i64,
+    uploads: &mut output::UploadReporter,
+) -> anyhow::Result<()> {
+    let work = parley.process_outbox(Some(id));
+    tokio::pin!(work);
+    let mut ticks = tokio::time::interval(UPLOAD_PROGRESS_EVERY);
+    loop {
+        tokio::select! {
+            result = &mut work => {
+                uploads.finish();
+                return Ok(result?);
+            }
+            _ = ticks.tick() => {
+                for upload in parley.uploads_in_flight() {
+                    uploads.report(&upload);
+                }
+            }
+        }
+    }
+}
+
+/// How often `send` looks at its upload's progress.
+const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
 /// A progress callback that prints on stderr.
 fn progress_printer() -> impl FnMut(SyncProgress) + Send {
     let mut reporter = output::ProgressReporter::new();
@@ -463,8 +490,9 @@ async fn send(
         .queue_message(conversation, text, attachments)
         .await?;
     let deadline = Instant::now() + wait.map_or(ACCEPT_TIMEOUT, Duration::from_secs);
+    let mut uploads = output::UploadReporter::new();
     loop {
-        parley.process_outbox(Some(id)).await?;
+        work_showing_uploads(parley, id, &mut uploads).await?;
         let entry = parley.outbox_entry(id).await?;
         let done = match entry.status {
             OutboxState::Delivered | OutboxState::Failed => true,

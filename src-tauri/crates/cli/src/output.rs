@@ -375,3 +375,51 @@ impl ProgressReporter {
         self.last_tenth = Some(tenth);
     }
 }
+
+/// Prints the upload progress of a send on stderr: one rewritten line on a terminal, otherwise a line
+/// per file and tenth.
+pub struct UploadReporter {
+    live: bool,
+    last: Option<(i64, u64)>,
+    drawn: bool,
+}
+
+impl UploadReporter {
+    /// A reporter for the current stderr.
+    pub fn new() -> Self {
+        Self {
+            live: std::io::stderr().is_terminal(),
+            last: None,
+            drawn: false,
+        }
+    }
+
+    /// Shows how far the file on its way got.
+    pub fn report(&mut self, upload: &parley_core::UploadProgress) {
+        let percent = (upload.bytes_sent * 100)
+            .checked_div(upload.bytes_total)
+            .unwrap_or(100);
+        let line = format!(
+            "uploading file {} of {}: {percent} % of {} bytes",
+            upload.done + 1,
+            upload.total,
+            upload.bytes_total
+        );
+        let step = (upload.done, percent / 10);
+        if self.live {
+            eprint!("\r{line}\x1b[K");
+            self.drawn = true;
+        } else if self.last != Some(step) {
+            eprintln!("{line}");
+        }
+        self.last = Some(step);
+    }
+
+    /// Ends the rewritten line, if one was drawn.
+    pub fn finish(&mut self) {
+        if self.live && self.drawn {
+            eprintln!();
+            self.drawn = false;
+        }
+    }
+}
