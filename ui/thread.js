@@ -134,12 +134,26 @@ async function loadOlder() {
   }
 }
 
-/** Shows which file of a send is uploading ("uploading 1 of 2") on its message. */
-export function showUploadProgress({ outbox_id: outboxId, done, total }) {
-  const meta = $("messages").querySelector(`li[data-key="o:${outboxId}"] .message__meta`);
+/**
+ * Shows how far a send's upload got on its message: "uploading 1 of 2: 45 %" and a progress bar.
+ * @param {{ outbox_id: number, done: number, total: number, bytes_sent: number, bytes_total: number }} progress
+ */
+export function showUploadProgress({ outbox_id: outboxId, done, total, bytes_sent: sent, bytes_total: size }) {
+  const item = $("messages").querySelector(`li[data-key="o:${outboxId}"]`);
+  const meta = item?.querySelector(".message__meta");
   if (!meta) return;
+  const percent = size > 0 ? Math.floor((100 * sent) / size) : 0;
   const shown = meta.textContent.split(" · ")[0];
-  meta.textContent = [shown, t("status.uploading", { current: Math.min(done + 1, total), total })].join(" · ");
+  const current = Math.min(done + 1, total);
+  meta.textContent = [shown, t("status.uploadingPercent", { current, total, percent })].join(" · ");
+  let bar = item.querySelector("progress.message__progress");
+  if (!bar) {
+    bar = element("progress", "message__progress");
+    item.insertBefore(bar, meta);
+  }
+  bar.max = Math.max(size, 1);
+  bar.value = Math.min(sent, bar.max);
+  bar.title = t("status.uploadingPercent", { current, total, percent });
 }
 
 function setOlderStatus(text) {
@@ -198,7 +212,12 @@ function renderMessage(message) {
   const footer = [when(message.created_at)];
   if (message.direction === "out") footer.push(t(`status.${message.status}`));
   item.append(element("span", "message__meta", footer.join(" · ")));
-  if (message.error) item.append(element("p", "message__error", message.error));
+  if (message.error && message.status === "pending") {
+    // A retryable failure: the outbox tries again by itself, so this is news, not an error.
+    item.append(element("p", "message__waiting", t("message.waiting", { reason: message.error })));
+  } else if (message.error) {
+    item.append(element("p", "message__error", message.error));
+  }
   if (message.status === "failed" && message.outbox_id) {
     const retry = element("button", "message__retry", t("message.retry"));
     retry.type = "button";

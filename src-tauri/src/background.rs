@@ -8,7 +8,7 @@ use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::Notify;
 
-use crate::commands::messages::OUTBOX_CHANGED;
+use crate::commands::messages::{work_outbox_reporting_uploads, OUTBOX_CHANGED};
 use crate::commands::sync::{app_state, sync_accounts};
 
 /// How often every account is synced. Pact p1 documents no rate limit; a minute keeps the inbox fresh
@@ -68,7 +68,7 @@ async fn work_due_outbox(app: &AppHandle) {
     let Ok(Some(due_in)) = state.parley.outbox_next_due_in().await else {
         return;
     };
-    if due_in.is_zero() && state.parley.process_outbox(None).await.is_ok() {
+    if due_in.is_zero() && work_outbox_reporting_uploads(app, None).await {
         let _ = app.emit(OUTBOX_CHANGED, ());
     }
 }

@@ -24,6 +24,10 @@ const ACCOUNT: &str = "files";
 const SEED: u64 = 7;
 /// How long a sent file may take to reach the sandbox (upload, send, delivery job).
 const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The large file of the upload-progress scenario, and how fast the sandbox reads it (about 8 s: long
+/// enough to watch, with room for the OS's socket buffers, which take the first megabytes at once).
+const LARGE_FILE: usize = 24 * 1024 * 1024;
+const SLOW_UPLINK_BYTES_PER_SECOND: u64 = 3 * 1024 * 1024;
 /// The file chooser's title (src-tauri/src/commands/files.rs), in English or Russian.
 const PICKER_TITLE: &str = "Attach|Прикреп";
 
@@ -42,6 +46,7 @@ fn files_from_the_picker_and_from_a_drop_arrive_intact() {
         48_000,
     );
     let dropped = write_random_file(&files.join("dropped"), "photo from customer.jpg", 20_000);
+    let large = write_random_file(&files.join("large"), "screen recording.mp4", LARGE_FILE);
 
     let env = app_environment(cli.data_dir(), &world.root().join("home"));
     let driver = Driver::start(&env, &world.root().join("tauri-driver.log"));
@@ -52,6 +57,8 @@ fn files_from_the_picker_and_from_a_drop_arrive_intact() {
             let id = listed[index].id;
             picked_file_is_sent(&window, world.sandbox(), id, &picked).await;
             dropped_file_is_sent(&window, world.sandbox(), id, &dropped, world.root()).await;
+            large_upload_shows_its_progress(&window, world.sandbox(), id, &large, world.root())
+                .await;
         })
     }));
     if outcome.is_err() {
@@ -126,6 +133,84 @@ async fn dropped_file_is_sent(
     drop(source);
 }
 
+/// Scenario 3: a large file over a slow uplink: while it uploads, its message shows a progress bar and
+/// "uploading file 1 of 1: N %" that move forward; then it arrives intact and the bar goes.
+async fn large_upload_shows_its_progress(
+    window: &Window,
+    sandbox: &Sandbox,
+    conversation: i64,
+    file: &Path,
+    scratch: &Path,
+) {
+    sandbox.set_upload_speed(Some(SLOW_UPLINK_BYTES_PER_SECOND));
+    let app = x11::wait_for_window("Parley", "Parley", |name| name.starts_with("Parley"));
+    let (left, top, width, height) = x11::geometry(&app);
+    let source = DragSource::start(file, scratch, left + width + 10, top + 40);
+    source.drag_to(left + width * 2 / 3, top + height / 3);
+    let text = stage_and_click_send(window, file, "files-large").await;
+    let seen = watch_upload_progress(window, &text).await;
+    sandbox.set_upload_speed(None);
+    assert!(
+        seen.len() >= 3,
+        "the progress moved through at least 3 values between 0 and 100 %: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "the progress never goes back: {seen:?}"
+    );
+    check_arrival(window, sandbox, conversation, file, &text, "files-large").await;
+    let bars = window
+        .js(
+            "return document.querySelectorAll('#messages progress.message__progress').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(bars, json!(0), "no progress bar once the file is sent");
+    drop(source);
+}
+
+/// Samples the progress bar of the message with `text` until the upload ends; returns each distinct
+/// (value, shown text) seen strictly between 0 and the file's size, and saves a screenshot of one.
+async fn watch_upload_progress(window: &Window, text: &str) -> Vec<(u64, String)> {
+    let deadline = Instant::now() + ARRIVAL_TIMEOUT;
+    let mut seen: Vec<(u64, String)> = Vec::new();
+    let mut pictured = false;
+    loop {
+        let sample = window
+            .js(
+                "const li = Array.from(document.querySelectorAll('#messages li.message--out'))                   .find(li => li.querySelector('p.message__text')?.textContent === arguments[0]);                 if (!li) return { state: 'absent' };                 const bar = li.querySelector('progress.message__progress');                 return { state: li.dataset.status, value: bar ? bar.value : null,                          max: bar ? bar.max : null,                          meta: li.querySelector('.message__meta')?.textContent ?? '' };",
+                vec![json!(text)],
+            )
+            .await;
+        let value = sample["value"].as_f64().map(|v| v as u64);
+        let max = sample["max"].as_f64().map(|v| v as u64);
+        if let (Some(value), Some(max)) = (value, max) {
+            assert_eq!(max, LARGE_FILE as u64, "the bar's end is the file's size");
+            let meta = sample["meta"].as_str().unwrap_or_default().to_string();
+            if value > 0 && value < max && seen.last().is_none_or(|last| last.0 != value) {
+                let percent = value * 100 / max;
+                assert!(
+                    meta.contains(&format!("1 of 1: {percent} %"))
+                        || meta.contains(&format!("1 из 1: {percent} %")),
+                    "the message says how far the upload is ({percent} %): {meta:?}"
+                );
+                seen.push((value, meta));
+                if !pictured && percent >= 20 {
+                    window.screenshot("files-upload-progress").await;
+                    pictured = true;
+                }
+            }
+        } else if sample["state"] != json!("pending") && sample["state"] != json!("absent") {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the upload did not finish within {ARRIVAL_TIMEOUT:?}; seen {seen:?}, last {sample}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits until `file` is staged in the composer, sends it with a unique text, and checks that the
 /// sandbox receives it once, byte for byte.
 async fn stage_and_send(
@@ -135,6 +220,12 @@ async fn stage_and_send(
     file: &Path,
     screenshot: &str,
 ) {
+    let text = stage_and_click_send(window, file, screenshot).await;
+    check_arrival(window, sandbox, conversation, file, &text, screenshot).await;
+}
+
+/// Waits until `file` is staged, types a unique text and clicks Send; returns the text.
+async fn stage_and_click_send(window: &Window, file: &Path, screenshot: &str) -> String {
     let name = file_name(file);
     window
         .wait_for(
@@ -151,8 +242,21 @@ async fn stage_and_send(
     within("type the text", composer.send_keys(&text)).await;
     let send = window.find("#composer-send").await;
     within("click Send", send.click()).await;
+    text
+}
 
-    let arrived = wait_for_arrival(sandbox, &text).await;
+/// Checks that the sandbox got the message with `text` once, with `file` byte for byte, and that the
+/// thread shows it sent with the file's name and an emptied composer.
+async fn check_arrival(
+    window: &Window,
+    sandbox: &Sandbox,
+    conversation: i64,
+    file: &Path,
+    text: &str,
+    screenshot: &str,
+) {
+    let name = file_name(file);
+    let arrived = wait_for_arrival(sandbox, text).await;
     assert_eq!(
         arrived.len(),
         1,
@@ -173,7 +277,7 @@ async fn stage_and_send(
     assert!(
         conversation_messages
             .iter()
-            .any(|m| m.text.as_deref() == Some(text.as_str())),
+            .any(|m| m.text.as_deref() == Some(text)),
         "the message joined conversation {conversation}"
     );
     window

@@ -73,7 +73,7 @@ pub async fn follow_send(app: AppHandle, outbox_id: i64) {
     let state = app.state::<AppState>();
     let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
     loop {
-        work_reporting_uploads(&app, &state, outbox_id).await;
+        work_outbox_reporting_uploads(&app, Some(outbox_id)).await;
         let _ = app.emit(OUTBOX_CHANGED, outbox_id);
         let waiting = matches!(
             state
@@ -95,29 +95,32 @@ pub async fn follow_send(app: AppHandle, outbox_id: i64) {
     }
 }
 
-/// Works the entry once; while it runs, tells the UI each time another of its files is uploaded.
-/// The work runs as its own task, so looking at the progress never holds it up (the two share the
-/// core's single database connection).
-async fn work_reporting_uploads(app: &AppHandle, state: &AppState, outbox_id: i64) {
+/// Works the outbox once (only entry `only`, or everything due); while it runs, tells the UI how far
+/// each file on its way has got. The work runs as its own task, so looking at the progress never
+/// holds it up. Returns whether the work went through without a local error.
+pub async fn work_outbox_reporting_uploads(app: &AppHandle, only: Option<i64>) -> bool {
     let worker = app.clone();
     let mut work = tauri::async_runtime::spawn(async move {
         let state = worker.state::<AppState>();
-        if let Err(error) = state.parley.process_outbox(Some(outbox_id)).await {
+        let result = state.parley.process_outbox(only).await;
+        if let Err(error) = &result {
             eprintln!("parley: outbox worker stopped: {error}");
         }
+        result.is_ok()
     });
-    let mut reported = None;
+    let state = app.state::<AppState>();
+    let mut reported = Vec::new();
     loop {
         tokio::select! {
-            _ = &mut work => return,
+            finished = &mut work => return finished.unwrap_or(false),
             () = tokio::time::sleep(PROGRESS_EVERY) => {
-                let Ok(progress) = state.parley.outbox_upload_progress(outbox_id).await else {
-                    continue;
-                };
-                if progress.done < progress.total && reported != Some(progress) {
-                    let _ = app.emit(OUTBOX_PROGRESS, progress);
-                    reported = Some(progress);
+                let uploads = state.parley.uploads_in_flight();
+                for progress in &uploads {
+                    if !reported.contains(progress) {
+                        let _ = app.emit(OUTBOX_PROGRESS, progress);
+                    }
                 }
+                reported = uploads;
             }
         }
     }
