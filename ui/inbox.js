@@ -33,7 +33,16 @@ const list = {
   painted: false,
   /** What each drawn index shows: `{ row, open, node }`. */
   drawn: new Map(),
+  /** Empty items as tall as the rows above and below the drawn ones. */
+  above: spacer(),
+  below: spacer(),
 };
+
+function spacer() {
+  const item = element("li", "conversation-spacer");
+  item.setAttribute("aria-hidden", "true");
+  return item;
+}
 
 /** The key naming a conversation across the UI. */
 export function keyOf(conversation) {
@@ -136,7 +145,9 @@ function scopeKey(account, company) {
 function visibleRange() {
   const scroller = $("conversations");
   const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
-  const inView = Math.ceil((scroller.clientHeight || 800) / ROW_HEIGHT);
+  // The list never shows more than the window's height, whatever its box says mid-layout.
+  const height = Math.min(scroller.clientHeight || window.innerHeight, window.innerHeight);
+  const inView = Math.ceil(height / ROW_HEIGHT);
   const last = Math.floor(scroller.scrollTop / ROW_HEIGHT) + inView + OVERSCAN;
   return [first, list.total ? Math.min(last, list.total) : last];
 }
@@ -187,14 +198,18 @@ function scheduleRender() {
   });
 }
 
-/** Draws the rows in view; the list's padding stands in for the rows above and below. */
+/**
+ * Draws the rows in view between two empty spacer items that stand in for the rows above and below.
+ * (Spacers, not the list's own padding: a box cannot be shorter than its padding, so padding for
+ * 10,000 rows would make the list as tall as all of them and nothing would scroll.)
+ */
 function render() {
   const scroller = $("conversations");
   const [first, last] = visibleRange();
   const end = Math.min(last, list.total);
-  scroller.style.paddingTop = `${first * ROW_HEIGHT}px`;
-  scroller.style.paddingBottom = `${Math.max(0, list.total - end) * ROW_HEIGHT}px`;
-  const nodes = [];
+  list.above.style.height = `${first * ROW_HEIGHT}px`;
+  list.below.style.height = `${Math.max(0, list.total - end) * ROW_HEIGHT}px`;
+  const nodes = [list.above];
   const drawn = new Map();
   for (let index = first; index < end; index += 1) {
     const row = list.rows[index];
@@ -208,6 +223,7 @@ function render() {
     nodes.push(node);
   }
   list.drawn = drawn;
+  nodes.push(list.below);
   const current = scroller.children;
   const same = current.length === nodes.length && nodes.every((node, index) => current[index] === node);
   if (!same) scroller.replaceChildren(...nodes);

@@ -13,15 +13,17 @@ use fantoccini::key::Key;
 use parley_sandbox::{Sandbox, SnapshotConversation};
 use parley_tests::rows::{self, ConversationRow};
 use parley_tests::window::{
-    app_binary, app_environment, require_display, within, Driver, Window, UI_TIMEOUT,
+    app_binary, app_environment, require_display, within, Driver, Window, CONVERSATION_ROW_HEIGHT,
+    UI_TIMEOUT,
 };
 use parley_tests::{sandbox_config, World};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const ACCOUNT: &str = "acme";
 /// A seed whose fixture names conversations `<script>…`, `<img … onerror=…>` and `<svg/onload=…>`.
 const SEED: u64 = 132;
-const CONVERSATIONS: usize = 40;
+/// More rows than the window shows many times over, so the list must be virtual and scroll.
+const CONVERSATIONS: usize = 400;
 const MESSAGES: usize = 10;
 /// The sandbox's answer delay while the window sends, so "pending" stays on screen a while.
 const SEND_LATENCY: Duration = Duration::from_millis(1500);
@@ -35,7 +37,43 @@ const PAYLOADS: &[&str] = &[
     "<svg/onload=\"window.__pwned='svg'\">",
     "<script>window.__pwned='script'</script>",
     "<iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
+    // Would remove the account through the app's own IPC if it ever ran.
+    "<img src=x onerror=\"window.__TAURI__.core.invoke('accounts_remove',{name:'acme'})\">",
 ];
+
+/// Commands only a user's click may call; customer content must never reach them.
+const ACTION_COMMANDS: &[&str] = &[
+    "accounts_add",
+    "accounts_remove",
+    "messages_send",
+    "outbox_retry",
+    "conversations_assign",
+    "conversations_unassign",
+    "conversations_note",
+    "conversations_bitrix",
+    "links_open",
+    "attachments_open",
+    "attachments_save",
+    "files_pick",
+    "settings_set",
+];
+
+/// Wraps `fetch`, which Tauri's IPC sends every command through (`ipc://localhost/COMMAND`; its own
+/// `invoke` and the `__TAURI__` namespaces are frozen), so every command called lands in
+/// `window.__ipcCalls`; empties that list.
+const IPC_SPY: &str = "if (!window.__ipcCalls) {\
+       window.__ipcCalls = [];\
+       const original = window.fetch;\
+       window.fetch = function (input, init) {\
+         const url = new URL(String(input && input.url ? input.url : input), location.href);\
+         if (url.protocol === 'ipc:' || url.hostname === 'ipc.localhost') {\
+           window.__ipcCalls.push(decodeURIComponent(url.pathname.slice(1)));\
+         }\
+         return original.call(this, input, init);\
+       };\
+     }\
+     window.__ipcCalls.length = 0;\
+     return true;";
 
 /// Elements customer content could inject if rendered as HTML. The window's own links (built from
 /// http(s) text) and image previews are excluded here and checked separately.
@@ -99,6 +137,7 @@ async fn run_scenarios(
     hostile: &SnapshotConversation,
 ) {
     let scripts_before = window.count("script").await;
+    timed("scrolling", list_is_virtual_and_scrolls(window)).await;
     timed("inbox", inbox_lists_conversations(window, sandbox, listed)).await;
     let opened = pick_thread(sandbox, listed);
     timed(
@@ -153,6 +192,74 @@ fn position(listed: &[ConversationRow], id: i64) -> usize {
         .iter()
         .position(|row| row.id == id)
         .unwrap_or_else(|| panic!("conversation {id} is not in the CLI's list"))
+}
+
+/// The list's geometry: its box fits the inbox column, its scroll range covers every row, and only
+/// the rows near the view exist in the DOM.
+const LIST_GEOMETRY: &str = "const list = document.getElementById('conversations');\
+     const box = list.getBoundingClientRect();\
+     const column = document.querySelector('.inbox').getBoundingClientRect();\
+     return { box: box.height, column: column.height, boxTop: box.top,\
+              scrollHeight: list.scrollHeight, scrollTop: list.scrollTop,\
+              rows: list.querySelectorAll('li.conversation').length,\
+              pageScrolled: document.scrollingElement.scrollTop + document.body.scrollTop };";
+
+/// Scenario 0: with hundreds of conversations the list stays one column tall and scrolls: scrolling
+/// it (as a wheel does, through `scrollTop`) brings row 250 into view inside the list, the page itself
+/// never moves, and only the rows near the view are in the DOM.
+async fn list_is_virtual_and_scrolls(window: &Window) {
+    let total = window.conversation_total().await;
+    window.conversation_row(0).await;
+    let before = window.js(LIST_GEOMETRY, vec![]).await;
+    let number = |value: &Value, key: &str| value[key].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        number(&before, "box") <= number(&before, "column"),
+        "the list's box is taller than its column: {before}"
+    );
+    let full = (total * CONVERSATION_ROW_HEIGHT) as f64;
+    assert!(
+        number(&before, "scrollHeight") >= full,
+        "the scroll range does not cover all {total} rows: {before}"
+    );
+    let target = 250;
+    window
+        .js(
+            "document.getElementById('conversations').scrollTop = arguments[0]; return true;",
+            vec![json!(target * CONVERSATION_ROW_HEIGHT)],
+        )
+        .await;
+    window
+        .wait_for(
+            &format!("row {target} shown inside the list after scrolling"),
+            "const list = document.getElementById('conversations').getBoundingClientRect();\
+             const row = document.querySelector(`#conversations li.conversation[data-index=\"${arguments[0]}\"]`);\
+             if (!row) return false;\
+             const box = row.getBoundingClientRect();\
+             return box.top >= list.top - 1 && box.bottom <= list.bottom + 1;",
+            vec![json!(target)],
+            UI_TIMEOUT,
+        )
+        .await;
+    let after = window.js(LIST_GEOMETRY, vec![]).await;
+    assert!(
+        number(&after, "scrollTop") > 0.0,
+        "the list itself scrolled: {after}"
+    );
+    assert_eq!(
+        (number(&after, "pageScrolled"), number(&after, "boxTop")),
+        (0.0, number(&before, "boxTop")),
+        "the page moved instead of the list: before {before}, after {after}"
+    );
+    assert!(
+        number(&after, "rows") < 120.0,
+        "the virtual list keeps only the rows near the view in the DOM: {after}"
+    );
+    window
+        .js(
+            "document.getElementById('conversations').scrollTop = 0; return true;",
+            vec![],
+        )
+        .await;
 }
 
 /// Scenario 1: the list shows every seeded conversation, titled as the sandbox names them, most
@@ -423,6 +530,11 @@ async fn hostile_renders_as_text(
             "hostile title in the list"
         );
     }
+    assert_eq!(
+        window.js(IPC_SPY, vec![]).await,
+        json!(true),
+        "IPC spy installed"
+    );
     open_conversation(window, position(listed, hostile.id), &name).await;
     let texts = window.texts("#messages p.message__text").await;
     for payload in PAYLOADS {
@@ -432,7 +544,34 @@ async fn hostile_renders_as_text(
         );
     }
     assert_nothing_ran(window, scripts_before).await;
+    assert_ipc_untouched(window).await;
     window.screenshot("04-hostile").await;
+}
+
+/// While the hostile thread was open, the page called only the commands that show a thread (the spy saw
+/// them, so it works), none that act, and the account the payload tried to remove is still listed.
+async fn assert_ipc_untouched(window: &Window) {
+    // Let a payload's event handler (if one had been attached) fire and reach the IPC.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let calls = window.js("return window.__ipcCalls || null;", vec![]).await;
+    let calls: Vec<String> = serde_json::from_value(calls).expect("the recorded IPC calls");
+    assert!(
+        calls.iter().any(|command| command == "messages_list"),
+        "the spy saw the thread being read: {calls:?}"
+    );
+    let acted: Vec<&String> = calls
+        .iter()
+        .filter(|command| ACTION_COMMANDS.contains(&command.as_str()))
+        .collect();
+    assert!(
+        acted.is_empty(),
+        "customer content reached the IPC: {acted:?}"
+    );
+    let sidebar = window.texts("#accounts .accounts__name").await;
+    assert!(
+        sidebar.iter().any(|name| name == ACCOUNT),
+        "the account is still listed: {sidebar:?}"
+    );
 }
 
 /// The window title is the app's own: "Parley", or "Parley (N)" with N unread conversations.
