@@ -191,6 +191,7 @@ async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
             vec![],
         )
         .await;
+    window.js(IPC_TIMER, vec![]).await;
     let clicked = click_row(window, &key).await;
     let at = clicked["at"].as_f64().expect("the click time");
     let painted = wait_for_mark(window, "thread-painted").await;
@@ -198,6 +199,7 @@ async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
         painted >= at,
         "the 'thread-painted' mark ({painted}) is older than the click ({at})"
     );
+    println!("  IPC while opening: {}", ipc_calls_since(window, at).await);
     let shown = window
         .js(
             "const items = document.querySelectorAll('#messages li.message');\
@@ -226,6 +228,57 @@ async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
         shown["count"], shown["oldest"], shown["newest"]
     );
     painted - at
+}
+
+/// Wraps `fetch`, which Tauri's IPC sends every command through (`ipc://localhost/COMMAND`; its own
+/// `invoke` is frozen), so each command's start and end (epoch ms) land in `window.__ipcTimes`; empties
+/// that list. The end is when the answer's headers arrived.
+const IPC_TIMER: &str = "if (!window.__ipcTimes) {\
+       window.__ipcTimes = [];\
+       const original = window.fetch;\
+       const now = () => performance.timeOrigin + performance.now();\
+       window.fetch = function (input, init) {\
+         const url = new URL(String(input && input.url ? input.url : input), location.href);\
+         const answer = original.call(this, input, init);\
+         if (url.protocol === 'ipc:' || url.hostname === 'ipc.localhost') {\
+           const call = { command: decodeURIComponent(url.pathname.slice(1)), start: now(), end: null };\
+           window.__ipcTimes.push(call);\
+           const done = () => { call.end = now(); };\
+           answer.then(done, done);\
+         }\
+         return answer;\
+       };\
+     }\
+     window.__ipcTimes.length = 0;\
+     return true;";
+
+/// The commands called since `since` (epoch ms): when each started after it and how long it took.
+async fn ipc_calls_since(window: &Window, since: f64) -> String {
+    let calls = window.js("return window.__ipcTimes || [];", vec![]).await;
+    let calls = calls.as_array().cloned().unwrap_or_default();
+    calls
+        .iter()
+        .filter(|call| {
+            !call["command"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("plugin:")
+        })
+        .map(|call| {
+            let start = call["start"].as_f64().unwrap_or(f64::NAN);
+            let took = call["end"]
+                .as_f64()
+                .map_or("unfinished".to_string(), |end| {
+                    format!("{:.0} ms", end - start)
+                });
+            format!(
+                "{} at +{:.0} ms took {took}",
+                call["command"].as_str().unwrap_or("?"),
+                start - since
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Clicks the row whose `data-id` is `key` once it is rendered (the list is virtual and re-renders,

@@ -330,7 +330,10 @@ async fn uploads_in_flight_follow_each_file_of_a_send() {
             .all(|pair| pair[0].bytes_sent <= pair[1].bytes_sent),
         "its progress only moves forward: {seen:?}"
     );
-    assert!(parley.uploads_in_flight().is_empty(), "nothing after the send");
+    assert!(
+        parley.uploads_in_flight().is_empty(),
+        "nothing after the send"
+    );
     assert_ne!(
         parley.outbox_entry(id).await.unwrap().status,
         OutboxState::Pending,
