@@ -20,8 +20,9 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
     xvfb xauth webkit2gtk-driver x11-utils gnome-keyring dbus dbus-x11
     libsecret-tools xdotool imagemagick
-    # So customer emoji render in the demo window and the end-to-end screenshots instead of boxes.
-    fonts-noto-color-emoji
+    # So customer emoji and Chinese names render in the demo window and the end-to-end screenshots
+    # instead of boxes (a desktop has such fonts; a bare server does not).
+    fonts-noto-color-emoji fonts-wqy-microhei
     # The drag source of the drag-and-drop window test: a small GTK window in Python.
     python3-gi gir1.2-gtk-3.0
 )
