@@ -191,7 +191,7 @@ async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
             vec![],
         )
         .await;
-    window.js(IPC_TIMER, vec![]).await;
+    window.record_ipc().await;
     let clicked = click_row(window, &key).await;
     let at = clicked["at"].as_f64().expect("the click time");
     let painted = wait_for_mark(window, "thread-painted").await;
@@ -230,51 +230,21 @@ async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
     painted - at
 }
 
-/// Wraps `fetch`, which Tauri's IPC sends every command through (`ipc://localhost/COMMAND`; its own
-/// `invoke` is frozen), so each command's start and end (epoch ms) land in `window.__ipcTimes`; empties
-/// that list. The end is when the answer's headers arrived.
-const IPC_TIMER: &str = "if (!window.__ipcTimes) {\
-       window.__ipcTimes = [];\
-       const original = window.fetch;\
-       const now = () => performance.timeOrigin + performance.now();\
-       window.fetch = function (input, init) {\
-         const url = new URL(String(input && input.url ? input.url : input), location.href);\
-         const answer = original.call(this, input, init);\
-         if (url.protocol === 'ipc:' || url.hostname === 'ipc.localhost') {\
-           const call = { command: decodeURIComponent(url.pathname.slice(1)), start: now(), end: null };\
-           window.__ipcTimes.push(call);\
-           const done = () => { call.end = now(); };\
-           answer.then(done, done);\
-         }\
-         return answer;\
-       };\
-     }\
-     window.__ipcTimes.length = 0;\
-     return true;";
-
 /// The commands called since `since` (epoch ms): when each started after it and how long it took.
 async fn ipc_calls_since(window: &Window, since: f64) -> String {
-    let calls = window.js("return window.__ipcTimes || [];", vec![]).await;
-    let calls = calls.as_array().cloned().unwrap_or_default();
-    calls
+    window
+        .recorded_ipc()
+        .await
         .iter()
-        .filter(|call| {
-            !call["command"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("plugin:")
-        })
+        .filter(|call| !call.command.starts_with("plugin:"))
         .map(|call| {
-            let start = call["start"].as_f64().unwrap_or(f64::NAN);
-            let took = call["end"]
-                .as_f64()
-                .map_or("unfinished".to_string(), |end| {
-                    format!("{:.0} ms", end - start)
-                });
+            let took = call.end.map_or("unfinished".to_string(), |end| {
+                format!("{:.0} ms", end - call.start)
+            });
             format!(
                 "{} at +{:.0} ms took {took}",
-                call["command"].as_str().unwrap_or("?"),
-                start - since
+                call.command,
+                call.start - since
             )
         })
         .collect::<Vec<_>>()

@@ -342,6 +342,57 @@ const DESCRIBE_SCREEN: &str = "return {\
     messages: Array.from(document.querySelectorAll('#messages li')).slice(-5).map(e => e.className + ': ' + e.textContent),\
 };";
 
+/// Wraps `fetch`, which Tauri's IPC sends every command through (`ipc://localhost/COMMAND`; Tauri's own
+/// `invoke` and the `__TAURI__` namespaces are frozen), so each command the page calls lands in
+/// `window.__ipcCalls` with its start and end (epoch ms; the end is when the answer's headers came).
+/// Running it again empties the list.
+const IPC_RECORDER: &str = "if (!window.__ipcCalls) {\
+       window.__ipcCalls = [];\
+       const original = window.fetch;\
+       const now = () => performance.timeOrigin + performance.now();\
+       window.fetch = function (input, init) {\
+         const url = new URL(String(input && input.url ? input.url : input), location.href);\
+         const answer = original.call(this, input, init);\
+         if (url.protocol === 'ipc:' || url.hostname === 'ipc.localhost') {\
+           const call = { command: decodeURIComponent(url.pathname.slice(1)), start: now(), end: null };\
+           window.__ipcCalls.push(call);\
+           const done = () => { call.end = now(); };\
+           answer.then(done, done);\
+         }\
+         return answer;\
+       };\
+     }\
+     window.__ipcCalls.length = 0;\
+     return true;";
+
+/// One IPC command the page called, as [`Window::record_ipc`] saw it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct IpcCall {
+    /// The command's name (`messages_list`, `plugin:event|listen`, ...).
+    pub command: String,
+    /// When it was called, epoch milliseconds.
+    pub start: f64,
+    /// When its answer came, if it has.
+    pub end: Option<f64>,
+}
+
+impl Window {
+    /// Starts recording (again, from empty) every IPC command the page calls.
+    pub async fn record_ipc(&self) {
+        assert_eq!(
+            self.js(IPC_RECORDER, vec![]).await,
+            json!(true),
+            "IPC recorder installed"
+        );
+    }
+
+    /// The IPC commands called since [`record_ipc`](Self::record_ipc), in call order.
+    pub async fn recorded_ipc(&self) -> Vec<IpcCall> {
+        let calls = self.js("return window.__ipcCalls || [];", vec![]).await;
+        serde_json::from_value(calls).expect("the recorded IPC calls")
+    }
+}
+
 /// Height of one row of the virtual conversation list (ui/inbox.js `ROW_HEIGHT`).
 pub const CONVERSATION_ROW_HEIGHT: usize = 72;
 

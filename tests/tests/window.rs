@@ -58,23 +58,6 @@ const ACTION_COMMANDS: &[&str] = &[
     "settings_set",
 ];
 
-/// Wraps `fetch`, which Tauri's IPC sends every command through (`ipc://localhost/COMMAND`; its own
-/// `invoke` and the `__TAURI__` namespaces are frozen), so every command called lands in
-/// `window.__ipcCalls`; empties that list.
-const IPC_SPY: &str = "if (!window.__ipcCalls) {\
-       window.__ipcCalls = [];\
-       const original = window.fetch;\
-       window.fetch = function (input, init) {\
-         const url = new URL(String(input && input.url ? input.url : input), location.href);\
-         if (url.protocol === 'ipc:' || url.hostname === 'ipc.localhost') {\
-           window.__ipcCalls.push(decodeURIComponent(url.pathname.slice(1)));\
-         }\
-         return original.call(this, input, init);\
-       };\
-     }\
-     window.__ipcCalls.length = 0;\
-     return true;";
-
 /// Elements customer content could inject if rendered as HTML. The window's own links (built from
 /// http(s) text) and image previews are excluded here and checked separately.
 const INJECTED: &str =
@@ -530,11 +513,7 @@ async fn hostile_renders_as_text(
             "hostile title in the list"
         );
     }
-    assert_eq!(
-        window.js(IPC_SPY, vec![]).await,
-        json!(true),
-        "IPC spy installed"
-    );
+    window.record_ipc().await;
     open_conversation(window, position(listed, hostile.id), &name).await;
     let texts = window.texts("#messages p.message__text").await;
     for payload in PAYLOADS {
@@ -553,8 +532,12 @@ async fn hostile_renders_as_text(
 async fn assert_ipc_untouched(window: &Window) {
     // Let a payload's event handler (if one had been attached) fire and reach the IPC.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let calls = window.js("return window.__ipcCalls || null;", vec![]).await;
-    let calls: Vec<String> = serde_json::from_value(calls).expect("the recorded IPC calls");
+    let calls: Vec<String> = window
+        .recorded_ipc()
+        .await
+        .into_iter()
+        .map(|call| call.command)
+        .collect();
     assert!(
         calls.iter().any(|command| command == "messages_list"),
         "the spy saw the thread being read: {calls:?}"
