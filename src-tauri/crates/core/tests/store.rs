@@ -56,42 +56,60 @@ async fn store_with_thread(dir: &std::path::Path) -> (Store, i64, i64) {
     (store, account.id, states[0].id)
 }
 
+/// Pages come newest first. Messages of one millisecond (common with whole-second timestamps) still
+/// read oldest to newest, whether they arrive on a page of newest messages or, later, on a history page
+/// that reaches further back into the same millisecond.
 #[tokio::test]
-async fn messages_in_the_same_millisecond_get_distinct_ids_in_page_order() {
+async fn messages_in_the_same_millisecond_keep_the_order_they_were_written_in() {
     let dir = tempfile::tempdir().unwrap();
     let (store, account, conversation) = store_with_thread(dir.path()).await;
-    let same = 1_700_000_000_123;
+    let same = 1_700_000_000_000;
     let first = store
         .save_message_page(
             account,
             conversation,
-            &[message("m1", same, "one")],
-            MessageWrite::TopUp,
+            &[message("m3", same, "three")],
+            MessageWrite::Backfill {
+                next: Some("older".into()),
+            },
         )
         .await
         .unwrap();
     assert_eq!(first.inserted, 1);
+    // The next history page reaches back into the same millisecond.
+    let history = [message("m2", same, "two"), message("m1", same, "one")];
+    store
+        .save_message_page(
+            account,
+            conversation,
+            &history,
+            MessageWrite::Backfill { next: None },
+        )
+        .await
+        .unwrap();
+    // Then newer messages of that millisecond arrive, newest first, with one already cached.
     let page = [
-        message("m2", same, "two"),
+        message("m5", same, "five"),
+        message("m4", same, "four"),
         message("m3", same, "three"),
-        message("m1", same, "one"),
     ];
     let second = store
         .save_message_page(account, conversation, &page, MessageWrite::TopUp)
         .await
         .unwrap();
     assert_eq!((second.inserted, second.already_cached), (2, 1));
-
     let thread = store.cached_messages(conversation, None).await.unwrap();
-    let ids: Vec<i64> = thread.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, [same * 1000, same * 1000 + 1, same * 1000 + 2]);
     let order: Vec<_> = thread
         .iter()
         .map(|(_, view)| view.id.clone().unwrap())
         .collect();
-    assert_eq!(order, ["m1", "m2", "m3"]);
+    assert_eq!(order, ["m1", "m2", "m3", "m4", "m5"]);
+    let ids: Vec<i64> = thread.iter().map(|(id, _)| *id).collect();
+    assert!(
+        ids.iter().all(|id| id / 1000 == same),
+        "ids stay in their millisecond: {ids:?}"
+    );
     assert!(thread.iter().all(|(_, view)| view.attachments.len() == 1));
-
     // Writing the same page again changes nothing, and the text is searchable once indexed.
     store
         .save_message_page(account, conversation, &page, MessageWrite::TopUp)
@@ -103,9 +121,9 @@ async fn messages_in_the_same_millisecond_get_distinct_ids_in_page_order() {
             .await
             .unwrap()
             .len(),
-        3
+        5
     );
-    assert_eq!(store.index_pending_messages().await.unwrap(), 3);
+    assert_eq!(store.index_pending_messages().await.unwrap(), 5);
     assert_eq!(store.index_pending_messages().await.unwrap(), 0);
     assert_eq!(store.search("three", 10).await.unwrap().len(), 1);
 }

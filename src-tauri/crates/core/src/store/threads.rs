@@ -150,7 +150,9 @@ impl Store {
     }
 
     /// Writes a page of a thread's messages and moves the thread's cursor, all in one transaction, so an
-    /// interrupted sync resumes exactly where the last committed page left it.
+    /// interrupted sync resumes exactly where the last committed page left it. `messages` are in the
+    /// order providers list them: NEWEST FIRST. Messages written in the same millisecond keep that order
+    /// in the thread (see `insert_messages`).
     pub async fn save_message_page(
         &self,
         account_id: i64,
@@ -184,7 +186,8 @@ impl Store {
         for message in &known {
             refresh_message(&mut tx, cached[&message.id], message).await?;
         }
-        let inserted = insert_messages(&mut tx, account_id, conversation_id, &fresh).await?;
+        let older = matches!(write, MessageWrite::Backfill { .. });
+        let inserted = insert_messages(&mut tx, account_id, conversation_id, &fresh, older).await?;
         let outcome = PageWriteOutcome {
             inserted,
             already_cached: messages.len() - inserted,
@@ -626,17 +629,22 @@ fn direction(message: &RemoteMessage) -> &'static str {
     }
 }
 
-/// Inserts the page's new messages in one statement and their attachments in another; returns how many
-/// were inserted (a message another process inserted meanwhile is skipped).
+/// Inserts the new messages of a page (newest first) with time-ordered ids: `created_at` in ms × 1000
+/// plus a tie-breaker, so "newest first" is "highest id first" everywhere. The 1000 ids of a millisecond
+/// are shared from the middle: messages newer than what is cached there (`older` false: the newest
+/// messages) take ids upwards from 500, messages older than it (`older` true: a history page, which
+/// comes after the newer pages) take ids downwards from 499, so several messages of one millisecond
+/// (whole-second timestamps make that common) read in the order they were written either way.
 ///
-/// Ids are time-ordered: `created_at_ms * 1000 + n`, `n` counting on from the messages already in that
-/// millisecond and, within the page, in page order. The SELECT sees the table as it was before the
-/// statement, so the window function numbers same-millisecond messages of the page.
+/// One statement for the messages and one for their attachments; returns how many messages were
+/// inserted (one another process inserted meanwhile is skipped). The SELECT sees the table as it was
+/// before the statement, so the window function numbers the page's messages of one millisecond.
 async fn insert_messages(
     tx: &mut Transaction<'_, Sqlite>,
     account_id: i64,
     conversation_id: i64,
     messages: &[&RemoteMessage],
+    older: bool,
 ) -> Result<usize> {
     if messages.is_empty() {
         return Ok(0);
@@ -654,20 +662,25 @@ async fn insert_messages(
             ])
         })
         .collect();
-    let inserted: Vec<(i64, String)> = sqlx::query_as(
+    // `position` counts from the newest message of the page.
+    let id = if older {
+        "COALESCE((SELECT MIN(m.id) FROM messages m WHERE m.id >= base AND m.id < base + 1000), base + 500)
+         - ROW_NUMBER() OVER (PARTITION BY base ORDER BY position ASC)"
+    } else {
+        "COALESCE((SELECT MAX(m.id) FROM messages m WHERE m.id >= base AND m.id < base + 1000), base + 499)
+         + ROW_NUMBER() OVER (PARTITION BY base ORDER BY position DESC)"
+    };
+    let inserted: Vec<(i64, String)> = sqlx::query_as(&format!(
         "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status)
-         SELECT base
-                + COALESCE((SELECT MAX(m.id) + 1 - base FROM messages m WHERE m.id >= base AND m.id < base + 1000), 0)
-                + ROW_NUMBER() OVER (PARTITION BY base ORDER BY position) - 1,
-                ?1, ?2, provider_id, direction, text, created_at, status
+         SELECT {id}, ?1, ?2, provider_id, direction, text, created_at, status
          FROM (SELECT key AS position, value ->> 0 AS provider_id, value ->> 1 AS direction,
                       value ->> 2 AS text, value ->> 3 AS created_at, (value ->> 3) * 1000 AS base,
                       value ->> 4 AS status
                FROM json_each(?3))
          WHERE true
          ON CONFLICT (account_id, provider_id) DO NOTHING
-         RETURNING id, provider_id",
-    )
+         RETURNING id, provider_id"
+    ))
     .bind(account_id)
     .bind(conversation_id)
     .bind(serde_json::Value::Array(rows).to_string())
