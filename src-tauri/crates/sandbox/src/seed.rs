@@ -213,14 +213,15 @@ fn pick_channel(world: &World, rng: &mut SeedRng, company_id: i64) -> Channel {
         })
 }
 
-/// Strictly increasing times (at least a second apart), ending before the reference instant.
+/// Strictly increasing times, ending before the reference instant. Now and then two lines come less
+/// than a second apart (a burst, as people write), which whole-second timestamps show as one second.
 fn message_times(rng: &mut SeedRng, count: usize) -> Vec<DateTime<Utc>> {
     let mut gaps: Vec<i64> = (0..count).map(|_| gap_millis(rng)).collect();
     let span_limit = SPAN_DAYS * 86_400_000;
     let total: i64 = gaps.iter().sum();
     if total > span_limit {
         for gap in &mut gaps {
-            *gap = (*gap as i128 * span_limit as i128 / total as i128).max(1_000) as i64;
+            *gap = (*gap as i128 * span_limit as i128 / total as i128).max(1) as i64;
         }
     }
     let total: i64 = gaps.iter().sum();
@@ -240,12 +241,22 @@ fn message_times(rng: &mut SeedRng, count: usize) -> Vec<DateTime<Utc>> {
 }
 
 fn gap_millis(rng: &mut SeedRng) -> i64 {
-    match rng.gen_range(0..100) {
+    let gap = match rng.gen_range(0..100) {
         0..=69 => rng.gen_range(5_000..600_000),
         70..=94 => rng.gen_range(600_000..28_800_000),
         _ => rng.gen_range(28_800_000..432_000_000),
+    };
+    // About one gap in 30 is a burst. Derived from the gap itself, so the random sequence (and with
+    // it every other seeded value) is the same as without bursts.
+    if gap % BURST_ONE_IN == 0 {
+        1 + gap % 900
+    } else {
+        gap
     }
 }
+
+/// One gap in this many is a burst of under a second.
+const BURST_ONE_IN: i64 = 30;
 
 fn conversation_name(rng: &mut SeedRng, index: usize) -> Option<String> {
     if index == 4 || rng.gen_ratio(1, 10) {

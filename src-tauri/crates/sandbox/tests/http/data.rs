@@ -54,7 +54,7 @@ async fn seed_respects_the_counts_and_the_time_window() {
         assert_eq!(messages.len(), 12);
         assert!(messages.iter().any(|m| m.income));
         for pair in messages.windows(2) {
-            assert!(pair[0].created_at.timestamp() < pair[1].created_at.timestamp());
+            assert!(pair[0].created_at < pair[1].created_at);
         }
         assert!(messages
             .iter()
@@ -118,6 +118,14 @@ async fn default_seed_shows_every_documented_shape_and_hostile_content() {
     assert!(messages
         .iter()
         .any(|m| m.get("created_at_timestamp").is_none()));
+    let same_second_pair = harness.sandbox.conversations().iter().any(|conversation| {
+        harness
+            .sandbox
+            .messages(conversation.id)
+            .windows(2)
+            .any(|pair| pair[0].created_at.timestamp() == pair[1].created_at.timestamp())
+    });
+    assert!(same_second_pair, "two messages of a thread in one second");
     let attachment_only = messages.iter().find(|m| {
         m["message"].as_str().is_none_or(|t| t.is_empty())
             && m["attachments"].as_array().is_some_and(|a| !a.is_empty())
