@@ -228,15 +228,15 @@ impl Parley {
             .store
             .conversation(&conversation.account, &conversation.id)
             .await?;
-        let mut messages: Vec<MessageView> = self
+        let thread: Vec<MessageView> = self
             .store
             .cached_messages(cached.id, limit)
             .await?
             .into_iter()
             .map(|(_, view)| view)
             .collect();
-        messages.extend(self.store.unsynced_outbox_messages(cached.id).await?);
-        messages.sort_by_key(|message| message.created_at);
+        let unsent = self.store.unsynced_outbox_messages(cached.id).await?;
+        let mut messages = merge_unsent(thread, unsent);
         if let Some(limit) = limit.and_then(|limit| usize::try_from(limit).ok()) {
             let excess = messages.len().saturating_sub(limit);
             messages.drain(..excess);
@@ -696,4 +696,19 @@ async fn download(url: &str) -> Result<bytes::Bytes, ProviderError> {
         .bytes()
         .await
         .map_err(|error| ProviderError::new(ErrorCode::Offline, error.without_url().to_string()))
+}
+
+/// Puts the unsent outbox messages (oldest first) into the cached thread at their time, keeping the
+/// thread's own order as it is: it is the server's, which timestamps of mixed precision can contradict.
+fn merge_unsent(thread: Vec<MessageView>, unsent: Vec<MessageView>) -> Vec<MessageView> {
+    let mut merged = Vec::with_capacity(thread.len() + unsent.len());
+    let mut thread = thread.into_iter().peekable();
+    for message in unsent {
+        while let Some(cached) = thread.next_if(|cached| cached.created_at <= message.created_at) {
+            merged.push(cached);
+        }
+        merged.push(message);
+    }
+    merged.extend(thread);
+    merged
 }

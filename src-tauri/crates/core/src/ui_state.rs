@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::error::{CoreError, Result};
-use crate::model::{from_millis, now_millis, AttachmentView, ConversationRef, ConversationView};
+use crate::model::{from_millis, now_millis, ConversationRef, ConversationView};
 use crate::{MessageView, Parley};
 
 /// The most conversations one inbox page may hold.
@@ -255,55 +255,13 @@ impl Parley {
         .ok_or_else(|| {
             CoreError::NotFound(format!("message {before} is not in the cached thread"))
         })?;
-        let rows = sqlx::query(
-            "SELECT * FROM (
-                 SELECT m.id, m.provider_id, m.direction, m.text, m.created_at,
-                        COALESCE(o.state, m.status) AS status, o.id AS outbox_id
-                 FROM messages m
-                 LEFT JOIN outbox o ON o.conversation_id = m.conversation_id AND o.message_provider_id = m.provider_id
-                 WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?
-             ) ORDER BY id ASC",
-        )
-        .bind(cached.id)
-        .bind(cursor)
-        .bind(limit.clamp(1, MAX_PAGE))
-        .fetch_all(pool)
-        .await?;
-        let mut messages = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let direction: String = row.try_get("direction")?;
-            messages.push(MessageView {
-                id: Some(row.try_get("provider_id")?),
-                direction: if direction == "in" { "in" } else { "out" },
-                text: row.try_get("text")?,
-                created_at: from_millis(row.try_get("created_at")?),
-                status: row.try_get("status")?,
-                attachments: self.message_attachments(id).await?,
-                outbox_id: row.try_get("outbox_id")?,
-                error: None,
-            });
-        }
-        Ok(messages)
-    }
-
-    async fn message_attachments(&self, message_id: i64) -> Result<Vec<AttachmentView>> {
-        let rows = sqlx::query(
-            "SELECT file_name, size, mime_type, local_path FROM attachments WHERE message_id = ? ORDER BY position",
-        )
-        .bind(message_id)
-        .fetch_all(self.store().pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AttachmentView {
-                    name: row.try_get("file_name")?,
-                    size: row.try_get("size")?,
-                    mime: row.try_get("mime_type")?,
-                    local_path: row.try_get("local_path")?,
-                })
-            })
-            .collect()
+        Ok(self
+            .store()
+            .cached_messages_before(cached.id, Some(cursor), Some(limit.clamp(1, MAX_PAGE)))
+            .await?
+            .into_iter()
+            .map(|(_, view)| view)
+            .collect())
     }
 
     /// Every upload on its way now (of any outbox entry), with how far it got. Reads memory only, so

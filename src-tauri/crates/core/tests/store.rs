@@ -127,3 +127,38 @@ async fn messages_in_the_same_millisecond_keep_the_order_they_were_written_in() 
     assert_eq!(store.index_pending_messages().await.unwrap(), 0);
     assert_eq!(store.search("three", 10).await.unwrap().len(), 1);
 }
+
+/// A thread whose timestamps come with and without milliseconds: the server lists a line stamped
+/// 12:00:00 (whole second) after one stamped 12:00:00.300. The thread keeps the server's order, on a
+/// history page and on a page of newest messages alike.
+#[tokio::test]
+async fn the_servers_order_wins_over_timestamps_of_mixed_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, account, conversation) = store_with_thread(dir.path()).await;
+    let (early, late) = (1_700_000_000_000, 1_700_000_005_000);
+    let history = [
+        message("b2", early, "whole seconds"),
+        message("b1", early + 300, "milliseconds"),
+    ];
+    let newest = [
+        message("t2", late, "whole seconds"),
+        message("t1", late + 300, "milliseconds"),
+    ];
+    let backfill = MessageWrite::Backfill { next: None };
+    store
+        .save_message_page(account, conversation, &history, backfill)
+        .await
+        .unwrap();
+    store
+        .save_message_page(account, conversation, &newest, MessageWrite::TopUp)
+        .await
+        .unwrap();
+    let order: Vec<_> = store
+        .cached_messages(conversation, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, view)| view.id.clone().unwrap())
+        .collect();
+    assert_eq!(order, ["b1", "b2", "t1", "t2"]);
+}

@@ -187,7 +187,9 @@ impl Store {
             refresh_message(&mut tx, cached[&message.id], message).await?;
         }
         let older = matches!(write, MessageWrite::Backfill { .. });
-        let inserted = insert_messages(&mut tx, account_id, conversation_id, &fresh, older).await?;
+        let order = OrderTimes::of_page(messages);
+        let inserted =
+            insert_messages(&mut tx, account_id, conversation_id, &fresh, &order, older).await?;
         let outcome = PageWriteOutcome {
             inserted,
             already_cached: messages.len() - inserted,
@@ -432,16 +434,29 @@ impl Store {
         conversation_id: i64,
         limit: Option<i64>,
     ) -> Result<Vec<(i64, MessageView)>> {
+        self.cached_messages_before(conversation_id, None, limit)
+            .await
+    }
+
+    /// The `limit` cached messages of a thread (all when `None`) just before the one with local id
+    /// `before` (or the newest, when `None`), oldest first, with their local ids.
+    pub async fn cached_messages_before(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<Vec<(i64, MessageView)>> {
         let rows = sqlx::query(
             "SELECT * FROM (
                  SELECT m.id, m.provider_id, m.direction, m.text, m.created_at,
                         COALESCE(o.state, m.status) AS status, o.id AS outbox_id
                  FROM messages m
                  LEFT JOIN outbox o ON o.conversation_id = m.conversation_id AND o.message_provider_id = m.provider_id
-                 WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT ?
+                 WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.id < ?2) ORDER BY m.id DESC LIMIT ?3
              ) ORDER BY id ASC",
         )
         .bind(conversation_id)
+        .bind(before)
         .bind(limit.unwrap_or(-1))
         .fetch_all(&self.pool)
         .await?;
@@ -452,7 +467,9 @@ impl Store {
         else {
             return Ok(Vec::new());
         };
-        let mut attachments = self.thread_attachments(conversation_id, first_id).await?;
+        let mut attachments = self
+            .thread_attachments(conversation_id, first_id, before)
+            .await?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get("id")?;
@@ -472,18 +489,23 @@ impl Store {
             .collect()
     }
 
+    /// The attachments of the thread's messages from local id `from_message_id` up to (not including)
+    /// `before`, by message.
     async fn thread_attachments(
         &self,
         conversation_id: i64,
         from_message_id: i64,
+        before: Option<i64>,
     ) -> Result<std::collections::HashMap<i64, Vec<AttachmentView>>> {
         let rows = sqlx::query(
             "SELECT a.message_id, a.file_name, a.size, a.mime_type, a.local_path
              FROM attachments a JOIN messages m ON m.id = a.message_id
-             WHERE m.conversation_id = ? AND m.id >= ? ORDER BY a.message_id, a.position",
+             WHERE m.conversation_id = ?1 AND m.id >= ?2 AND (?3 IS NULL OR m.id < ?3)
+             ORDER BY a.message_id, a.position",
         )
         .bind(conversation_id)
         .bind(from_message_id)
+        .bind(before)
         .fetch_all(&self.pool)
         .await?;
         let mut by_message: std::collections::HashMap<i64, Vec<AttachmentView>> =
@@ -629,8 +651,35 @@ fn direction(message: &RemoteMessage) -> &'static str {
     }
 }
 
-/// Inserts the new messages of a page (newest first) with time-ordered ids: `created_at` in ms × 1000
-/// plus a tie-breaker, so "newest first" is "highest id first" everywhere. The 1000 ids of a millisecond
+/// The time each message of a page is ordered by: its `created_at`, except that a message is never
+/// ordered after one the server lists as newer. (Timestamps of one thread can come with and without
+/// milliseconds: a line written at 12:00:00.300 then one stamped 12:00:00 would otherwise swap.)
+struct OrderTimes(std::collections::HashMap<String, i64>);
+
+impl OrderTimes {
+    /// For a page listed newest first.
+    fn of_page(messages: &[RemoteMessage]) -> Self {
+        let mut bound = i64::MAX;
+        let times = messages
+            .iter()
+            .map(|message| {
+                bound = bound.min(message.created_at.timestamp_millis());
+                (message.id.clone(), bound)
+            })
+            .collect();
+        Self(times)
+    }
+
+    fn millis(&self, message: &RemoteMessage) -> i64 {
+        self.0
+            .get(&message.id)
+            .copied()
+            .unwrap_or_else(|| message.created_at.timestamp_millis())
+    }
+}
+
+/// Inserts the new messages of a page (newest first) with time-ordered ids: the [`OrderTimes`] in ms
+/// × 1000 plus a tie-breaker, so "newest first" is "highest id first" everywhere. The 1000 ids of a millisecond
 /// are shared from the middle: messages newer than what is cached there (`older` false: the newest
 /// messages) take ids upwards from 500, messages older than it (`older` true: a history page, which
 /// comes after the newer pages) take ids downwards from 499, so several messages of one millisecond
@@ -644,6 +693,7 @@ async fn insert_messages(
     account_id: i64,
     conversation_id: i64,
     messages: &[&RemoteMessage],
+    order: &OrderTimes,
     older: bool,
 ) -> Result<usize> {
     if messages.is_empty() {
@@ -658,7 +708,8 @@ async fn insert_messages(
                 direction(message),
                 message.text,
                 message.created_at.timestamp_millis(),
-                status
+                status,
+                order.millis(message)
             ])
         })
         .collect();
@@ -674,7 +725,7 @@ async fn insert_messages(
         "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status)
          SELECT {id}, ?1, ?2, provider_id, direction, text, created_at, status
          FROM (SELECT key AS position, value ->> 0 AS provider_id, value ->> 1 AS direction,
-                      value ->> 2 AS text, value ->> 3 AS created_at, (value ->> 3) * 1000 AS base,
+                      value ->> 2 AS text, value ->> 3 AS created_at, (value ->> 5) * 1000 AS base,
                       value ->> 4 AS status
                FROM json_each(?3))
          WHERE true
