@@ -4,7 +4,7 @@
 
 import { invoke, listen } from "./ipc.js";
 import { element } from "./dom.js";
-import { setLocale, t, translatePage } from "./i18n.js";
+import { language, setLocale, t, translatePage } from "./i18n.js";
 import { currentFilter, initInbox, keyOf, loadSidebar, reloadInbox, setOpenKey, step, updateRow } from "./inbox.js";
 import { focusSearch, initSearch } from "./search.js";
 import { initThread, refreshThread, showThread, showUploadProgress } from "./thread.js";
@@ -274,7 +274,10 @@ function wire() {
   });
   document.addEventListener("keydown", onKeyDown);
   listen("sync-progress", (progress) => {
-    showStatus(t("sync.progress", { account: progress.account, done: progress.conversations_done, total: progress.conversations_total }));
+    const { account, conversations_done: done, conversations_total: total } = progress;
+    // A background sync says when it is through, so "Syncing… 18/18" does not linger.
+    const time = new Date().toLocaleTimeString(language(), { timeStyle: "short" });
+    showStatus(done >= total ? t("sync.upToDate", { time }) : t("sync.progress", { account, done, total }));
   });
   listen("outbox-changed", () => refreshThread().catch(showError));
   listen("outbox-progress", showUploadProgress);
