@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use parley_core::{MessageView, OutboxState};
+use parley_core::{MessageView, OutboxState, UploadProgress};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use super::{conversation, AppState};
@@ -96,32 +96,24 @@ pub async fn follow_send(app: AppHandle, outbox_id: i64) {
 }
 
 /// Works the outbox once (only entry `only`, or everything due); while it runs, tells the UI how far
-/// each file on its way has got. The work runs as its own task, so looking at the progress never
-/// holds it up. Returns whether the work went through without a local error.
+/// each file on its way has got. Returns whether the work went through without a local error.
 pub async fn work_outbox_reporting_uploads(app: &AppHandle, only: Option<i64>) -> bool {
-    let worker = app.clone();
-    let mut work = tauri::async_runtime::spawn(async move {
-        let state = worker.state::<AppState>();
-        let result = state.parley.process_outbox(only).await;
-        if let Err(error) = &result {
-            eprintln!("parley: outbox worker stopped: {error}");
-        }
-        result.is_ok()
-    });
     let state = app.state::<AppState>();
-    let mut reported = Vec::new();
-    loop {
-        tokio::select! {
-            finished = &mut work => return finished.unwrap_or(false),
-            () = tokio::time::sleep(PROGRESS_EVERY) => {
-                let uploads = state.parley.uploads_in_flight();
-                for progress in &uploads {
-                    if !reported.contains(progress) {
-                        let _ = app.emit(OUTBOX_PROGRESS, progress);
-                    }
-                }
-                reported = uploads;
+    let mut reported: Vec<UploadProgress> = Vec::new();
+    let result = state
+        .parley
+        .process_outbox_watching_uploads(only, PROGRESS_EVERY, |uploads| {
+            for progress in uploads
+                .iter()
+                .filter(|progress| !reported.contains(progress))
+            {
+                let _ = app.emit(OUTBOX_PROGRESS, progress);
             }
-        }
+            reported = uploads.to_vec();
+        })
+        .await;
+    if let Err(error) = &result {
+        eprintln!("parley: outbox worker stopped: {error}");
     }
+    result.is_ok()
 }

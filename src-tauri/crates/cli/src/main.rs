@@ -445,30 +445,6 @@ async fn watch(parley: &Parley, account: &str, json: bool) -> anyhow::Result<()>
     }
 }
 
-/// Works the outbox entry once, printing how far its files' uploads get meanwhile.
-async fn work_showing_uploads(
-    parley: &Parley,
-    id: i64,
-    uploads: &mut output::UploadReporter,
-) -> anyhow::Result<()> {
-    let work = parley.process_outbox(Some(id));
-    tokio::pin!(work);
-    let mut ticks = tokio::time::interval(UPLOAD_PROGRESS_EVERY);
-    loop {
-        tokio::select! {
-            result = &mut work => {
-                uploads.finish();
-                return Ok(result?);
-            }
-            _ = ticks.tick() => {
-                for upload in parley.uploads_in_flight() {
-                    uploads.report(&upload);
-                }
-            }
-        }
-    }
-}
-
 /// How often `send` looks at its upload's progress.
 const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -492,7 +468,13 @@ async fn send(
     let deadline = Instant::now() + wait.map_or(ACCEPT_TIMEOUT, Duration::from_secs);
     let mut uploads = output::UploadReporter::new();
     loop {
-        work_showing_uploads(parley, id, &mut uploads).await?;
+        let worked = parley
+            .process_outbox_watching_uploads(Some(id), UPLOAD_PROGRESS_EVERY, |on_the_way| {
+                on_the_way.iter().for_each(|upload| uploads.report(upload));
+            })
+            .await;
+        uploads.finish();
+        worked?;
         let entry = parley.outbox_entry(id).await?;
         let done = match entry.status {
             OutboxState::Delivered | OutboxState::Failed => true,

@@ -76,11 +76,6 @@ impl Parley {
         &self.store
     }
 
-    /// The uploads the outbox has on their way.
-    pub(crate) fn uploads(&self) -> &outbox::UploadsInFlight {
-        &self.uploads
-    }
-
     /// Checks the token against the server, stores it in the keyring and records the account.
     pub async fn add_account(&self, new: NewAccount, token: Secret) -> Result<Account> {
         self.add_account_with_username(new, None, token).await
@@ -279,6 +274,26 @@ impl Parley {
             files: staged,
         };
         self.store.insert_outbox_entry(&entry).await
+    }
+
+    /// Like [`process_outbox`](Self::process_outbox), and every `every` meanwhile hands `on_uploads`
+    /// the uploads on their way (see [`uploads_in_flight`](Self::uploads_in_flight)), for a progress
+    /// display.
+    pub async fn process_outbox_watching_uploads(
+        &self,
+        only: Option<i64>,
+        every: Duration,
+        mut on_uploads: impl FnMut(&[UploadProgress]),
+    ) -> Result<()> {
+        let work = self.process_outbox(only);
+        tokio::pin!(work);
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = ticks.tick() => on_uploads(&self.uploads_in_flight()),
+            }
+        }
     }
 
     /// Works every due outbox entry (or only `only`) once. Failures are recorded on the entries.

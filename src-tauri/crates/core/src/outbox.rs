@@ -59,7 +59,7 @@ impl Default for OutboxPolicy {
 pub(crate) struct UploadsInFlight(Arc<Mutex<HashMap<i64, FileInFlight>>>);
 
 /// One file on its way to the server.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct FileInFlight {
     /// Its place among the entry's files (0 = first).
     index: usize,

@@ -267,7 +267,7 @@ impl Parley {
     /// Every upload on its way now (of any outbox entry), with how far it got. Reads memory only, so
     /// a progress display can ask often.
     pub fn uploads_in_flight(&self) -> Vec<UploadProgress> {
-        self.uploads().snapshot()
+        self.uploads.snapshot()
     }
 
     /// The unsent draft of the conversation, if any.
