@@ -179,17 +179,16 @@ impl Store {
         // Looked up before the transaction, so the transaction starts with a write and takes the write
         // lock at once (a read-then-write transaction could fail when another writer got in between).
         let cached = self.cached_message_ids(account_id, messages).await?;
-        let (known, fresh): (Vec<&RemoteMessage>, Vec<&RemoteMessage>) = messages
+        let (known, fresh): (Vec<_>, Vec<_>) = messages
             .iter()
-            .partition(|message| cached.contains_key(&message.id));
+            .zip(order_times(messages))
+            .partition(|(message, _)| cached.contains_key(&message.id));
         let mut tx = self.pool.begin().await?;
-        for message in &known {
+        for (message, _) in &known {
             refresh_message(&mut tx, cached[&message.id], message).await?;
         }
         let older = matches!(write, MessageWrite::Backfill { .. });
-        let order = OrderTimes::of_page(messages);
-        let inserted =
-            insert_messages(&mut tx, account_id, conversation_id, &fresh, &order, older).await?;
+        let inserted = insert_messages(&mut tx, account_id, conversation_id, &fresh, older).await?;
         let outcome = PageWriteOutcome {
             inserted,
             already_cached: messages.len() - inserted,
@@ -651,35 +650,19 @@ fn direction(message: &RemoteMessage) -> &'static str {
     }
 }
 
-/// The time each message of a page is ordered by: its `created_at`, except that a message is never
-/// ordered after one the server lists as newer. (Timestamps of one thread can come with and without
-/// milliseconds: a line written at 12:00:00.300 then one stamped 12:00:00 would otherwise swap.)
-struct OrderTimes(std::collections::HashMap<String, i64>);
-
-impl OrderTimes {
-    /// For a page listed newest first.
-    fn of_page(messages: &[RemoteMessage]) -> Self {
-        let mut bound = i64::MAX;
-        let times = messages
-            .iter()
-            .map(|message| {
-                bound = bound.min(message.created_at.timestamp_millis());
-                (message.id.clone(), bound)
-            })
-            .collect();
-        Self(times)
-    }
-
-    fn millis(&self, message: &RemoteMessage) -> i64 {
-        self.0
-            .get(&message.id)
-            .copied()
-            .unwrap_or_else(|| message.created_at.timestamp_millis())
-    }
+/// The time each message of a page (listed newest first) is ordered by: its `created_at`, except that
+/// a message is never ordered after one the server lists as newer. (Timestamps of one thread can come
+/// with and without milliseconds: a line written at 12:00:00.300 then one stamped 12:00:00 would
+/// otherwise swap.)
+fn order_times(messages: &[RemoteMessage]) -> impl Iterator<Item = i64> + '_ {
+    messages.iter().scan(i64::MAX, |bound, message| {
+        *bound = (*bound).min(message.created_at.timestamp_millis());
+        Some(*bound)
+    })
 }
 
-/// Inserts the new messages of a page (newest first) with time-ordered ids: the [`OrderTimes`] in ms
-/// × 1000 plus a tie-breaker, so "newest first" is "highest id first" everywhere. The 1000 ids of a millisecond
+/// Inserts the new messages of a page (newest first, each with its [`order_times`] value) with
+/// time-ordered ids: that time in ms × 1000 plus a tie-breaker, so "newest first" is "highest id first" everywhere. The 1000 ids of a millisecond
 /// are shared from the middle: messages newer than what is cached there (`older` false: the newest
 /// messages) take ids upwards from 500, messages older than it (`older` true: a history page, which
 /// comes after the newer pages) take ids downwards from 499, so several messages of one millisecond
@@ -692,8 +675,7 @@ async fn insert_messages(
     tx: &mut Transaction<'_, Sqlite>,
     account_id: i64,
     conversation_id: i64,
-    messages: &[&RemoteMessage],
-    order: &OrderTimes,
+    messages: &[(&RemoteMessage, i64)],
     older: bool,
 ) -> Result<usize> {
     if messages.is_empty() {
@@ -701,7 +683,7 @@ async fn insert_messages(
     }
     let rows: Vec<serde_json::Value> = messages
         .iter()
-        .map(|message| {
+        .map(|(message, order_time)| {
             let status = if message.incoming { "received" } else { "sent" };
             serde_json::json!([
                 message.id,
@@ -709,7 +691,7 @@ async fn insert_messages(
                 message.text,
                 message.created_at.timestamp_millis(),
                 status,
-                order.millis(message)
+                order_time
             ])
         })
         .collect();
@@ -743,7 +725,7 @@ async fn insert_messages(
         .collect();
     let with_attachments: Vec<(i64, &[RemoteAttachment])> = messages
         .iter()
-        .filter_map(|message| {
+        .filter_map(|(message, _)| {
             ids.get(message.id.as_str())
                 .map(|id| (*id, message.attachments.as_slice()))
         })
