@@ -99,8 +99,7 @@ async fn set_upload_speed(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let speed: Option<UploadSpeedBody> = parse_body(&body)?;
-    lock(&shared.switches).upload_bytes_per_second =
-        speed.and_then(|s| s.bytes_per_second).filter(|&b| b > 0);
+    lock(&shared.switches).set_upload_speed(speed.and_then(|s| s.bytes_per_second));
     Ok(done())
 }
 

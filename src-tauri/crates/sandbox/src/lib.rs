@@ -151,7 +151,7 @@ impl Sandbox {
     /// Reads attachment uploads at most `bytes_per_second` fast, as over a slow uplink, so a client's
     /// upload progress can be watched; `None` reads them at full speed.
     pub fn set_upload_speed(&self, bytes_per_second: Option<u64>) {
-        lock(&self.shared.switches).upload_bytes_per_second = bytes_per_second.filter(|&b| b > 0);
+        lock(&self.shared.switches).set_upload_speed(bytes_per_second);
     }
 
     /// Answers 429 once more than `per_minute` p1 requests came in the last minute; `None`

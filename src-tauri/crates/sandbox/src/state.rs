@@ -86,6 +86,11 @@ impl Switches {
         Some(wait.as_secs_f64().ceil().max(1.0) as u64)
     }
 
+    /// Reads uploads at most `bytes_per_second` fast; `None` (or 0) reads them at full speed.
+    pub fn set_upload_speed(&mut self, bytes_per_second: Option<u64>) {
+        self.upload_bytes_per_second = bytes_per_second.filter(|&bytes| bytes > 0);
+    }
+
     /// Changes the limit and forgets the requests counted so far.
     pub fn set_rate_limit(&mut self, per_minute: Option<u32>) {
         self.rate_limit = per_minute;
