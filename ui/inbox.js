@@ -145,9 +145,7 @@ function scopeKey(account, company) {
 function visibleRange() {
   const scroller = $("conversations");
   const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
-  // The list never shows more than the window's height, whatever its box says mid-layout.
-  const height = Math.min(scroller.clientHeight || window.innerHeight, window.innerHeight);
-  const inView = Math.ceil(height / ROW_HEIGHT);
+  const inView = Math.ceil((scroller.clientHeight || window.innerHeight) / ROW_HEIGHT);
   const last = Math.floor(scroller.scrollTop / ROW_HEIGHT) + inView + OVERSCAN;
   return [first, list.total ? Math.min(last, list.total) : last];
 }

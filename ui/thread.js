@@ -144,8 +144,8 @@ export function showUploadProgress({ outbox_id: outboxId, done, total, bytes_sen
   if (!meta) return;
   const percent = size > 0 ? Math.floor((100 * sent) / size) : 0;
   const shown = meta.textContent.split(" · ")[0];
-  const current = Math.min(done + 1, total);
-  meta.textContent = [shown, t("status.uploadingPercent", { current, total, percent })].join(" · ");
+  const label = t("status.uploadingPercent", { current: Math.min(done + 1, total), total, percent });
+  meta.textContent = [shown, label].join(" · ");
   let bar = item.querySelector("progress.message__progress");
   if (!bar) {
     bar = element("progress", "message__progress");
@@ -153,7 +153,7 @@ export function showUploadProgress({ outbox_id: outboxId, done, total, bytes_sen
   }
   bar.max = Math.max(size, 1);
   bar.value = Math.min(sent, bar.max);
-  bar.title = t("status.uploadingPercent", { current, total, percent });
+  bar.title = label;
 }
 
 function setOlderStatus(text) {

@@ -124,13 +124,19 @@ async fn dropped_file_is_sent(
     file: &Path,
     scratch: &Path,
 ) {
+    let source = drop_on_parley(file, scratch);
+    stage_and_send(window, sandbox, conversation, file, "files-dropped").await;
+    drop(source);
+}
+
+/// Drags `file` from a GTK window beside Parley's and drops it over the thread, away from the
+/// composer's text box (a drop there would insert text). The drag source lives as long as the result.
+fn drop_on_parley(file: &Path, scratch: &Path) -> DragSource {
     let app = x11::wait_for_window("Parley", "Parley", |name| name.starts_with("Parley"));
     let (left, top, width, height) = x11::geometry(&app);
     let source = DragSource::start(file, scratch, left + width + 10, top + 40);
-    // Drop over the thread, away from the composer's text box (a drop there would insert text).
     source.drag_to(left + width * 2 / 3, top + height / 3);
-    stage_and_send(window, sandbox, conversation, file, "files-dropped").await;
-    drop(source);
+    source
 }
 
 /// Scenario 3: a large file over a slow uplink: while it uploads, its message shows a progress bar and
@@ -143,10 +149,7 @@ async fn large_upload_shows_its_progress(
     scratch: &Path,
 ) {
     sandbox.set_upload_speed(Some(SLOW_UPLINK_BYTES_PER_SECOND));
-    let app = x11::wait_for_window("Parley", "Parley", |name| name.starts_with("Parley"));
-    let (left, top, width, height) = x11::geometry(&app);
-    let source = DragSource::start(file, scratch, left + width + 10, top + 40);
-    source.drag_to(left + width * 2 / 3, top + height / 3);
+    let source = drop_on_parley(file, scratch);
     let text = stage_and_click_send(window, file, "files-large").await;
     let seen = watch_upload_progress(window, &text).await;
     sandbox.set_upload_speed(None);
