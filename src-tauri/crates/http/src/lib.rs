@@ -1,0 +1,21 @@
+//! The HTTP machinery every Parley API client builds on, so the Pact p1, Pact p2 and VoIPbin clients
+//! keep only their own URLs, authentication, envelopes and models:
+//!
+//! - [`budget`]: request budgets that know an API's documented rate limits (sliding windows per
+//!   endpoint), shared by every task of an account; [`budget::RequestBudget`] lets a caller keep the
+//!   budget somewhere several processes see it.
+//! - [`retry`]: which failures are repeated for which requests, the backoff between attempts, and
+//!   the server's own word on how long to wait (`Retry-After`, "Please wait for N seconds").
+//! - [`exchange`]: one request sent and its body read with a size cap, a non-success status kept
+//!   with its (capped) body, and transport failures described without the URL.
+//! - [`drive`]: the loop that ties them together for one logical call.
+
+pub mod budget;
+pub mod drive;
+pub mod exchange;
+pub mod retry;
+
+pub use budget::{Bucket, Limit, LocalBudget, RequestBudget};
+pub use drive::send_with_retries;
+pub use exchange::{exchange, BodyLimits, ErrorReply, ExchangeError, TransportFailure};
+pub use retry::{Classify, FailureKind, Idempotency, RetryPolicy};

@@ -1,0 +1,1 @@
+//! Pact p2 client (being written).
