@@ -24,6 +24,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/_sandbox/latency", post(set_latency))
         .route("/_sandbox/rate_limit", post(set_rate_limit))
         .route("/_sandbox/upload_speed", post(set_upload_speed))
+        .route("/_sandbox/p2_limits", post(set_p2_limits))
         .route("/_sandbox/incoming", post(push_incoming))
         .route("/_sandbox/stats", get(stats))
         .route("/files/{id}/{file_name}", get(serve_file))
@@ -100,6 +101,22 @@ async fn set_upload_speed(
 ) -> Result<Json<Value>, ApiError> {
     let speed: Option<UploadSpeedBody> = parse_body(&body)?;
     lock(&shared.switches).set_upload_speed(speed.and_then(|s| s.bytes_per_second));
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct P2LimitsBody {
+    scale: Option<f64>,
+}
+
+/// `POST /_sandbox/p2_limits` with `{"scale":1.0}` (real time), `{"scale":60.0}` (a minute lasts a
+/// second), `{"scale":null}` or `null` (limits off). Forgets the windows counted so far.
+async fn set_p2_limits(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let limits: Option<P2LimitsBody> = parse_body(&body)?;
+    lock(&shared.p2).set_scale(limits.and_then(|l| l.scale));
     Ok(done())
 }
 

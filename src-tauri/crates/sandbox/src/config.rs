@@ -36,6 +36,15 @@ pub struct SandboxConfig {
     pub voipbin_password: String,
     /// How long a JWT from `/auth/login` is accepted (VoIPbin: 7 days).
     pub jwt_lifetime: Duration,
+    /// Time scale of the Pact p2 rate limits (per token and endpoint, as documented): `None` turns
+    /// them off, `Some(1.0)` is real time, `Some(s)` divides every window (and the p2 status delays)
+    /// by `s`, so `Some(60.0)` makes a minute last a second.
+    pub p2_limit_scale: Option<f64>,
+    /// A live outgoing message's p2 status turns from `sent` to `delivered` this long after the send
+    /// (divided by the time scale).
+    pub p2_status_delivered_after: Duration,
+    /// ... and from `delivered` to `read` this long after the send (divided by the time scale).
+    pub p2_status_read_after: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -55,6 +64,9 @@ impl Default for SandboxConfig {
             voipbin_username: "sandbox-admin".to_owned(),
             voipbin_password: "sandbox-password".to_owned(),
             jwt_lifetime: Duration::from_secs(7 * 24 * 3600),
+            p2_limit_scale: Some(1.0),
+            p2_status_delivered_after: Duration::from_secs(2),
+            p2_status_read_after: Duration::from_secs(6),
         }
     }
 }

@@ -62,7 +62,8 @@ pub async fn p1_guard(State(shared): State<Arc<Shared>>, request: Request, next:
     response
 }
 
-fn route_name(request: &Request) -> String {
+/// `METHOD /matched/path` (the route's pattern, or the raw path when none matched).
+pub(crate) fn route_name(request: &Request) -> String {
     let path = request
         .extensions()
         .get::<MatchedPath>()

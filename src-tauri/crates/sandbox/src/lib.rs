@@ -26,6 +26,7 @@ mod error;
 mod guard;
 mod model;
 mod p1;
+mod p2;
 mod paging;
 mod params;
 mod render;
@@ -84,14 +85,12 @@ impl Sandbox {
         let world = seed::generate(&config);
         let shared = Arc::new(Shared::new(
             world,
-            config.seed,
-            config.token.clone(),
-            config.latency,
-            config.job_delay,
+            &config,
             files_base(addr),
             voipbin::VoipbinState::new(&config),
         ));
         let router = p1::router(Arc::clone(&shared))
+            .merge(p2::router(Arc::clone(&shared)))
             .merge(admin::router())
             .merge(voipbin::router(Arc::clone(&shared)))
             .fallback(|| async { error::ApiError::not_found("No such endpoint") })
@@ -131,6 +130,31 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/p1/`, the base URL a p1 client should use.
     pub fn pact_p1_base_url(&self) -> String {
         format!("{}/p1/", files_base(self.addr))
+    }
+
+    /// `http://127.0.0.1:PORT/`, the root the Pact APIs hang off (`p1/`, `api/p2/`).
+    pub fn pact_root_url(&self) -> String {
+        format!("{}/", files_base(self.addr))
+    }
+
+    /// `http://127.0.0.1:PORT/api/p2/`, the base URL a p2 client should use.
+    pub fn pact_p2_base_url(&self) -> String {
+        format!("{}/api/p2/", files_base(self.addr))
+    }
+
+    /// Changes the time scale of the p2 rate limits (and of the p2 status delays) and forgets
+    /// the windows counted so far: `None` (or a scale that is not positive) turns the limits off,
+    /// `Some(1.0)` is real time, `Some(60.0)` makes a minute last a second.
+    pub fn set_p2_limit_scale(&self, scale: Option<f64>) {
+        lock(&self.shared.p2).set_scale(scale);
+    }
+
+    /// Every accepted (not 429) p2 request start, oldest first, with its endpoint bucket
+    /// (`list_conversations`, `get_conversation`, `update_conversation`, `list_messages`,
+    /// `get_message`, `send_message`, `delete_messages`, `write_first`, `upload_attachment`,
+    /// `waba_templates`), so a test can check no window was exceeded.
+    pub fn p2_request_log(&self) -> Vec<(String, std::time::Instant)> {
+        lock(&self.shared.p2).log()
     }
 
     /// The API token the sandbox accepts.
@@ -205,13 +229,14 @@ impl Sandbox {
 
     /// The conversation's messages, oldest first (empty for an unknown conversation).
     pub fn messages(&self, conversation_id: i64) -> Vec<SnapshotMessage> {
+        let clock = self.shared.p2_clock();
         let world = lock(&self.shared.world);
         world
             .conversation(conversation_id)
             .map(|c| {
                 c.messages
                     .iter()
-                    .map(|m| SnapshotMessage::of(&world, m))
+                    .map(|m| SnapshotMessage::of(&world, c, m, &clock))
                     .collect()
             })
             .unwrap_or_default()
@@ -220,12 +245,9 @@ impl Sandbox {
     /// Every message accepted through the API, in the order accepted, including sends whose
     /// delivery job has not finished yet (their id is the one they will get).
     pub fn sent_messages(&self) -> Vec<SnapshotMessage> {
+        let clock = self.shared.p2_clock();
         let world = lock(&self.shared.world);
-        world
-            .sent
-            .iter()
-            .map(|s| SnapshotMessage::of_sent(&world, s))
-            .collect()
+        snapshot::sent_messages(&world, &clock)
     }
 
     /// `http://127.0.0.1:PORT`, the VoIPbin root (REST under `/v1.0/`, login at `/auth/login`).

@@ -2,6 +2,7 @@
 //! attachments and delivery jobs, with the lookups and mutations the handlers need.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -56,8 +57,26 @@ pub struct Conversation {
     pub assignee_id: Option<i64>,
     pub note: Option<String>,
     pub bitrix_block_openlines: bool,
+    /// p2 `operational_state`: `open` or `archived`.
+    pub operational_state: &'static str,
+    /// p2 `replied_state` set through `PUT /api/p2/conversations/{id}`; cleared by the next message.
+    pub replied_override: Option<&'static str>,
     /// Sorted by (created_at, id), strictly increasing created_at.
     pub messages: Vec<Message>,
+}
+
+impl Conversation {
+    /// p2 `replied_state`: the PUT override, else from the newest message.
+    pub fn replied_state(&self) -> &'static str {
+        if let Some(state) = self.replied_override {
+            return state;
+        }
+        match self.messages.last() {
+            None => "initialized",
+            Some(m) if m.income => "unreplied",
+            Some(_) => "replied",
+        }
+    }
 }
 
 /// How an attachment-only message writes its empty text.
@@ -90,6 +109,28 @@ pub struct Message {
     pub empty_attachments: EmptyList,
     pub ack: Option<i64>,
     pub job_id: Option<i64>,
+    /// What only p2 shows.
+    pub p2: MessageP2,
+}
+
+/// The p2 side of a message. Its `external_id` is derived from the id and the provider (see
+/// `p2::render::external_id`), so seeding stores nothing for it.
+#[derive(Debug, Clone, Default)]
+pub struct MessageP2 {
+    /// External id of the quoted message.
+    pub replied_to_id: Option<String>,
+    /// Deleted through `DELETE /api/p2/conversations/{id}/messages` (still listed).
+    pub deleted: bool,
+    /// For messages sent live (p1 or p2): when, so the status can move with time.
+    pub live: Option<LiveSend>,
+}
+
+/// A live outgoing message: its status is `sent`, then `delivered`, then `read` as time passes
+/// (or `error` when it was sent while deliveries fail).
+#[derive(Debug, Clone, Copy)]
+pub struct LiveSend {
+    pub sent_at: Instant,
+    pub failed: bool,
 }
 
 /// A stored file.
@@ -214,6 +255,7 @@ impl World {
             .last()
             .map(|m| m.created_at + ChronoDuration::milliseconds(1));
         message.created_at = after_last.map_or(now, |t| t.max(now));
+        conversation.replied_override = None;
         conversation.last_message_at = Some(message.created_at);
         if message.income {
             conversation.last_income_message_at = Some(message.created_at);
@@ -241,5 +283,12 @@ pub fn live_message(
         empty_attachments: EmptyList::Array,
         ack: if income { None } else { Some(2) },
         job_id: None,
+        p2: MessageP2 {
+            live: (!income).then(|| LiveSend {
+                sent_at: Instant::now(),
+                failed: false,
+            }),
+            ..MessageP2::default()
+        },
     }
 }

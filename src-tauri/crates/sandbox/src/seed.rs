@@ -8,7 +8,8 @@ use rand::{Rng, RngCore, SeedableRng};
 use crate::config::SandboxConfig;
 use crate::content::{self, Locale};
 use crate::model::{
-    Attachment, Channel, Company, Conversation, EmptyList, EmptyText, Message, TimeShape, World,
+    Attachment, Channel, Company, Conversation, EmptyList, EmptyText, Message, MessageP2,
+    TimeShape, World,
 };
 
 /// Epoch seconds of the instant all seed timestamps lie before (2026-01-15T12:00:00Z).
@@ -160,6 +161,8 @@ fn generate_conversation(
             .then(|| ASSIGNEES[rng.gen_range(0..ASSIGNEES.len())]),
         note: conversation_note(rng),
         bitrix_block_openlines: rng.gen_ratio(1, 10),
+        operational_state: seeded_operational_state(id),
+        replied_override: None,
         messages: Vec::with_capacity(times.len()),
     };
     let message_shape = message_time_shape(rng);
@@ -189,6 +192,24 @@ fn generate_conversation(
         conversation.messages.push(message);
     }
     conversation
+}
+
+/// About one conversation in five is archived. Derived from the id alone (no draw from the seed
+/// generators, so every other seeded value stays the same).
+fn seeded_operational_state(id: i64) -> &'static str {
+    if mix64(id as u64 ^ 0xA4C1_11ED_0000_0002).is_multiple_of(5) {
+        "archived"
+    } else {
+        "open"
+    }
+}
+
+/// SplitMix64's finaliser: a cheap, well-spread hash of a number.
+pub fn mix64(value: u64) -> u64 {
+    let mut z = value.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn pick_channel(world: &World, rng: &mut SeedRng, company_id: i64) -> Channel {
@@ -330,6 +351,7 @@ fn generate_message(
         empty_attachments: empty_list_shape(rng),
         ack: (!income).then_some(3),
         job_id: None,
+        p2: MessageP2::default(),
     };
     match feature {
         Forced::Long => message.text = Some(content::long_message(locale)),

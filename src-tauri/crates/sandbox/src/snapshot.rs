@@ -1,12 +1,13 @@
 //! Read-only copies of the sandbox's state for tests and the demo: what is stored, not how it
 //! is written on the wire.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Attachment, Company, Conversation, Message, SentRecord, World};
+use crate::model::{Attachment, Company, Conversation, Message, World};
+use crate::p2::render::{self as p2_render, Clock};
 
 /// A company.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,6 +39,10 @@ pub struct SnapshotConversation {
     pub note: Option<String>,
     /// Bitrix open lines block flag.
     pub bitrix_block_openlines: bool,
+    /// p2 `operational_state`: `open` or `archived`.
+    pub operational_state: String,
+    /// p2 `replied_state`: `initialized`, `replied` or `unreplied`.
+    pub replied_state: String,
 }
 
 /// A stored file.
@@ -68,6 +73,14 @@ pub struct SnapshotMessage {
     pub created_at: DateTime<Utc>,
     /// Attached files, in order.
     pub attachments: Vec<SnapshotAttachment>,
+    /// p2 status now: `created` (incoming), `sent`, `delivered`, `read` or `error`.
+    pub status: String,
+    /// p2 `external_id` now (`None` for a live send not yet delivered).
+    pub external_id: Option<String>,
+    /// p2 `replied_to_id`: external id of the quoted message.
+    pub replied_to_id: Option<String>,
+    /// Deleted through p2 (still listed).
+    pub deleted: bool,
 }
 
 /// Counters of what the sandbox has served.
@@ -75,18 +88,25 @@ pub struct SnapshotMessage {
 pub struct SandboxStats {
     /// p1 requests received (including faulted and rate-limited ones).
     pub requests: u64,
-    /// p1 requests answered with an injected fault.
+    /// p1, p2 and VoIPbin requests answered with an injected fault.
     pub faults_injected: u64,
     /// Injected faults by kind name (`status500`, `html502`, `connection_reset`, ...).
     pub faults_by_kind: BTreeMap<String, u64>,
-    /// p1 requests answered 429.
+    /// p1 requests answered 429 (the p1 `rate_limit` switch).
     pub rate_limited: u64,
-    /// p1 requests answered 401.
+    /// p1 and p2 requests answered 401.
     pub unauthorized: u64,
     /// Messages accepted through the API (sends and telegram_personal first messages).
     pub messages_accepted: u64,
-    /// p1 requests by route, e.g. `GET /p1/companies/{company_id}/conversations`.
+    /// Requests by route, e.g. `GET /p1/companies/{company_id}/conversations` or
+    /// `GET /api/p2/conversations`.
     pub per_route: BTreeMap<String, u64>,
+    /// p2 requests received (including faulted and rate-limited ones).
+    #[serde(default)]
+    pub p2_requests: u64,
+    /// p2 requests answered 429 by the documented per-endpoint limits.
+    #[serde(default)]
+    pub p2_rate_limited: u64,
 }
 
 impl SnapshotCompany {
@@ -110,6 +130,8 @@ impl SnapshotConversation {
             assignee_id: conversation.assignee_id,
             note: conversation.note.clone(),
             bitrix_block_openlines: conversation.bitrix_block_openlines,
+            operational_state: conversation.operational_state.to_owned(),
+            replied_state: conversation.replied_state().to_owned(),
         }
     }
 }
@@ -134,23 +156,67 @@ fn attachments_of(world: &World, ids: &[i64]) -> Vec<SnapshotAttachment> {
 }
 
 impl SnapshotMessage {
-    pub(crate) fn of(world: &World, message: &Message) -> SnapshotMessage {
+    pub(crate) fn of(
+        world: &World,
+        conversation: &Conversation,
+        message: &Message,
+        clock: &Clock,
+    ) -> SnapshotMessage {
         SnapshotMessage {
             id: message.id,
             income: message.income,
             text: message.text.clone(),
             created_at: message.created_at,
             attachments: attachments_of(world, &message.attachment_ids),
+            status: p2_render::status(message, clock).0.to_owned(),
+            external_id: p2_render::external_id(conversation.channel_type, message, clock),
+            replied_to_id: message.p2.replied_to_id.clone(),
+            deleted: message.p2.deleted,
         }
     }
+}
 
-    pub(crate) fn of_sent(world: &World, sent: &SentRecord) -> SnapshotMessage {
-        SnapshotMessage {
-            id: sent.message_id,
-            income: false,
-            text: sent.text.clone(),
-            created_at: sent.delivered_at.unwrap_or(sent.accepted_at),
-            attachments: attachments_of(world, &sent.attachment_ids),
+/// Every accepted send, in order: as stored once it is in its conversation, else (a p1 send
+/// whose job has not finished) as accepted, `sent`.
+pub(crate) fn sent_messages(world: &World, clock: &Clock) -> Vec<SnapshotMessage> {
+    if world.sent.is_empty() {
+        return Vec::new();
+    }
+    let wanted: HashSet<i64> = world.sent.iter().map(|s| s.message_id).collect();
+    let mut stored: HashMap<i64, SnapshotMessage> = HashMap::new();
+    for conversation in &world.conversations {
+        for message in conversation.messages.iter().rev() {
+            if wanted.contains(&message.id) {
+                stored.insert(
+                    message.id,
+                    SnapshotMessage::of(world, conversation, message, clock),
+                );
+            }
         }
     }
+    world
+        .sent
+        .iter()
+        .map(|sent| {
+            let mut snapshot =
+                stored
+                    .get(&sent.message_id)
+                    .cloned()
+                    .unwrap_or_else(|| SnapshotMessage {
+                        id: sent.message_id,
+                        income: false,
+                        text: None,
+                        created_at: sent.accepted_at,
+                        attachments: Vec::new(),
+                        status: "sent".to_owned(),
+                        external_id: None,
+                        replied_to_id: None,
+                        deleted: false,
+                    });
+            snapshot.text = sent.text.clone();
+            snapshot.attachments = attachments_of(world, &sent.attachment_ids);
+            snapshot.created_at = sent.delivered_at.unwrap_or(sent.accepted_at);
+            snapshot
+        })
+        .collect()
 }

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::{FaultConfig, FaultKind};
+use crate::config::{FaultConfig, FaultKind, SandboxConfig};
 use crate::model::{live_message, World};
+use crate::p2::limits::P2Limiter;
+use crate::p2::render::Clock;
 use crate::snapshot::SandboxStats;
 use crate::voipbin::VoipbinState;
 
@@ -111,28 +113,51 @@ pub struct Shared {
     pub files_base: String,
     /// The VoIPbin side of the sandbox.
     pub voipbin: VoipbinState,
+    /// p2 rate limits (per token and endpoint) and the log of accepted p2 request starts.
+    pub p2: Mutex<P2Limiter>,
+    /// A live send's p2 status turns `delivered`, then `read`, this long after it (unscaled).
+    pub p2_delays: P2Delays,
+}
+
+/// The p2 status delays of the config.
+#[derive(Debug, Clone, Copy)]
+pub struct P2Delays {
+    pub delivered_after: Duration,
+    pub read_after: Duration,
 }
 
 impl Shared {
     /// State for a freshly generated world.
     pub fn new(
         world: World,
-        seed: u64,
-        token: String,
-        latency: Duration,
-        job_delay: Duration,
+        config: &SandboxConfig,
         files_base: String,
         voipbin: VoipbinState,
     ) -> Shared {
         Shared {
             world: Mutex::new(world),
-            switches: Mutex::new(Switches::new(seed, latency)),
+            switches: Mutex::new(Switches::new(config.seed, config.latency)),
             stats: Mutex::new(SandboxStats::default()),
-            live_rng: Mutex::new(StdRng::seed_from_u64(seed.wrapping_add(7))),
-            token,
-            job_delay,
+            live_rng: Mutex::new(StdRng::seed_from_u64(config.seed.wrapping_add(7))),
+            token: config.token.clone(),
+            job_delay: config.job_delay,
             files_base,
             voipbin,
+            p2: Mutex::new(P2Limiter::new(config.p2_limit_scale)),
+            p2_delays: P2Delays {
+                delivered_after: config.p2_status_delivered_after,
+                read_after: config.p2_status_read_after,
+            },
+        }
+    }
+
+    /// What p2 statuses are computed against now (real time while the limits are off).
+    pub fn p2_clock(&self) -> Clock {
+        Clock {
+            now: Instant::now(),
+            scale: lock(&self.p2).scale().unwrap_or(1.0),
+            delivered_after: self.p2_delays.delivered_after,
+            read_after: self.p2_delays.read_after,
         }
     }
 

@@ -59,7 +59,7 @@ pub async fn upload(
 }
 
 /// The request with its body read at most `bytes_per_second` fast: each chunk waits its share.
-fn throttled(request: Request, bytes_per_second: u64) -> Request {
+pub(crate) fn throttled(request: Request, bytes_per_second: u64) -> Request {
     let (parts, body) = request.into_parts();
     let slowed = body.into_data_stream().then(move |chunk| async move {
         if let Ok(bytes) = &chunk {
@@ -185,7 +185,7 @@ fn from_file(file: UploadedFile) -> Result<(String, String, Bytes), ApiError> {
 }
 
 /// The sandbox never fetches the URL: it stores a small placeholder of the right kind.
-fn from_url(raw: &str) -> Result<(String, String, Bytes), ApiError> {
+pub(crate) fn from_url(raw: &str) -> Result<(String, String, Bytes), ApiError> {
     let parsed = url::Url::parse(raw.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
@@ -205,7 +205,7 @@ fn from_url(raw: &str) -> Result<(String, String, Bytes), ApiError> {
     Ok((file_name, mime_type, bytes))
 }
 
-fn guess_mime(file_name: &str) -> String {
+pub(crate) fn guess_mime(file_name: &str) -> String {
     mime_guess::from_path(file_name)
         .first_raw()
         .unwrap_or("application/octet-stream")

@@ -281,6 +281,8 @@ fn find_or_add_conversation(
         assignee_id: None,
         note: None,
         bitrix_block_openlines: false,
+        operational_state: "open",
+        replied_override: None,
         messages: Vec::new(),
     });
     if let Some(company) = world.companies.iter_mut().find(|c| c.id == company_id) {

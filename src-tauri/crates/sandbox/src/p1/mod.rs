@@ -1,6 +1,6 @@
 //! The Pact p1 API routes (`/p1/...`) and the helpers their handlers share.
 
-mod attachments;
+pub(crate) mod attachments;
 mod companies;
 mod conversations;
 mod messages;
