@@ -1,4 +1,5 @@
-//! Parley's sandbox: a local HTTP server that speaks the Pact.im p1 API and VoIPbin's REST and
+//! Parley's sandbox: a local HTTP server that speaks the Pact.im p1 API, the Pact.im p2 API
+//! (under `/api/p2/`, see [`Sandbox::pact_p2_base_url`], over the same data) and VoIPbin's REST and
 //! WebSocket API (rooted at `/`, see [`Sandbox::voipbin_base_url`]) from the public docs, in
 //! memory, with deterministic and realistic seed data, for tests, benchmarks and demo mode.
 //!
@@ -15,7 +16,8 @@
 //! through the admin endpoints under `/_sandbox/` (no token needed, never faulted):
 //! `POST /_sandbox/faults {"rate":0.3,"kinds":["status500","html502","reset","invalid_json",
 //! "reset_after_processing"]}`, `POST /_sandbox/latency {"ms":50}`,
-//! `POST /_sandbox/rate_limit {"per_minute":N}` (or `null`),
+//! `POST /_sandbox/rate_limit {"per_minute":N}` (or `null`), `POST /_sandbox/p2_limits {"scale":1.0}`
+//! (or `null`: p2's documented per-endpoint limits off),
 //! `POST /_sandbox/incoming {"conversation_id":1,"text":"hi"}` and `GET /_sandbox/stats`.
 
 mod admin;

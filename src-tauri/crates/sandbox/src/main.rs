@@ -11,7 +11,7 @@ use parley_sandbox::{Sandbox, SandboxConfig};
 #[derive(Debug, Parser)]
 #[command(
     name = "parley-sandbox",
-    about = "Local Pact.im p1 API with deterministic demo data"
+    about = "Local Pact.im p1 and p2 API with deterministic demo data"
 )]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -44,6 +44,28 @@ struct Args {
     /// Messages per VoIPbin conversation.
     #[arg(long, default_value_t = 15)]
     voipbin_messages: usize,
+    /// Time scale of the Pact p2 rate limits: 1 is real time, 60 makes a minute last a second,
+    /// 0 or "off" turns them off.
+    #[arg(long, default_value = "1", value_parser = parse_scale)]
+    p2_limit_scale: Scale,
+}
+
+/// A p2 time scale; `None` is off.
+#[derive(Debug, Clone, Copy)]
+struct Scale(Option<f64>);
+
+fn parse_scale(raw: &str) -> Result<Scale, String> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("off") || raw.eq_ignore_ascii_case("none") {
+        return Ok(Scale(None));
+    }
+    let scale: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number or \"off\""))?;
+    if !scale.is_finite() || scale < 0.0 {
+        return Err(format!("{raw:?} must be 0 (off) or a positive number"));
+    }
+    Ok(Scale((scale > 0.0).then_some(scale)))
 }
 
 impl Args {
@@ -61,6 +83,7 @@ impl Args {
                 .map(Duration::from_secs_f64),
             voipbin_conversations: self.voipbin_conversations,
             voipbin_messages_per_conversation: self.voipbin_messages,
+            p2_limit_scale: self.p2_limit_scale.0,
             ..SandboxConfig::default()
         }
     }
@@ -82,6 +105,7 @@ async fn main() -> ExitCode {
         sandbox.pact_p1_base_url(),
         sandbox.token()
     );
+    println!("parley-sandbox pact p2 at {}", sandbox.pact_p2_base_url());
     let (username, password) = sandbox.voipbin_login();
     println!(
         "parley-sandbox voipbin root {} (accesskey: {}, login: {username} / {password}, customer: {})",
