@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
+use parley_core::provider::ConversationState;
 use parley_core::{
     ConversationRef, CoreError, KeyringStore, LivePolicy, NewAccount, OutboxState, Parley,
     ProviderKind, Secret, SyncProgress,
@@ -90,10 +91,50 @@ enum Command {
         /// The teammate's user id.
         assignee_id: String,
     },
-    /// Clear a conversation's assignment (VoIPbin).
+    /// Clear a conversation's assignment (Pact, VoIPbin).
     Unassign {
         /// ACCOUNT/ID
         conversation: String,
+    },
+    /// Archive a conversation (Pact): it leaves the inbox for the Archived view.
+    Archive {
+        /// ACCOUNT/ID
+        conversation: String,
+    },
+    /// Bring an archived conversation back to the inbox (Pact).
+    Unarchive {
+        /// ACCOUNT/ID
+        conversation: String,
+    },
+    /// Mark a conversation replied (yes) or unreplied (no) (Pact).
+    Replied {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// yes or no
+        state: YesNo,
+    },
+    /// Answer a message, quoting it (through the outbox, like send).
+    Reply {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// The id of the message to answer.
+        message_id: String,
+        /// The text.
+        #[arg(long)]
+        text: String,
+        /// Wait up to SECONDS for delivered or failed.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a message the team sent, where the messenger allows it (Pact: WhatsApp, Telegram, MAX).
+    DeleteMessage {
+        /// ACCOUNT/ID
+        conversation: String,
+        /// The message's id.
+        message_id: String,
     },
     /// Follow a VoIPbin account's live events: one line (or JSON object) per change, until stopped.
     Watch {
@@ -156,7 +197,8 @@ enum AccountCommand {
     /// Add an account; the token, access key or password is read from standard input and stored in
     /// the OS keyring.
     Add {
-        /// The API: pact-p1 or voipbin.
+        /// The API: pact (Pact's current API, p2 with p1 where p2 has no call), pact-p1 (the
+        /// deprecated p1 alone) or voipbin.
         #[arg(long)]
         provider: String,
         /// A name for the account (used as ACCOUNT in ACCOUNT/ID).
@@ -165,14 +207,20 @@ enum AccountCommand {
         /// Only this company (repeat for several); default: every company of the token.
         #[arg(long = "company-id", value_name = "ID")]
         company_ids: Vec<String>,
-        /// Replace the API's address, e.g. http://127.0.0.1:8080/p1/ (Pact) or the root
-        /// https://api.voipbin.net (VoIPbin)
+        /// Replace the API's address: Pact's root (https://api.pact.im/; p2 under api/p2/, p1 under
+        /// p1/), e.g. http://127.0.0.1:8080/; for pact-p1 the p1 address itself
+        /// (http://127.0.0.1:8080/p1/); for VoIPbin the root https://api.voipbin.net
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
         /// VoIPbin: sign in with this username and the password from standard input, instead of
         /// an access key.
         #[arg(long, value_name = "USER")]
         username: Option<String>,
+    },
+    /// Move a pact-p1 account to Pact's current API (p2), keeping its cache.
+    Upgrade {
+        /// The account's name.
+        name: String,
     },
     /// List accounts.
     List {
@@ -185,6 +233,12 @@ enum AccountCommand {
         /// The account's name.
         name: String,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum YesNo {
+    Yes,
+    No,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -288,6 +342,57 @@ async fn dispatch(parley: &Parley, command: Command) -> anyhow::Result<()> {
                 .await?;
             output::say(format!("{conversation} unassigned"))
         }
+        Command::Archive { conversation } => {
+            parley
+                .set_state(
+                    &ConversationRef::parse(&conversation)?,
+                    ConversationState::Archived,
+                )
+                .await?;
+            output::say(format!("{conversation} archived"))
+        }
+        Command::Unarchive { conversation } => {
+            parley
+                .set_state(
+                    &ConversationRef::parse(&conversation)?,
+                    ConversationState::Open,
+                )
+                .await?;
+            output::say(format!("{conversation} is open again"))
+        }
+        Command::Replied {
+            conversation,
+            state,
+        } => {
+            let replied = matches!(state, YesNo::Yes);
+            parley
+                .set_replied(&ConversationRef::parse(&conversation)?, replied)
+                .await?;
+            let word = if replied { "replied" } else { "unreplied" };
+            output::say(format!("{conversation} marked {word}"))
+        }
+        Command::Reply {
+            conversation,
+            message_id,
+            text,
+            wait,
+            json,
+        } => {
+            let conversation = ConversationRef::parse(&conversation)?;
+            let id = parley
+                .queue_reply(&conversation, Some(message_id), Some(text), &[])
+                .await?;
+            follow_send(parley, id, wait, json).await
+        }
+        Command::DeleteMessage {
+            conversation,
+            message_id,
+        } => {
+            parley
+                .delete_message(&ConversationRef::parse(&conversation)?, &message_id)
+                .await?;
+            output::say(format!("message {message_id} of {conversation} deleted"))
+        }
         Command::Watch { account, json } => watch(parley, &account, json).await,
         Command::Note { conversation, text } => {
             parley
@@ -361,6 +466,13 @@ async fn account(parley: &Parley, command: AccountCommand) -> anyhow::Result<()>
                 account.name
             ))
         }
+        AccountCommand::Upgrade { name } => {
+            let account = parley.upgrade_account(&name).await?;
+            output::say(format!(
+                "account \"{}\" now uses Pact's current API (p2); its cache is kept",
+                account.name
+            ))
+        }
         AccountCommand::List { json } => output::accounts(&parley.accounts().await?, json),
         AccountCommand::Remove { name } => {
             parley.remove_account(&name).await?;
@@ -374,7 +486,7 @@ fn secret_prompt(provider: ProviderKind, with_username: bool, account: &str) -> 
     match (provider, with_username) {
         (ProviderKind::Voipbin, true) => format!("VoIPbin password for {account}: "),
         (ProviderKind::Voipbin, false) => format!("VoIPbin access key for {account}: "),
-        (ProviderKind::PactP1, _) => format!("API token for {account}: "),
+        (ProviderKind::Pact | ProviderKind::PactP1, _) => format!("API token for {account}: "),
     }
 }
 
@@ -465,6 +577,17 @@ async fn send(
     let id = parley
         .queue_message(conversation, text, attachments)
         .await?;
+    follow_send(parley, id, wait, json).await
+}
+
+/// Works outbox entry `id` until the server accepted it (or, with `wait`, until it is delivered or
+/// failed, at most `wait` seconds), showing upload progress, then prints where it is.
+async fn follow_send(
+    parley: &Parley,
+    id: i64,
+    wait: Option<u64>,
+    json: bool,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + wait.map_or(ACCEPT_TIMEOUT, Duration::from_secs);
     let mut uploads = output::UploadReporter::new();
     loop {

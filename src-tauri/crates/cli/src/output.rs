@@ -167,11 +167,16 @@ pub fn sync_report(report: &SyncReport, json: bool) -> anyhow::Result<()> {
         out!("{}", serde_json::to_string(report)?);
     } else {
         out!(
-            "{}: {} conversations, {} messages cached, {} new",
+            "{}: {} conversations, {} messages cached, {} new{}",
             plain(&report.account),
             report.conversations,
             report.messages,
-            report.new_messages
+            report.new_messages,
+            if report.rate_limited > 0 {
+                format!(" ({} answers \"too many requests\")", report.rate_limited)
+            } else {
+                String::new()
+            }
         );
     }
     Ok(())
@@ -245,6 +250,9 @@ pub fn messages(messages: &[MessageView], json: bool) -> anyhow::Result<()> {
         }
         if let Some(error) = &message.error {
             out!("    failed: {}", plain(error));
+        }
+        if message.deleted {
+            out!("    (deleted)");
         }
     }
     Ok(())
@@ -356,13 +364,19 @@ impl ProgressReporter {
     pub fn report(&mut self, progress: &SyncProgress) {
         let total = progress.conversations_total.max(1);
         let tenth = progress.conversations_done * 10 / total;
-        let line = format!(
+        let mut line = format!(
             "syncing {}: {}/{} conversations, {} new messages",
             plain(&progress.account),
             progress.conversations_done,
             progress.conversations_total,
             progress.messages_fetched
         );
+        if let (waiting @ 1.., Some(eta)) = (progress.history_waiting, progress.eta_seconds) {
+            line.push_str(&format!(
+                "; history of {waiting} conversations: {}",
+                about_left(eta)
+            ));
+        }
         let finished = progress.conversations_done == progress.conversations_total;
         if self.live {
             eprint!("\r{line}");
@@ -373,6 +387,15 @@ impl ProgressReporter {
             eprintln!("{line}");
         }
         self.last_tenth = Some(tenth);
+    }
+}
+
+/// "about 16 min left", as the rate limits make it.
+fn about_left(seconds: u64) -> String {
+    match seconds {
+        0..=59 => "less than a minute left".to_string(),
+        60..=5399 => format!("about {} min left", seconds.div_ceil(60)),
+        _ => format!("about {:.1} h left", seconds as f64 / 3600.0),
     }
 }
 

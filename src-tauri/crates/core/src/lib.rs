@@ -1,10 +1,12 @@
 //! Parley's core: accounts, the local cache, sync, the outbox, search and the token store, with no UI
 //! dependency. The desktop app and `parley-cli` are thin shells over [`Parley`].
 
+mod budget;
 pub mod error;
 mod live;
 pub mod model;
 mod outbox;
+mod paced_sync;
 pub mod paths;
 pub mod provider;
 pub mod secrets;
@@ -17,16 +19,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use budget::token_fingerprint;
 pub use error::{CoreError, ErrorCode, ProviderError, Result};
 pub use live::{LiveChange, LivePolicy};
 pub use model::*;
 pub use outbox::OutboxPolicy;
+pub use paced_sync::Focus;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
 pub use ui_state::{
     CompanySummary, ConversationSummary, InboxFilter, InboxPage, InboxQuery, UploadProgress,
 };
 
 use model::now_millis;
+use provider::pact::PactProvider;
 use provider::pact_p1::PactP1Provider;
 use provider::voipbin::VoipbinProvider;
 use provider::Provider;
@@ -43,6 +48,7 @@ pub struct Parley {
     policy: OutboxPolicy,
     providers: Mutex<HashMap<i64, Arc<dyn Provider>>>,
     uploads: outbox::UploadsInFlight,
+    focus: Focus,
 }
 
 impl Parley {
@@ -57,6 +63,7 @@ impl Parley {
             policy: OutboxPolicy::default(),
             providers: Mutex::new(HashMap::new()),
             uploads: outbox::UploadsInFlight::default(),
+            focus: Focus::default(),
         })
     }
 
@@ -115,6 +122,7 @@ impl Parley {
             )));
         }
         let provider = build_provider(
+            &self.store,
             new.provider,
             username.as_deref(),
             &token,
@@ -195,7 +203,20 @@ impl Parley {
     ) -> Result<SyncReport> {
         let account = self.store.account(account).await?;
         let provider = self.provider(&account).await?;
-        let report = sync::sync_account(&self.store, provider.as_ref(), &account, progress).await?;
+        let report = match provider.paced() {
+            Some(paced) => {
+                paced_sync::sync_paced_account(
+                    &self.store,
+                    provider.as_ref(),
+                    paced,
+                    &account,
+                    &self.focus,
+                    progress,
+                )
+                .await?
+            }
+            None => sync::sync_account(&self.store, provider.as_ref(), &account, progress).await?,
+        };
         self.process_outbox(None).await?;
         self.prune_sent_files().await?;
         Ok(report)
@@ -247,6 +268,18 @@ impl Parley {
         text: Option<String>,
         files: &[PathBuf],
     ) -> Result<i64> {
+        self.queue_reply(conversation, None, text, files).await
+    }
+
+    /// Like [`Parley::queue_message`], answering the cached message `reply_to` (its provider id),
+    /// which the customer sees quoted.
+    pub async fn queue_reply(
+        &self,
+        conversation: &ConversationRef,
+        reply_to: Option<String>,
+        text: Option<String>,
+        files: &[PathBuf],
+    ) -> Result<i64> {
         let text = text.filter(|text| !text.trim().is_empty());
         if text.is_none() && files.is_empty() {
             return Err(CoreError::InvalidInput(
@@ -257,6 +290,18 @@ impl Parley {
             .store
             .conversation(&conversation.account, &conversation.id)
             .await?;
+        if let Some(message_id) = &reply_to {
+            let account = self.store.account_by_id(cached.account_id).await?;
+            if let Some(reason) = account.features.reply.reason {
+                return Err(CoreError::provider(
+                    &account.name,
+                    ProviderError::new(ErrorCode::Unsupported, reason),
+                ));
+            }
+            self.store
+                .message_external_id(cached.id, message_id)
+                .await?;
+        }
         if !files.is_empty() {
             let account = self.store.account_by_id(cached.account_id).await?;
             if let Some(reason) = account.features.attachments.reason {
@@ -272,6 +317,7 @@ impl Parley {
             conversation_id: cached.id,
             text,
             files: staged,
+            reply_to,
         };
         self.store.insert_outbox_entry(&entry).await
     }
@@ -452,6 +498,106 @@ impl Parley {
         live::watch(&self.store, &provider, &account, &policy, on_change).await
     }
 
+    /// Archives or reopens the conversation (on the server, then in the cache).
+    pub async fn set_state(
+        &self,
+        conversation: &ConversationRef,
+        state: provider::ConversationState,
+    ) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        provider
+            .set_state(&cached.company_provider_id, &cached.provider_id, state)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store
+            .update_conversation_field(cached.id, store::ConversationField::State(state))
+            .await
+    }
+
+    /// Marks the conversation replied or unreplied (on the server, then in the cache).
+    pub async fn set_replied(&self, conversation: &ConversationRef, replied: bool) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        provider
+            .set_replied(&cached.company_provider_id, &cached.provider_id, replied)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store
+            .update_conversation_field(cached.id, store::ConversationField::Replied(replied))
+            .await
+    }
+
+    /// Deletes one of our sent messages in the customer's messenger, where it allows that.
+    pub async fn delete_message(
+        &self,
+        conversation: &ConversationRef,
+        message_id: &str,
+    ) -> Result<()> {
+        let (cached, provider) = self.conversation_and_provider(conversation).await?;
+        match self
+            .store
+            .message_direction(cached.id, message_id)
+            .await?
+            .as_deref()
+        {
+            None => {
+                return Err(CoreError::NotFound(format!(
+                    "message {message_id} is not in the cache of {conversation}"
+                )))
+            }
+            Some("in") => {
+                return Err(CoreError::InvalidInput(
+                    "only messages the team sent can be deleted".to_string(),
+                ))
+            }
+            Some(_) => {}
+        }
+        provider
+            .delete_message(&cached.company_provider_id, &cached.provider_id, message_id)
+            .await
+            .map_err(|error| CoreError::provider(&conversation.account, error))?;
+        self.store.mark_message_deleted(cached.id, message_id).await
+    }
+
+    /// Tells the sync which conversation the agent has open: its thread is read first.
+    pub async fn set_focus(&self, conversation: Option<&ConversationRef>) -> Result<()> {
+        let id = match conversation {
+            Some(conversation) => Some(
+                self.store
+                    .conversation(&conversation.account, &conversation.id)
+                    .await?
+                    .id,
+            ),
+            None => None,
+        };
+        self.focus.set(id);
+        Ok(())
+    }
+
+    /// Moves a Pact p1 account to Pact's current API (p1 stays in use for companies, notes and
+    /// Bitrix). The cache is kept as it is: conversation and message ids are the same objects in
+    /// both APIs, so no history is downloaded again.
+    pub async fn upgrade_account(&self, name: &str) -> Result<Account> {
+        let account = self.store.account(name).await?;
+        if account.provider != ProviderKind::PactP1 {
+            return Err(CoreError::InvalidInput(format!(
+                "account \"{name}\" is a {} account; only pact-p1 accounts move to pact",
+                account.provider.as_str()
+            )));
+        }
+        let base_url = match account.base_url.as_deref() {
+            Some(url) => Some(
+                provider::pact::normalised_root(url)
+                    .map_err(|error| CoreError::provider(name, error))?,
+            ),
+            None => None,
+        };
+        self.store
+            .set_account_provider(account.id, ProviderKind::Pact, base_url.as_deref())
+            .await?;
+        self.lock_providers().remove(&account.id);
+        self.store.account(name).await
+    }
+
     /// Replaces the conversation's note.
     pub async fn set_note(&self, conversation: &ConversationRef, note: &str) -> Result<()> {
         let (cached, provider) = self.conversation_and_provider(conversation).await?;
@@ -546,6 +692,7 @@ impl Parley {
         }
         let token = self.account_secret(account).await?;
         let provider: Arc<dyn Provider> = build_provider(
+            &self.store,
             account.provider,
             account.username.as_deref(),
             &token,
@@ -594,14 +741,40 @@ impl Parley {
 }
 
 fn build_provider(
+    store: &Store,
     kind: ProviderKind,
     username: Option<&str>,
     token: &Secret,
     base_url: Option<&str>,
 ) -> Result<Box<dyn Provider>, ProviderError> {
     match kind {
+        ProviderKind::Pact => {
+            let scale = rate_limit_scale(base_url);
+            let budget = Arc::new(budget::SharedBudget::new(store.clone(), token, scale));
+            Ok(Box::new(PactProvider::new(token, base_url, budget, scale)?))
+        }
         ProviderKind::PactP1 => Ok(Box::new(PactP1Provider::new(token, base_url)?)),
         ProviderKind::Voipbin => Ok(Box::new(VoipbinProvider::new(username, token, base_url)?)),
+    }
+}
+
+/// The environment variable that runs the request budget at scaled time (windows divided by it),
+/// for our sandbox running its limits at scaled time. Only honoured for a loopback base URL: a real
+/// server's limits are never outrun.
+pub const RATE_LIMIT_SCALE_ENV: &str = "PARLEY_RATE_LIMIT_SCALE";
+
+fn rate_limit_scale(base_url: Option<&str>) -> f64 {
+    let loopback = base_url
+        .and_then(|url| reqwest::Url::parse(url).ok())
+        .and_then(|url| url.host_str().map(str::to_string))
+        .is_some_and(|host| host == "127.0.0.1" || host == "localhost" || host == "[::1]");
+    let scale = std::env::var(RATE_LIMIT_SCALE_ENV)
+        .ok()
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .filter(|scale| scale.is_finite() && *scale >= 1.0);
+    match scale {
+        Some(scale) if loopback => scale,
+        _ => 1.0,
     }
 }
 

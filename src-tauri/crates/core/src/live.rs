@@ -264,6 +264,8 @@ impl Watcher<'_> {
                 attachments: Vec::new(),
                 outbox_id: None,
                 error: None,
+                reply_to: None,
+                deleted: false,
             };
             self.report_message(conversation_id, view, on_change);
         }

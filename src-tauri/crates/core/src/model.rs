@@ -8,7 +8,11 @@ use crate::error::{CoreError, Result};
 /// Which API an account talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ProviderKind {
-    /// Pact.im private API v1 (`https://api.pact.im/p1/`).
+    /// Pact.im through both of its APIs with one token: v2 (`https://api.pact.im/api/p2/`) for
+    /// conversations, messages, sends, assignment and states, v1 for companies, notes and Bitrix.
+    #[serde(rename = "pact")]
+    Pact,
+    /// Pact.im private API v1 (`https://api.pact.im/p1/`) alone, which Pact marks deprecated.
     #[serde(rename = "pact-p1")]
     PactP1,
     /// VoIPbin conversations (`https://api.voipbin.net/v1.0/`).
@@ -20,6 +24,7 @@ impl ProviderKind {
     /// The name used on the command line and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pact => "pact",
             Self::PactP1 => "pact-p1",
             Self::Voipbin => "voipbin",
         }
@@ -28,17 +33,35 @@ impl ProviderKind {
     /// What the provider's API lets Parley do, for the UI to enable or explain.
     pub fn features(self) -> AccountFeatures {
         match self {
+            Self::Pact => AccountFeatures {
+                attachments: Feature::available(),
+                notes: Feature::available(),
+                bitrix: Feature::available(),
+                unassign: Feature::available(),
+                archive: Feature::available(),
+                replied: Feature::available(),
+                reply: Feature::available(),
+                delete: Feature::available(),
+            },
             Self::PactP1 => AccountFeatures {
                 attachments: Feature::available(),
                 notes: Feature::available(),
                 bitrix: Feature::available(),
                 unassign: Feature::missing("Pact p1 has no way to clear an assignment"),
+                archive: Feature::missing(PACT_P1_ONLY),
+                replied: Feature::missing(PACT_P1_ONLY),
+                reply: Feature::missing(PACT_P1_ONLY),
+                delete: Feature::missing(PACT_P1_ONLY),
             },
             Self::Voipbin => AccountFeatures {
                 attachments: Feature::missing("VoIPbin's API sends text only; files are dropped"),
                 notes: Feature::missing("VoIPbin conversations have no notes"),
                 bitrix: Feature::missing("Bitrix openlines are a Pact feature, not VoIPbin's"),
                 unassign: Feature::available(),
+                archive: Feature::missing("VoIPbin conversations cannot be archived"),
+                replied: Feature::missing("VoIPbin has no replied state"),
+                reply: Feature::missing("VoIPbin's API cannot quote a message"),
+                delete: Feature::missing("VoIPbin's API cannot delete a message"),
             },
         }
     }
@@ -46,14 +69,24 @@ impl ProviderKind {
     /// Parses the command-line / database name.
     pub fn parse(name: &str) -> Result<Self> {
         match name {
+            "pact" => Ok(Self::Pact),
             "pact-p1" => Ok(Self::PactP1),
             "voipbin" => Ok(Self::Voipbin),
             other => Err(CoreError::InvalidInput(format!(
-                "unknown provider \"{other}\" (known: pact-p1, voipbin)"
+                "unknown provider \"{other}\" (known: pact, pact-p1, voipbin)"
             ))),
         }
     }
+
+    /// True for the kinds that talk to Pact.
+    pub fn is_pact(self) -> bool {
+        matches!(self, Self::Pact | Self::PactP1)
+    }
 }
+
+/// Why a feature of Pact's current API is not offered on a p1-only account.
+const PACT_P1_ONLY: &str =
+    "this account uses Pact's deprecated p1 API; switch it to p2 (parley-cli account upgrade)";
 
 /// Whether one feature can be used with an account, and if not, a one-line reason to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,6 +125,14 @@ pub struct AccountFeatures {
     pub bitrix: Feature,
     /// Clearing an assignment.
     pub unassign: Feature,
+    /// Archiving and reopening conversations.
+    pub archive: Feature,
+    /// Marking a conversation replied or unreplied.
+    pub replied: Feature,
+    /// Answering a quoted message.
+    pub reply: Feature,
+    /// Deleting a sent message (where the messenger allows it).
+    pub delete: Feature,
 }
 
 /// A configured account. The token is not here: it lives in the keyring.
@@ -186,6 +227,10 @@ pub struct ConversationView {
     pub bitrix_openlines: Option<bool>,
     /// True when the customer wrote since the conversation was last opened.
     pub unread: bool,
+    /// `open` or `archived`.
+    pub state: String,
+    /// Whether the team answered the customer's last message, when the provider says.
+    pub replied: Option<bool>,
 }
 
 /// An attachment's metadata.
@@ -220,9 +265,12 @@ pub struct MessageView {
     /// The outbox entry behind an outgoing message, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbox_id: Option<i64>,
-    /// Why sending failed, for failed outbox entries.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why sending failed (a failed outbox entry) or why the server reports `error`.
     pub error: Option<String>,
+    /// The provider id of the message this one answers, when it is cached.
+    pub reply_to: Option<String>,
+    /// True when the message was deleted.
+    pub deleted: bool,
 }
 
 /// The state of an outbox entry.
@@ -317,6 +365,8 @@ pub struct SyncReport {
     pub messages: i64,
     /// Messages this sync added.
     pub new_messages: i64,
+    /// How many times the server answered 429 (too many requests) during the sync.
+    pub rate_limited: u64,
 }
 
 /// Progress of a running sync, for a progress bar.
@@ -330,6 +380,10 @@ pub struct SyncProgress {
     pub conversations_total: usize,
     /// Messages written so far in this sync.
     pub messages_fetched: i64,
+    /// Threads whose older history is still to be downloaded (paced providers).
+    pub history_waiting: usize,
+    /// About how long the remaining work needs under the provider's rate limits, when known.
+    pub eta_seconds: Option<u64>,
 }
 
 /// Converts stored milliseconds to a UTC time.

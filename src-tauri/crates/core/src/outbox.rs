@@ -14,12 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use rand::Rng;
 
 use crate::error::{ProviderError, Result};
 use crate::model::{now_millis, OutboxState};
-use crate::provider::{DeliveryStatus, OutgoingFile, Provider, RemoteMessage};
+use crate::provider::{DeliveryStatus, OutgoingFile, Provider, RemoteMessage, SendRequest};
 use crate::store::{CachedConversation, OutboxEntry, Store};
 use crate::ui_state::UploadProgress;
 
@@ -154,11 +153,19 @@ async fn send_entry(
     policy: &OutboxPolicy,
     uploads: &UploadsInFlight,
 ) -> Result<()> {
+    let parts = plan_parts(&entry, provider.max_attachments_per_message());
     if let Some(started_at) = entry.send_started_at {
-        match find_sent_message(store, provider, conversation, &entry, started_at).await {
-            Ok(Some(message_id)) => {
-                return store.outbox_delivered(entry.id, Some(&message_id)).await
-            }
+        let part = parts.iter().find(|part| !part.is_sent(&entry));
+        match find_sent_message(store, provider, conversation, &entry, part, started_at).await {
+            Ok(Some(message_id)) => match part {
+                Some(part) if parts.len() > 1 => {
+                    store
+                        .outbox_file_sent(entry.id, part.position(&entry), &message_id)
+                        .await?;
+                    entry = store.outbox_entry(entry.id).await?;
+                }
+                _ => return store.outbox_delivered(entry.id, Some(&message_id)).await,
+            },
             Ok(None) if now_millis() - started_at < policy.reconcile_window.as_millis() as i64 => {
                 let next = now_millis() + policy.reconcile_every.as_millis() as i64;
                 return store.outbox_reschedule(entry.id, next, None, true).await;
@@ -180,22 +187,30 @@ async fn send_entry(
             }
         };
     }
+    if parts.len() > 1 {
+        return send_parts(store, provider, conversation, entry, &parts, policy).await;
+    }
     let attachment_ids: Vec<String> = entry
         .files
         .iter()
         .filter_map(|file| file.provider_attachment_id.clone())
         .collect();
+    let reply_to = reply_target(store, conversation, &entry).await?;
+    let request = SendRequest {
+        text: entry.text.as_deref(),
+        attachment_ids: &attachment_ids,
+        reply_to: reply_to.as_deref(),
+    };
     store.outbox_send_started(entry.id).await?;
     let sent = provider
         .send_message(
             &conversation.company_provider_id,
             &conversation.provider_id,
-            entry.text.as_deref(),
-            &attachment_ids,
+            request,
         )
         .await;
     match sent {
-        Ok(receipt) if receipt.job_id.is_none() => {
+        Ok(receipt) if receipt.job_id.is_none() && receipt.status.is_none() => {
             store
                 .outbox_delivered(entry.id, receipt.message_id.as_deref())
                 .await
@@ -203,7 +218,7 @@ async fn send_entry(
         Ok(receipt) => {
             let next = now_millis() + policy.first_delivery_check.as_millis() as i64;
             store.outbox_accepted(entry.id, &receipt, next).await?;
-            if receipt.message_id.is_some() {
+            if receipt.message_id.is_some() && receipt.status.is_none() {
                 store
                     .outbox_delivered(entry.id, receipt.message_id.as_deref())
                     .await?;
@@ -214,6 +229,109 @@ async fn send_entry(
             reschedule_after_error(store, &entry, &error, true, policy).await
         }
         Err(error) => reschedule_or_fail(store, &entry, &error, policy).await,
+    }
+}
+
+/// One message of an entry that goes out as several (one file a message): file `file` of the entry,
+/// with the entry's text on the first one.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    /// Index into the entry's files.
+    file: usize,
+    /// True for the part that carries the text (and the reply).
+    first: bool,
+}
+
+impl Part {
+    fn is_sent(&self, entry: &OutboxEntry) -> bool {
+        entry.files[self.file].message_provider_id.is_some()
+    }
+
+    fn position(&self, entry: &OutboxEntry) -> i64 {
+        entry.files[self.file].position
+    }
+}
+
+/// How an entry goes out: one message (empty plan or a single part), or one message per file when
+/// the provider takes fewer attachments per message than the entry has.
+fn plan_parts(entry: &OutboxEntry, max_attachments: Option<usize>) -> Vec<Part> {
+    match max_attachments {
+        Some(max) if entry.files.len() > max.max(1) => (0..entry.files.len())
+            .map(|file| Part {
+                file,
+                first: file == 0,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Sends the parts not sent yet, in order; each one is marked "outcome unknown" before its request
+/// goes out and gets its message id as soon as the server answers, so a part is never sent twice.
+async fn send_parts(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    entry: OutboxEntry,
+    parts: &[Part],
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    let reply_to = reply_target(store, conversation, &entry).await?;
+    let mut first_message = entry.files[0].message_provider_id.clone();
+    for part in parts.iter().filter(|part| !part.is_sent(&entry)) {
+        let file = &entry.files[part.file];
+        let attachment_ids: Vec<String> = file.provider_attachment_id.iter().cloned().collect();
+        let request = SendRequest {
+            text: if part.first {
+                entry.text.as_deref()
+            } else {
+                None
+            },
+            attachment_ids: &attachment_ids,
+            reply_to: if part.first {
+                reply_to.as_deref()
+            } else {
+                None
+            },
+        };
+        store.outbox_send_started(entry.id).await?;
+        let sent = provider
+            .send_message(
+                &conversation.company_provider_id,
+                &conversation.provider_id,
+                request,
+            )
+            .await;
+        match sent {
+            Ok(receipt) => {
+                let message_id = receipt.message_id.clone().unwrap_or_default();
+                store
+                    .outbox_file_sent(entry.id, file.position, &message_id)
+                    .await?;
+                if part.first {
+                    first_message = Some(message_id);
+                }
+            }
+            Err(error) if error.outcome_unknown => {
+                return reschedule_after_error(store, &entry, &error, true, policy).await
+            }
+            Err(error) => return reschedule_or_fail(store, &entry, &error, policy).await,
+        }
+    }
+    store
+        .outbox_delivered(entry.id, first_message.as_deref())
+        .await
+}
+
+/// The messenger's id of the message the entry answers, looked up in the cache.
+async fn reply_target(
+    store: &Store,
+    conversation: &CachedConversation,
+    entry: &OutboxEntry,
+) -> Result<Option<String>> {
+    match &entry.reply_to {
+        None => Ok(None),
+        Some(message_id) => store.message_external_id(conversation.id, message_id).await,
     }
 }
 
@@ -274,15 +392,32 @@ async fn follow_delivery(
     policy: &OutboxPolicy,
 ) -> Result<()> {
     match provider
-        .delivery_status(&conversation.company_provider_id, &entry.receipt)
+        .delivery_status(
+            &conversation.company_provider_id,
+            &conversation.provider_id,
+            &entry.receipt,
+        )
         .await
     {
         Ok(DeliveryStatus::Delivered(message_id)) => {
+            if let Some(id) = message_id
+                .as_deref()
+                .or(entry.receipt.message_id.as_deref())
+            {
+                store
+                    .set_message_status(conversation.id, id, "delivered", None)
+                    .await?;
+            }
             store
                 .outbox_delivered(entry.id, message_id.as_deref())
                 .await
         }
         Ok(DeliveryStatus::Failed(reason)) => {
+            if let Some(id) = entry.receipt.message_id.as_deref() {
+                store
+                    .set_message_status(conversation.id, id, "error", Some(&reason))
+                    .await?;
+            }
             store
                 .outbox_failed(
                     entry.id,
@@ -327,28 +462,33 @@ async fn next_delivery_check(
     ))
 }
 
-/// Looks for the entry's message among the newest messages of the thread.
+/// Looks for the entry's message (or the part of it whose answer was lost) among the newest
+/// messages of the thread.
 async fn find_sent_message(
     store: &Store,
     provider: &dyn Provider,
     conversation: &CachedConversation,
     entry: &OutboxEntry,
+    part: Option<&Part>,
     started_at: i64,
 ) -> std::result::Result<Option<String>, ProviderError> {
-    let mut pages = provider.message_pages_newest_first(
-        &conversation.company_provider_id,
-        &conversation.provider_id,
-        None,
-    );
-    let Some(page) = pages.next().await else {
-        return Ok(None);
-    };
+    let cursor = store
+        .thread_cursor(conversation.id)
+        .await
+        .map_err(|error| ProviderError::new(error.code(), error.to_string()))?;
+    let recent = provider
+        .recent_messages(
+            &conversation.company_provider_id,
+            &conversation.provider_id,
+            cursor,
+        )
+        .await?;
     // Allow for the server's clock running behind ours.
     let earliest = started_at - 120_000;
-    for message in page?
-        .items
+    let expected = Expected::of(entry, part);
+    for message in recent
         .iter()
-        .filter(|message| is_our_message(message, entry, earliest))
+        .filter(|message| expected.matches(message, earliest))
     {
         let claimed = store
             .outbox_message_claimed(conversation.id, &message.id, entry.id)
@@ -361,11 +501,36 @@ async fn find_sent_message(
     Ok(None)
 }
 
-fn is_our_message(message: &RemoteMessage, entry: &OutboxEntry, earliest: i64) -> bool {
-    !message.incoming
-        && message.created_at.timestamp_millis() >= earliest
-        && message.text.as_deref().unwrap_or("") == entry.text.as_deref().unwrap_or("")
-        && message.attachments.len() == entry.files.len()
+/// What the server's copy of a send looks like: its text and how many attachments it carries.
+struct Expected<'a> {
+    text: &'a str,
+    attachments: usize,
+}
+
+impl<'a> Expected<'a> {
+    fn of(entry: &'a OutboxEntry, part: Option<&Part>) -> Self {
+        match part {
+            Some(part) if !part.first => Self {
+                text: "",
+                attachments: 1,
+            },
+            Some(_) => Self {
+                text: entry.text.as_deref().unwrap_or(""),
+                attachments: 1,
+            },
+            None => Self {
+                text: entry.text.as_deref().unwrap_or(""),
+                attachments: entry.files.len(),
+            },
+        }
+    }
+
+    fn matches(&self, message: &RemoteMessage, earliest: i64) -> bool {
+        !message.incoming
+            && message.created_at.timestamp_millis() >= earliest
+            && message.text.as_deref().unwrap_or("") == self.text
+            && message.attachments.len() == self.attachments
+    }
 }
 
 async fn reschedule_or_fail(

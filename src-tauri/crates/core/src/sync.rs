@@ -66,6 +66,8 @@ pub async fn sync_account(
         conversations_done: 0,
         conversations_total: work.len(),
         messages_fetched: 0,
+        history_waiting: 0,
+        eta_seconds: None,
     };
     progress(report_progress.clone());
     let mut new_messages = 0i64;
@@ -103,6 +105,7 @@ pub async fn sync_account(
         conversations,
         messages,
         new_messages,
+        rate_limited: 0,
     })
 }
 

@@ -30,6 +30,8 @@ pub enum InboxFilter {
     Mine,
     /// Assigned to nobody.
     Unassigned,
+    /// Archived conversations (the other filters show only open ones).
+    Archived,
 }
 
 impl InboxFilter {
@@ -39,8 +41,9 @@ impl InboxFilter {
             "all" => Ok(Self::All),
             "mine" => Ok(Self::Mine),
             "unassigned" => Ok(Self::Unassigned),
+            "archived" => Ok(Self::Archived),
             other => Err(CoreError::InvalidInput(format!(
-                "unknown filter \"{other}\" (known: all, mine, unassigned)"
+                "unknown filter \"{other}\" (known: all, mine, unassigned, archived)"
             ))),
         }
     }
@@ -50,6 +53,7 @@ impl InboxFilter {
             Self::All => "all",
             Self::Mine => "mine",
             Self::Unassigned => "unassigned",
+            Self::Archived => "archived",
         }
     }
 }
@@ -128,6 +132,7 @@ const SUMMARY_COLUMNS: &str =
     "a.name AS account, c.provider_id, co.provider_id AS company, c.title,
     c.channel, c.last_message_at, c.assignee_id, c.note, c.bitrix_openlines,
     COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread,
+    COALESCE(c.state, 'open') AS state, c.replied,
     substr(lm.text, 1, ?7) AS preview, lm.direction AS preview_direction,
     EXISTS (SELECT 1 FROM attachments f WHERE f.message_id = lm.id) AS preview_has_files";
 
@@ -141,7 +146,8 @@ const SUMMARY_FROM: &str = "FROM conversations c
 const SUMMARY_WHERE: &str = "WHERE (?1 IS NULL OR a.name = ?1)
     AND (?2 IS NULL OR co.provider_id = ?2)
     AND (?4 IS NULL OR c.provider_id = ?4)
-    AND (?3 = 'all'
+    AND (?4 IS NOT NULL OR (?3 = 'archived') = (COALESCE(c.state, 'open') = 'archived'))
+    AND (?3 IN ('all', 'archived')
          OR (?3 = 'unassigned' AND (c.assignee_id IS NULL OR c.assignee_id = ''))
          OR (?3 = 'mine' AND c.assignee_id = (SELECT s.value FROM settings s WHERE s.key = 'my_user_id.' || a.name)))";
 
@@ -366,6 +372,8 @@ fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
             note: row.try_get("note")?,
             bitrix_openlines: row.try_get("bitrix_openlines")?,
             unread: row.try_get("unread")?,
+            state: row.try_get("state")?,
+            replied: row.try_get("replied")?,
         },
         preview: row.try_get("preview")?,
         preview_direction: row.try_get("preview_direction")?,

@@ -15,6 +15,7 @@ fn message(id: &str, millis: i64, text: &str) -> RemoteMessage {
             file_name: Some(format!("{id}.txt")),
             ..Default::default()
         }],
+        ..Default::default()
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Ids are the provider's own, as text (Pact uses integers, VoIPbin UUIDs).
 
+pub mod pact;
 pub mod pact_p1;
 pub mod voipbin;
 
@@ -57,6 +58,10 @@ pub struct RemoteConversation {
     pub note: Option<String>,
     /// Bitrix openlines block flag, when reported.
     pub bitrix_openlines: Option<bool>,
+    /// `open`, `archived` (or `blocked`), when the provider reports it.
+    pub state: Option<String>,
+    /// Whether the team answered the customer's last message, when reported.
+    pub replied: Option<bool>,
 }
 
 /// An attachment's metadata as the server lists it.
@@ -77,7 +82,7 @@ pub struct RemoteAttachment {
 }
 
 /// A message as the server lists it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RemoteMessage {
     /// Provider id.
     pub id: String,
@@ -89,6 +94,103 @@ pub struct RemoteMessage {
     pub created_at: DateTime<Utc>,
     /// Attachments, in order.
     pub attachments: Vec<RemoteAttachment>,
+    /// The delivery status as the provider reports it (`sent`, `delivered`, `read`, `error`, ...);
+    /// `None` when it reports none.
+    pub status: Option<String>,
+    /// Why the status is `error`, in the server's words.
+    pub status_reason: Option<String>,
+    /// The messenger's own id of the message (what a reply quotes).
+    pub external_id: Option<String>,
+    /// The messenger's id of the message this one answers.
+    pub reply_to: Option<String>,
+    /// True when the message was deleted.
+    pub deleted: bool,
+}
+
+/// What a send carries besides the uploaded files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendRequest<'a> {
+    /// The text, if any.
+    pub text: Option<&'a str>,
+    /// Attachments uploaded before, at most [`Provider::max_attachments_per_message`] of them.
+    pub attachment_ids: &'a [String],
+    /// The messenger's id of the message this one answers.
+    pub reply_to: Option<&'a str>,
+}
+
+/// A conversation's operational state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationState {
+    /// In the inbox.
+    Open,
+    /// Moved out of the inbox.
+    Archived,
+}
+
+impl ConversationState {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Archived => "archived",
+        }
+    }
+}
+
+/// A page of an offset-paged listing (Pact p2): the items in the server's order and whether it was
+/// the last page.
+#[derive(Debug, Clone)]
+pub struct OffsetPage<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The page size the server applied.
+    pub per_page: u32,
+    /// True when no page follows.
+    pub is_last: bool,
+}
+
+/// The request budgets a rate-limited API shares among its kinds of work, for scheduling and
+/// for estimating how long the remaining work will take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetKind {
+    /// Listing conversations.
+    ConversationList,
+    /// Listing a thread's messages.
+    MessageList,
+    /// Reading one message (status follow-up).
+    MessageRead,
+}
+
+/// What a provider with hard rate limits and offset paging offers the paced sync (Pact p2):
+/// conversations newest activity first, threads oldest first, and a view of its request budget.
+#[async_trait]
+pub trait PacedSource: Send + Sync {
+    /// One page (from 1) of a company's conversations, most recent activity first.
+    async fn conversation_page(
+        &self,
+        company_id: &str,
+        page: u32,
+    ) -> Result<OffsetPage<RemoteConversation>, ProviderError>;
+    /// One page (from 1) of a thread's messages, OLDEST first.
+    async fn message_page(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        page: u32,
+    ) -> Result<OffsetPage<RemoteMessage>, ProviderError>;
+    /// One message, as it is now (status follow-up).
+    async fn message(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<RemoteMessage, ProviderError>;
+    /// How long until a request of this kind may start without breaking a limit.
+    async fn time_until_free(&self, kind: BudgetKind) -> std::time::Duration;
+    /// The documented pace of a kind of request: one start every this long, sustained.
+    fn sustained_interval(&self, kind: BudgetKind) -> std::time::Duration;
+    /// How many 429s the budget met so far in this process.
+    fn refusals(&self) -> u64;
 }
 
 /// A file to upload.
@@ -112,8 +214,11 @@ pub struct SendReceipt {
     pub job_id: Option<String>,
     /// The channel the job runs on (Pact needs it to look the job up).
     pub channel_id: Option<String>,
-    /// The message id when delivery was immediate.
+    /// The message id when delivery was immediate, or the message to follow (with `status`).
     pub message_id: Option<String>,
+    /// The message's status at send time, for providers that report one (Pact p2's `sent`): the
+    /// outbox then follows the message itself until it is delivered.
+    pub status: Option<String>,
 }
 
 /// Where a delivery job is.
@@ -153,13 +258,76 @@ pub trait Provider: Send + Sync {
         &self,
         company_id: &str,
         conversation_id: &str,
-        text: Option<&str>,
-        attachment_ids: &[String],
+        message: SendRequest<'_>,
     ) -> Result<SendReceipt, ProviderError>;
+    /// How many attachments one message may carry (`None`: no limit). The outbox sends an entry
+    /// with more files as several messages.
+    fn max_attachments_per_message(&self) -> Option<usize> {
+        None
+    }
+    /// The thread's newest messages as the server has them now, newest first, for finding out
+    /// whether a send whose answer was lost arrived. `cursor` is where the thread's sync last read.
+    async fn recent_messages(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        cursor: Option<String>,
+    ) -> Result<Vec<RemoteMessage>, ProviderError> {
+        let _ = cursor;
+        let mut pages = self.message_pages_newest_first(company_id, conversation_id, None);
+        match futures::StreamExt::next(&mut pages).await {
+            Some(page) => Ok(page?.items),
+            None => Ok(Vec::new()),
+        }
+    }
+    /// The paced-sync view of a provider with hard rate limits, if it is one.
+    fn paced(&self) -> Option<&dyn PacedSource> {
+        None
+    }
+    /// Archives or reopens the conversation.
+    async fn set_state(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        state: ConversationState,
+    ) -> Result<(), ProviderError> {
+        let _ = (company_id, conversation_id, state);
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider cannot archive conversations",
+        ))
+    }
+    /// Marks the conversation replied or unreplied.
+    async fn set_replied(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        replied: bool,
+    ) -> Result<(), ProviderError> {
+        let _ = (company_id, conversation_id, replied);
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider has no replied state",
+        ))
+    }
+    /// Deletes a sent message in the customer's messenger.
+    async fn delete_message(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<(), ProviderError> {
+        let _ = (company_id, conversation_id, message_id);
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider cannot delete messages",
+        ))
+    }
     /// Looks up how a send's delivery is going.
     async fn delivery_status(
         &self,
         company_id: &str,
+        conversation_id: &str,
         receipt: &SendReceipt,
     ) -> Result<DeliveryStatus, ProviderError>;
     /// Assigns the conversation to a teammate.

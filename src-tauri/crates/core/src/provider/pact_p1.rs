@@ -6,7 +6,7 @@ use parley_pact_p1 as p1;
 
 use super::{
     DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
-    RemoteConversation, RemoteMessage, RemotePage, SendReceipt,
+    RemoteConversation, RemoteMessage, RemotePage, SendReceipt, SendRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -79,6 +79,8 @@ fn map_conversation(conversation: p1::Conversation) -> RemoteConversation {
         assignee_id: conversation.assignee_id.map(|id| id.to_string()),
         note: conversation.note,
         bitrix_openlines: conversation.bitrix_block_openlines,
+        state: None,
+        replied: None,
     }
 }
 
@@ -110,6 +112,7 @@ fn map_message(message: p1::Message) -> Result<RemoteMessage, ProviderError> {
             .into_iter()
             .map(map_attachment)
             .collect(),
+        ..RemoteMessage::default()
     })
 }
 
@@ -211,10 +214,11 @@ impl Provider for PactP1Provider {
         &self,
         company_id: &str,
         conversation_id: &str,
-        text: Option<&str>,
-        attachment_ids: &[String],
+        message: SendRequest<'_>,
     ) -> Result<SendReceipt, ProviderError> {
-        let attachment_ids = attachment_ids
+        let text = message.text;
+        let attachment_ids = message
+            .attachment_ids
             .iter()
             .map(|id| parse_id("attachment", id))
             .collect::<Result<Vec<_>, _>>()?;
@@ -236,12 +240,14 @@ impl Provider for PactP1Provider {
             job_id: Some(job.id.to_string()),
             channel_id: job.channel.as_ref().map(|channel| channel.id.to_string()),
             message_id: job.message_id.map(|id| id.to_string()),
+            status: None,
         })
     }
 
     async fn delivery_status(
         &self,
         company_id: &str,
+        _conversation_id: &str,
         receipt: &SendReceipt,
     ) -> Result<DeliveryStatus, ProviderError> {
         let (Some(job_id), Some(channel_id)) = (&receipt.job_id, &receipt.channel_id) else {

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::{
     DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
-    RemoteConversation, RemoteMessage, RemotePage, SendReceipt,
+    RemoteConversation, RemoteMessage, RemotePage, SendReceipt, SendRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -170,6 +170,8 @@ pub(crate) fn map_conversation(conversation: &vb::Conversation) -> RemoteConvers
         assignee_id: assignee,
         note: None,
         bitrix_openlines: None,
+        state: None,
+        replied: None,
     }
 }
 
@@ -190,6 +192,7 @@ pub(crate) fn map_message(message: &vb::Message) -> Result<RemoteMessage, Provid
         text: Some(message.text().to_string()).filter(|text| !text.is_empty()),
         created_at,
         attachments: message.medias.iter().map(map_media).collect(),
+        ..RemoteMessage::default()
     })
 }
 
@@ -264,15 +267,17 @@ impl Provider for VoipbinProvider {
         &self,
         _company_id: &str,
         conversation_id: &str,
-        text: Option<&str>,
-        attachment_ids: &[String],
+        message: SendRequest<'_>,
     ) -> Result<SendReceipt, ProviderError> {
-        if !attachment_ids.is_empty() {
+        if !message.attachment_ids.is_empty() {
             return Err(unsupported(NO_ATTACHMENTS));
         }
-        let text = text.filter(|text| !text.trim().is_empty()).ok_or_else(|| {
-            ProviderError::new(ErrorCode::InvalidInput, "VoIPbin messages need a text")
-        })?;
+        let text = message
+            .text
+            .filter(|text| !text.trim().is_empty())
+            .ok_or_else(|| {
+                ProviderError::new(ErrorCode::InvalidInput, "VoIPbin messages need a text")
+            })?;
         let message = self
             .client
             .send_text(conversation_id, text)
@@ -283,12 +288,14 @@ impl Provider for VoipbinProvider {
             job_id: None,
             channel_id: None,
             message_id: Some(message.id),
+            status: None,
         })
     }
 
     async fn delivery_status(
         &self,
         _company_id: &str,
+        _conversation_id: &str,
         receipt: &SendReceipt,
     ) -> Result<DeliveryStatus, ProviderError> {
         Ok(DeliveryStatus::Delivered(receipt.message_id.clone()))

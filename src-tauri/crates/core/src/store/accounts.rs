@@ -135,6 +135,22 @@ impl Store {
         Ok(())
     }
 
+    /// Switches the account to another API kind (the cache stays as it is).
+    pub async fn set_account_provider(
+        &self,
+        account_id: i64,
+        provider: ProviderKind,
+        base_url: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE accounts SET provider = ?, base_url = ? WHERE id = ?")
+            .bind(provider.as_str())
+            .bind(base_url)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records the companies the account syncs (insert or rename); returns their local ids by provider id.
     pub async fn upsert_companies(
         &self,

@@ -1,6 +1,7 @@
 //! The SQLite cache: opening it (WAL, foreign keys, busy timeout, migrations) and the queries, one file per domain.
 
 mod accounts;
+mod budget;
 mod outbox;
 mod search;
 mod threads;

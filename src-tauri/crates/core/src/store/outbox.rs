@@ -34,6 +34,8 @@ pub struct NewOutboxEntry {
     pub text: Option<String>,
     /// The files, in order.
     pub files: Vec<NewOutboxFile>,
+    /// The provider id of the message this one answers, if any.
+    pub reply_to: Option<String>,
 }
 
 /// A staged file and its upload state.
@@ -51,6 +53,8 @@ pub struct OutboxFile {
     pub stored_path: String,
     /// The provider's attachment id once uploaded.
     pub provider_attachment_id: Option<String>,
+    /// The message this file went out in, where every file is a message of its own.
+    pub message_provider_id: Option<String>,
 }
 
 /// An outbox entry with everything the worker needs.
@@ -74,9 +78,11 @@ pub struct OutboxEntry {
     pub receipt: SendReceipt,
     /// The files.
     pub files: Vec<OutboxFile>,
+    /// The provider id of the message this one answers, if any.
+    pub reply_to: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attempts, send_started_at, job_id, channel_id, message_provider_id";
+const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attempts, send_started_at, job_id, channel_id, message_provider_id, reply_to";
 
 impl Store {
     /// Writes a new pending entry; returns its id.
@@ -89,8 +95,9 @@ impl Store {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (account_id, conversation_id, text, state, next_attempt_at, created_at, updated_at)
-             VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+            "INSERT INTO outbox (account_id, conversation_id, text, state, next_attempt_at, created_at, updated_at,
+                                 reply_to)
+             VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
         )
         .bind(entry.account_id)
         .bind(entry.conversation_id)
@@ -98,6 +105,7 @@ impl Store {
         .bind(now)
         .bind(now)
         .bind(now)
+        .bind(&entry.reply_to)
         .fetch_one(&mut *tx)
         .await?;
         for (position, file) in entry.files.iter().enumerate() {
@@ -157,7 +165,8 @@ impl Store {
     async fn entry_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<OutboxEntry> {
         let id: i64 = row.try_get("id")?;
         let files = sqlx::query(
-            "SELECT position, file_name, mime_type, size, stored_path, provider_attachment_id
+            "SELECT position, file_name, mime_type, size, stored_path, provider_attachment_id,
+                    message_provider_id
              FROM outbox_files WHERE outbox_id = ? ORDER BY position",
         )
         .bind(id)
@@ -172,6 +181,7 @@ impl Store {
                 size: file.try_get("size")?,
                 stored_path: file.try_get("stored_path")?,
                 provider_attachment_id: file.try_get("provider_attachment_id")?,
+                message_provider_id: file.try_get("message_provider_id")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -187,9 +197,32 @@ impl Store {
                 job_id: row.try_get("job_id")?,
                 channel_id: row.try_get("channel_id")?,
                 message_id: row.try_get("message_provider_id")?,
+                status: None,
             },
             files,
+            reply_to: row.try_get("reply_to")?,
         })
+    }
+
+    /// Records the message one file of a one-file-a-message send went out in; the send's outcome is
+    /// known again.
+    pub async fn outbox_file_sent(&self, id: i64, position: i64, message_id: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE outbox_files SET message_provider_id = ? WHERE outbox_id = ? AND position = ?",
+        )
+        .bind(message_id)
+        .bind(id)
+        .bind(position)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE outbox SET send_started_at = NULL, updated_at = ? WHERE id = ?")
+            .bind(now_millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records a file's provider attachment id right after its upload.
@@ -343,7 +376,9 @@ impl Store {
         except: i64,
     ) -> Result<bool> {
         Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE conversation_id = ? AND message_provider_id = ? AND id <> ?)",
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE conversation_id = ?1 AND message_provider_id = ?2 AND id <> ?3)
+                 OR EXISTS (SELECT 1 FROM outbox_files f JOIN outbox o ON o.id = f.outbox_id
+                            WHERE o.conversation_id = ?1 AND f.message_provider_id = ?2)",
         )
         .bind(conversation_id)
         .bind(message_id)
@@ -421,7 +456,7 @@ impl Store {
     /// Outgoing messages of a thread that are not (yet) cached as server messages, oldest first.
     pub async fn unsynced_outbox_messages(&self, conversation_id: i64) -> Result<Vec<MessageView>> {
         let rows = sqlx::query(
-            "SELECT o.id, o.text, o.state, o.created_at, o.last_error, o.message_provider_id
+            "SELECT o.id, o.text, o.state, o.created_at, o.last_error, o.message_provider_id, o.reply_to
              FROM outbox o
              WHERE o.conversation_id = ? AND NOT EXISTS (
                  SELECT 1 FROM messages m WHERE m.conversation_id = o.conversation_id
@@ -459,6 +494,8 @@ impl Store {
                 attachments,
                 outbox_id: Some(id),
                 error: row.try_get("last_error")?,
+                reply_to: row.try_get("reply_to")?,
+                deleted: false,
             });
         }
         Ok(views)

@@ -56,6 +56,14 @@ pub enum MessageWrite {
     },
     /// A page of newest messages; the history cursor stays as it is.
     TopUp,
+    /// A page of an oldest-first thread (Pact p2), newer than every page before it: store `cursor`
+    /// (where the thread's reading stands) and whether the history is now complete.
+    Paged {
+        /// The thread's cursor after this page.
+        cursor: String,
+        /// True once the last page was read.
+        complete: bool,
+    },
 }
 
 /// What writing a page of messages did.
@@ -66,6 +74,16 @@ pub struct PageWriteOutcome {
     /// Messages that were already cached.
     pub already_cached: usize,
 }
+
+/// A message's status as the thread shows it: a pending or failed send says so; otherwise the
+/// furthest of what the outbox and the server report (a p1 job's `delivered`, p2's `read`).
+pub(crate) const STATUS_OF_MESSAGE: &str = "CASE
+    WHEN o.state IN ('pending', 'failed') THEN o.state
+    WHEN m.status = 'error' THEN 'error'
+    WHEN o.state IS NULL THEN m.status
+    WHEN m.status = 'read' THEN 'read'
+    WHEN o.state = 'delivered' OR m.status = 'delivered' THEN 'delivered'
+    ELSE COALESCE(m.status, o.state) END";
 
 const NULLABLE_MAX_ACTIVITY: &str =
     "NULLIF(MAX(COALESCE(excluded.remote_activity_at, 0), COALESCE(conversations.last_message_at, 0)), 0)";
@@ -100,8 +118,9 @@ impl Store {
         let mut states = Vec::with_capacity(conversations.len());
         let sql = format!(
             "INSERT INTO conversations (account_id, company_id, provider_id, title, channel, channel_id, contact,
-                 avatar_url, created_at, remote_activity_at, last_message_at, assignee_id, note, bitrix_openlines)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?)
+                 avatar_url, created_at, remote_activity_at, last_message_at, assignee_id, note, bitrix_openlines,
+                 state, replied)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?)
              ON CONFLICT (account_id, provider_id) DO UPDATE SET
                  company_id = excluded.company_id, title = excluded.title, channel = excluded.channel,
                  channel_id = excluded.channel_id, contact = excluded.contact, avatar_url = excluded.avatar_url,
@@ -111,7 +130,9 @@ impl Store {
                  assignee_id = CASE WHEN ? = '' THEN NULL
                                     ELSE COALESCE(excluded.assignee_id, conversations.assignee_id) END,
                  note = COALESCE(excluded.note, conversations.note),
-                 bitrix_openlines = COALESCE(excluded.bitrix_openlines, conversations.bitrix_openlines)
+                 bitrix_openlines = COALESCE(excluded.bitrix_openlines, conversations.bitrix_openlines),
+                 state = COALESCE(excluded.state, conversations.state),
+                 replied = COALESCE(excluded.replied, conversations.replied)
              RETURNING id, provider_id, remote_activity_at, synced_activity_at, history_complete, backfill_cursor"
         );
         for conversation in conversations {
@@ -133,6 +154,8 @@ impl Store {
                 .bind(&conversation.assignee_id)
                 .bind(&conversation.note)
                 .bind(conversation.bitrix_openlines)
+                .bind(&conversation.state)
+                .bind(conversation.replied)
                 .bind(&conversation.assignee_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -209,12 +232,18 @@ impl Store {
             .await?;
         }
         mark_incoming(&mut tx, account_id, conversation_id, messages).await?;
-        if let MessageWrite::Backfill { next } = write {
+        let cursor = match write {
+            MessageWrite::Backfill { next } => Some((next.clone(), next.is_none())),
+            MessageWrite::Paged { cursor, complete } => Some((Some(cursor), complete)),
+            MessageWrite::TopUp => None,
+        };
+        if let Some((cursor, complete)) = cursor {
             sqlx::query(
-                "UPDATE conversations SET backfill_cursor = ?, history_complete = ? WHERE id = ?",
+                "UPDATE conversations SET backfill_cursor = ?, history_complete = MAX(history_complete, ?)
+                 WHERE id = ?",
             )
-            .bind(&next)
-            .bind(next.is_none())
+            .bind(&cursor)
+            .bind(complete)
             .bind(conversation_id)
             .execute(&mut *tx)
             .await?;
@@ -241,6 +270,71 @@ impl Store {
         rows.iter()
             .map(|row| Ok((row.try_get("provider_id")?, row.try_get("id")?)))
             .collect()
+    }
+
+    /// The activity stamps the cache holds for these conversations (by provider id), to tell which
+    /// ones a listing shows as changed.
+    pub async fn cached_activity(
+        &self,
+        account_id: i64,
+        provider_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Option<i64>>> {
+        let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT provider_id, remote_activity_at FROM conversations
+             WHERE account_id = ? AND provider_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account_id)
+        .bind(serde_json::to_string(provider_ids).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// How many of these messages (by provider id) are cached.
+    pub async fn cached_message_count(
+        &self,
+        account_id: i64,
+        provider_ids: &[&str],
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages
+             WHERE account_id = ? AND provider_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account_id)
+        .bind(serde_json::to_string(provider_ids).unwrap_or_default())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// How many messages of the thread are cached.
+    pub async fn thread_message_count(&self, conversation_id: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE conversation_id = ?")
+                .bind(conversation_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// When the company's conversations were last listed in full (ms), if ever.
+    pub async fn company_listed_at(&self, company_id: i64) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT listed_at FROM companies WHERE id = ?")
+                .bind(company_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    /// Records that the company's conversations were listed in full.
+    pub async fn mark_company_listed(&self, company_id: i64) -> Result<()> {
+        sqlx::query("UPDATE companies SET listed_at = ? WHERE id = ?")
+            .bind(crate::model::now_millis())
+            .bind(company_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records that the thread is up to date as of the server's `activity` stamp.
@@ -279,9 +373,104 @@ impl Store {
                 sqlx::query("UPDATE conversations SET bitrix_openlines = ? WHERE id = ?")
                     .bind(value)
             }
+            ConversationField::State(value) => {
+                sqlx::query("UPDATE conversations SET state = ? WHERE id = ?").bind(value.as_str())
+            }
+            ConversationField::Replied(value) => {
+                sqlx::query("UPDATE conversations SET replied = ? WHERE id = ?").bind(value)
+            }
         };
         query.bind(conversation_id).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// The messenger's own id of a cached message (what a reply quotes): `NotFound` when the message
+    /// is not cached, `InvalidInput` when the server has not given it one yet.
+    pub async fn message_external_id(
+        &self,
+        conversation_id: i64,
+        message_provider_id: &str,
+    ) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT external_id FROM messages WHERE conversation_id = ? AND provider_id = ?",
+        )
+        .bind(conversation_id)
+        .bind(message_provider_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Err(CoreError::NotFound(format!(
+                "message {message_provider_id} is not in the cache; run sync first"
+            ))),
+            Some((None,)) => Err(CoreError::InvalidInput(format!(
+                "message {message_provider_id} cannot be quoted yet: the messenger has not confirmed it"
+            ))),
+            Some((Some(external),)) => Ok(Some(external)),
+        }
+    }
+
+    /// Records a message's status as the server reports it (and why, for `error`).
+    pub async fn set_message_status(
+        &self,
+        conversation_id: i64,
+        message_provider_id: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET status = ?, status_reason = ?
+             WHERE conversation_id = ? AND provider_id = ? AND direction = 'out'",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(conversation_id)
+        .bind(message_provider_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a cached message deleted (its text stays for the agent's record).
+    pub async fn mark_message_deleted(
+        &self,
+        conversation_id: i64,
+        message_provider_id: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET deleted = 1 WHERE conversation_id = ? AND provider_id = ?",
+        )
+        .bind(conversation_id)
+        .bind(message_provider_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a message is cached, and if so whether we sent it.
+    pub async fn message_direction(
+        &self,
+        conversation_id: i64,
+        message_provider_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT direction FROM messages WHERE conversation_id = ? AND provider_id = ?",
+        )
+        .bind(conversation_id)
+        .bind(message_provider_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Where the thread's sync last read (the history cursor), for providers that use it to find
+    /// the thread's newest page.
+    pub async fn thread_cursor(&self, conversation_id: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT backfill_cursor FROM conversations WHERE id = ?")
+                .bind(conversation_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
     }
 
     /// The cached conversation `account/provider_id`, or `NotFound`.
@@ -363,7 +552,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT a.name AS account, c.provider_id, co.provider_id AS company, c.title, c.channel,
                     c.last_message_at, c.assignee_id, c.note, c.bitrix_openlines,
-                    COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread
+                    COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread,
+                    COALESCE(c.state, 'open') AS state, c.replied
              FROM conversations c JOIN accounts a ON a.id = c.account_id JOIN companies co ON co.id = c.company_id
              WHERE (?1 IS NULL OR a.name = ?1)
              ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
@@ -388,6 +578,8 @@ impl Store {
                     note: row.try_get("note")?,
                     bitrix_openlines: row.try_get("bitrix_openlines")?,
                     unread: row.try_get("unread")?,
+                    state: row.try_get("state")?,
+                    replied: row.try_get("replied")?,
                 })
             })
             .collect()
@@ -401,7 +593,8 @@ impl Store {
         since_ms: i64,
     ) -> Result<Vec<(String, MessageView)>> {
         let rows = sqlx::query(
-            "SELECT c.provider_id AS conversation, m.provider_id, m.direction, m.text, m.created_at, m.status
+            "SELECT c.provider_id AS conversation, m.provider_id, m.direction, m.text, m.created_at, m.status,
+                    m.status_reason, m.deleted
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.account_id = ? AND m.created_at >= ? ORDER BY m.id",
         )
@@ -420,7 +613,9 @@ impl Store {
                     status: row.try_get("status")?,
                     attachments: Vec::new(),
                     outbox_id: None,
-                    error: None,
+                    error: row.try_get("status_reason")?,
+                    reply_to: None,
+                    deleted: row.try_get("deleted")?,
                 };
                 Ok((row.try_get("conversation")?, view))
             })
@@ -445,15 +640,18 @@ impl Store {
         before: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Vec<(i64, MessageView)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT * FROM (
                  SELECT m.id, m.provider_id, m.direction, m.text, m.created_at,
-                        COALESCE(o.state, m.status) AS status, o.id AS outbox_id
+                        {STATUS_OF_MESSAGE} AS status, o.id AS outbox_id, m.status_reason, m.deleted,
+                        (SELECT q.provider_id FROM messages q
+                         WHERE q.conversation_id = m.conversation_id AND q.external_id = m.reply_to
+                         LIMIT 1) AS reply_to
                  FROM messages m
                  LEFT JOIN outbox o ON o.conversation_id = m.conversation_id AND o.message_provider_id = m.provider_id
                  WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.id < ?2) ORDER BY m.id DESC LIMIT ?3
-             ) ORDER BY id ASC",
-        )
+             ) ORDER BY id ASC"
+        ))
         .bind(conversation_id)
         .bind(before)
         .bind(limit.unwrap_or(-1))
@@ -481,7 +679,9 @@ impl Store {
                     status: row.try_get("status")?,
                     attachments: attachments.remove(&id).unwrap_or_default(),
                     outbox_id: row.try_get("outbox_id")?,
-                    error: None,
+                    error: row.try_get("status_reason")?,
+                    reply_to: row.try_get("reply_to")?,
+                    deleted: row.try_get("deleted")?,
                 };
                 Ok((id, view))
             })
@@ -590,6 +790,10 @@ pub enum ConversationField<'a> {
     Note(&'a str),
     /// The Bitrix openlines block flag.
     BitrixOpenlines(bool),
+    /// Open or archived.
+    State(crate::provider::ConversationState),
+    /// Replied or not.
+    Replied(bool),
 }
 
 /// Records the newest customer message of the page. While the account's first sync runs, downloaded
@@ -630,16 +834,36 @@ async fn refresh_message(
     message: &RemoteMessage,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE messages SET text = ?1, direction = ?2, created_at = ?3
-         WHERE id = ?4 AND (text IS NOT ?1 OR direction <> ?2 OR created_at <> ?3)",
+        "UPDATE messages SET text = ?1, direction = ?2, created_at = ?3,
+             status = COALESCE(?5, status), status_reason = ?6,
+             external_id = COALESCE(?7, external_id), reply_to = COALESCE(?8, reply_to), deleted = ?9
+         WHERE id = ?4 AND (text IS NOT ?1 OR direction <> ?2 OR created_at <> ?3
+             OR (?5 IS NOT NULL AND status IS NOT ?5) OR status_reason IS NOT ?6
+             OR (?7 IS NOT NULL AND external_id IS NOT ?7) OR (?8 IS NOT NULL AND reply_to IS NOT ?8)
+             OR deleted <> ?9)",
     )
     .bind(&message.text)
     .bind(direction(message))
     .bind(message.created_at.timestamp_millis())
     .bind(id)
+    .bind(stored_status(message))
+    .bind(&message.status_reason)
+    .bind(&message.external_id)
+    .bind(&message.reply_to)
+    .bind(message.deleted)
     .execute(&mut **tx)
     .await?;
     replace_attachments_if_changed(tx, id, &message.attachments).await
+}
+
+/// The status column of a message: the provider's word for an outgoing message when it gives one;
+/// `received` for the customer's messages; `sent` for ours otherwise.
+fn stored_status(message: &RemoteMessage) -> Option<&str> {
+    if message.incoming {
+        Some("received")
+    } else {
+        message.status.as_deref().or(Some("sent"))
+    }
 }
 
 fn direction(message: &RemoteMessage) -> &'static str {
@@ -684,14 +908,17 @@ async fn insert_messages(
     let rows: Vec<serde_json::Value> = messages
         .iter()
         .map(|(message, order_time)| {
-            let status = if message.incoming { "received" } else { "sent" };
             serde_json::json!([
                 message.id,
                 direction(message),
                 message.text,
                 message.created_at.timestamp_millis(),
-                status,
-                order_time
+                stored_status(message),
+                order_time,
+                message.status_reason,
+                message.external_id,
+                message.reply_to,
+                message.deleted
             ])
         })
         .collect();
@@ -704,11 +931,14 @@ async fn insert_messages(
          + ROW_NUMBER() OVER (PARTITION BY base ORDER BY position DESC)"
     };
     let inserted: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status)
-         SELECT {id}, ?1, ?2, provider_id, direction, text, created_at, status
+        "INSERT INTO messages (id, account_id, conversation_id, provider_id, direction, text, created_at, status,
+                               status_reason, external_id, reply_to, deleted)
+         SELECT {id}, ?1, ?2, provider_id, direction, text, created_at, status,
+                status_reason, external_id, reply_to, deleted
          FROM (SELECT key AS position, value ->> 0 AS provider_id, value ->> 1 AS direction,
                       value ->> 2 AS text, value ->> 3 AS created_at, (value ->> 5) * 1000 AS base,
-                      value ->> 4 AS status
+                      value ->> 4 AS status, value ->> 6 AS status_reason, value ->> 7 AS external_id,
+                      value ->> 8 AS reply_to, COALESCE(value ->> 9, 0) AS deleted
                FROM json_each(?3))
          WHERE true
          ON CONFLICT (account_id, provider_id) DO NOTHING

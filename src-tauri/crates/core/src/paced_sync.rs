@@ -1,0 +1,512 @@
+//! The paced sync, for providers with hard rate limits and offset paging (Pact p2): scheduled for
+//! the limits instead of against them.
+//!
+//! One loop per account takes the next piece of work by priority whenever the provider's
+//! message-list budget has a slot, and reads page 1 of every company's conversation list whenever
+//! its own (smaller) budget has one, so new activity is noticed while old history still downloads:
+//!
+//! 1. the conversation the agent has open ([`Focus`]);
+//! 2. threads with new activity (their newest page);
+//! 3. the first page of threads never read, newest conversations first (for most threads that is
+//!    the whole history);
+//! 4. the rest of long histories, page by page, for as long as the limits need.
+//!
+//! Conversation listings stop at the first conversation whose activity the cache already has (the
+//! list is sorted by activity). Offset pages shift while customers write: a conversation that moves
+//! to the top is changed, so the next listing finds it; one that shifts down is read twice, which an
+//! upsert makes harmless; a thread page that shares no message with the cache makes the reader step
+//! back a page, so a shift never loses a message.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{CoreError, ErrorCode, ProviderError, Result};
+use crate::model::{now_millis, Account, SyncProgress, SyncReport};
+use crate::provider::pact::{cursor_of_page, page_of_cursor};
+use crate::provider::{BudgetKind, PacedSource, Provider, RemoteCompany, RemoteMessage};
+use crate::store::{CachedThreadState, MessageWrite, Store};
+
+/// How long after a thread's last activity its newest messages count as settled (as in the other
+/// sync: activity stamps in whole seconds, a server clock a little behind).
+const ACTIVITY_SETTLE_MS: i64 = 5_000;
+/// How many pages a thread reader steps back, at most, to find the overlap with the cache.
+const MAX_STEPS_BACK: u32 = 3;
+/// The full-text index catches up after this many thread pages (and at the end).
+const INDEX_EVERY_PAGES: usize = 50;
+
+/// The conversation the agent is looking at, shared with the shells: its thread goes first.
+#[derive(Debug, Clone, Default)]
+pub struct Focus(Arc<Mutex<Option<i64>>>);
+
+impl Focus {
+    /// Sets (or clears) the focused conversation by local id.
+    pub fn set(&self, conversation_id: Option<i64>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = conversation_id;
+    }
+
+    fn get(&self) -> Option<i64> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a thread needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// New activity on a thread read before: its newest page, from `page`.
+    TopUp { page: u32, steps_back: u32 },
+    /// Never read: page 1.
+    First,
+    /// The rest of a long history, from `page`.
+    Backfill { page: u32 },
+}
+
+#[derive(Debug, Clone)]
+struct ThreadJob {
+    company_id: String,
+    state: CachedThreadState,
+    need: Need,
+}
+
+/// The queue of thread work, in priority order within each class.
+#[derive(Default)]
+struct Queue {
+    top_ups: VecDeque<ThreadJob>,
+    firsts: VecDeque<ThreadJob>,
+    backfills: VecDeque<ThreadJob>,
+    queued: HashSet<i64>,
+}
+
+impl Queue {
+    fn push(&mut self, job: ThreadJob) {
+        if !self.queued.insert(job.state.id) {
+            // Already waiting: new activity upgrades a waiting first read to nothing more.
+            return;
+        }
+        match job.need {
+            Need::TopUp { .. } => self.top_ups.push_back(job),
+            Need::First => self.firsts.push_back(job),
+            Need::Backfill { .. } => self.backfills.push_back(job),
+        }
+    }
+
+    /// Requeues a thread that has more to read, at the front of its class.
+    fn push_front(&mut self, job: ThreadJob) {
+        self.queued.insert(job.state.id);
+        match job.need {
+            Need::TopUp { .. } => self.top_ups.push_front(job),
+            Need::First => self.firsts.push_front(job),
+            Need::Backfill { .. } => self.backfills.push_front(job),
+        }
+    }
+
+    fn pop(&mut self, focus: Option<i64>) -> Option<ThreadJob> {
+        let focused = focus.and_then(|id| {
+            [&mut self.top_ups, &mut self.firsts, &mut self.backfills]
+                .into_iter()
+                .find_map(|class| {
+                    let at = class.iter().position(|job| job.state.id == id)?;
+                    class.remove(at)
+                })
+        });
+        let job = focused
+            .or_else(|| self.top_ups.pop_front())
+            .or_else(|| self.firsts.pop_front())
+            .or_else(|| self.backfills.pop_front())?;
+        self.queued.remove(&job.state.id);
+        Some(job)
+    }
+
+    fn len(&self) -> usize {
+        self.top_ups.len() + self.firsts.len() + self.backfills.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Everything one paced sync run works with.
+struct Run<'a> {
+    store: &'a Store,
+    paced: &'a dyn PacedSource,
+    account: &'a Account,
+    companies: Vec<(i64, String)>,
+    queue: Queue,
+    progress: SyncProgress,
+    new_messages: i64,
+    pages_read: usize,
+    threads_seen: HashSet<i64>,
+}
+
+/// Brings a paced account's cache up to date; returns when every thread is complete and a last
+/// listing shows nothing new. `progress` is called after every listing and every thread page.
+pub async fn sync_paced_account(
+    store: &Store,
+    provider: &dyn Provider,
+    paced: &dyn PacedSource,
+    account: &Account,
+    focus: &Focus,
+    progress: &mut (dyn FnMut(SyncProgress) + Send),
+) -> Result<SyncReport> {
+    let refusals_at_start = paced.refusals();
+    tracing::info!(account = %account.name, "paced sync started");
+    let companies = visible_companies(provider, account)
+        .await
+        .map_err(|error| CoreError::provider(&account.name, error))?;
+    let companies = store.upsert_companies(account.id, &companies).await?;
+    let mut run = Run {
+        store,
+        paced,
+        account,
+        companies,
+        queue: Queue::default(),
+        progress: SyncProgress {
+            account: account.name.clone(),
+            conversations_done: 0,
+            conversations_total: 0,
+            messages_fetched: 0,
+            history_waiting: 0,
+            eta_seconds: None,
+        },
+        new_messages: 0,
+        pages_read: 0,
+        threads_seen: HashSet::new(),
+    };
+    run.list_all_companies().await?;
+    run.report(progress).await;
+    let mut last_listing = Instant::now();
+    loop {
+        if run.queue.is_empty() {
+            // A last look for activity that came in while we worked.
+            let found = run.list_all_companies().await?;
+            if found == 0 {
+                break;
+            }
+            last_listing = Instant::now();
+            continue;
+        }
+        let listing_free = paced.time_until_free(BudgetKind::ConversationList).await;
+        let messages_free = paced.time_until_free(BudgetKind::MessageList).await;
+        if listing_free.is_zero() && last_listing.elapsed() >= messages_free.max(min_listing_gap())
+        {
+            run.list_all_companies().await?;
+            last_listing = Instant::now();
+            run.report(progress).await;
+            continue;
+        }
+        if !messages_free.is_zero() {
+            tokio::time::sleep(messages_free.min(listing_free.max(Duration::from_millis(50))))
+                .await;
+            continue;
+        }
+        let Some(job) = run.queue.pop(focus.get()) else {
+            continue;
+        };
+        run.work(job).await?;
+        run.report(progress).await;
+        if run.pages_read.is_multiple_of(INDEX_EVERY_PAGES) {
+            store.index_pending_messages().await?;
+        }
+    }
+    store.index_pending_messages().await?;
+    store.mark_first_sync_done(account.id).await?;
+    let (conversations, messages) = store.account_counts(account.id).await?;
+    let rate_limited = paced.refusals().saturating_sub(refusals_at_start);
+    tracing::info!(account = %account.name, new_messages = run.new_messages, rate_limited, "paced sync finished");
+    run.progress.eta_seconds = Some(0);
+    progress(run.progress.clone());
+    Ok(SyncReport {
+        account: account.name.clone(),
+        conversations,
+        messages,
+        new_messages: run.new_messages,
+        rate_limited,
+    })
+}
+
+/// Listings are not repeated more often than this even when their budget allows (a poll of page 1).
+fn min_listing_gap() -> Duration {
+    Duration::from_millis(500)
+}
+
+impl Run<'_> {
+    fn fail(&self, error: ProviderError) -> CoreError {
+        CoreError::provider(&self.account.name, error)
+    }
+
+    /// Lists every company's conversations (all pages the first time, else until the first
+    /// unchanged one) and queues the threads that need work; returns how many were queued.
+    async fn list_all_companies(&mut self) -> Result<usize> {
+        let mut queued = 0;
+        for (local_company_id, company_id) in self.companies.clone() {
+            queued += self.list_company(local_company_id, &company_id).await?;
+        }
+        Ok(queued)
+    }
+
+    async fn list_company(&mut self, local_company_id: i64, company_id: &str) -> Result<usize> {
+        let full = self
+            .store
+            .company_listed_at(local_company_id)
+            .await?
+            .is_none();
+        let mut queued = 0;
+        let mut page = 1;
+        loop {
+            let listed = self
+                .paced
+                .conversation_page(company_id, page)
+                .await
+                .map_err(|error| self.fail(error))?;
+            let ids: Vec<&str> = listed.items.iter().map(|c| c.id.as_str()).collect();
+            let cached = self.store.cached_activity(self.account.id, &ids).await?;
+            let unchanged_seen = listed.items.iter().any(|conversation| {
+                cached.get(&conversation.id).is_some_and(|activity| {
+                    *activity
+                        == conversation
+                            .last_activity_at
+                            .map(|at| at.timestamp_millis())
+                })
+            });
+            let states = self
+                .store
+                .upsert_conversations(self.account.id, local_company_id, &listed.items)
+                .await?;
+            for state in states {
+                self.threads_seen.insert(state.id);
+                if let Some(need) = need_of(&state, self.store).await? {
+                    queued += usize::from(!self.queue.queued.contains(&state.id));
+                    self.queue.push(ThreadJob {
+                        company_id: company_id.to_string(),
+                        state,
+                        need,
+                    });
+                }
+            }
+            if listed.is_last || (!full && unchanged_seen) {
+                break;
+            }
+            page += 1;
+        }
+        if full {
+            self.store.mark_company_listed(local_company_id).await?;
+        }
+        Ok(queued)
+    }
+
+    /// Reads one page for the job and requeues the thread if it has more.
+    async fn work(&mut self, job: ThreadJob) -> Result<()> {
+        let page = match job.need {
+            Need::TopUp { page, .. } | Need::Backfill { page } => page,
+            Need::First => 1,
+        };
+        let fetch_started_at = now_millis();
+        let listed = match self
+            .paced
+            .message_page(&job.company_id, &job.state.provider_id, page)
+            .await
+        {
+            Ok(listed) => listed,
+            // A conversation deleted on the server meanwhile: skip it, keep the rest.
+            Err(error) if error.code == ErrorCode::NotFound => {
+                tracing::warn!(conversation = %job.state.provider_id, "conversation vanished during sync");
+                return Ok(());
+            }
+            Err(error) => return Err(self.fail(error)),
+        };
+        self.pages_read += 1;
+        if let Need::TopUp { steps_back, .. } = job.need {
+            if page > 1 && steps_back < MAX_STEPS_BACK && !self.overlaps(&listed.items).await? {
+                // The page shares nothing with the cache: earlier messages may sit before it.
+                self.queue.push_front(ThreadJob {
+                    need: Need::TopUp {
+                        page: page - 1,
+                        steps_back: steps_back + 1,
+                    },
+                    ..job
+                });
+                return Ok(());
+            }
+        }
+        let mut newest_first: Vec<RemoteMessage> = listed.items;
+        newest_first.reverse();
+        let complete = listed.is_last;
+        let cursor = cursor_of_page(if complete { page } else { page + 1 });
+        let outcome = self
+            .store
+            .save_message_page(
+                self.account.id,
+                job.state.id,
+                &newest_first,
+                MessageWrite::Paged { cursor, complete },
+            )
+            .await?;
+        self.new_messages += outcome.inserted as i64;
+        if complete {
+            // Settled when the server's newest message is the one its activity stamp names (no
+            // clock involved), or when that stamp is old enough by ours.
+            let newest = newest_first
+                .first()
+                .map(|m| m.created_at.timestamp_millis());
+            let settled = job.state.remote_activity_at.filter(|activity| {
+                newest.is_some_and(|newest| newest >= *activity)
+                    || fetch_started_at >= activity + ACTIVITY_SETTLE_MS
+            });
+            self.store.mark_thread_synced(job.state.id, settled).await?;
+            self.progress.conversations_done += 1;
+        } else {
+            let need = match job.need {
+                Need::TopUp { .. } => Need::TopUp {
+                    page: page + 1,
+                    steps_back: MAX_STEPS_BACK,
+                },
+                _ => Need::Backfill { page: page + 1 },
+            };
+            self.queue.push_front(ThreadJob { need, ..job });
+        }
+        Ok(())
+    }
+
+    /// True when at least one of the messages is cached already.
+    async fn overlaps(&self, messages: &[RemoteMessage]) -> Result<bool> {
+        if messages.is_empty() {
+            return Ok(false);
+        }
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        Ok(self
+            .store
+            .cached_message_count(self.account.id, &ids)
+            .await?
+            > 0)
+    }
+
+    async fn report(&mut self, progress: &mut (dyn FnMut(SyncProgress) + Send)) {
+        let waiting = self.queue.len();
+        self.progress.conversations_total = self.progress.conversations_done + waiting;
+        self.progress.messages_fetched = self.new_messages;
+        self.progress.history_waiting = waiting;
+        let pace = self.paced.sustained_interval(BudgetKind::MessageList);
+        let free = self.paced.time_until_free(BudgetKind::MessageList).await;
+        let remaining =
+            pace.saturating_mul(u32::try_from(waiting.saturating_sub(1)).unwrap_or(u32::MAX));
+        self.progress.eta_seconds = Some(if waiting == 0 {
+            0
+        } else {
+            (free + remaining).as_secs()
+        });
+        progress(self.progress.clone());
+    }
+}
+
+/// What a listed thread needs, if anything.
+async fn need_of(state: &CachedThreadState, store: &Store) -> Result<Option<Need>> {
+    if !state.needs_sync() {
+        return Ok(None);
+    }
+    if state.history_complete
+        && same_second_stamp(state.synced_activity_at, state.remote_activity_at)
+    {
+        // The same activity written in whole seconds by one API and with milliseconds by the other
+        // (p1 epochs, p2 ISO times): nothing new. Adopt the finer stamp.
+        store
+            .mark_thread_synced(state.id, state.remote_activity_at)
+            .await?;
+        return Ok(None);
+    }
+    let page = page_of_cursor(state.backfill_cursor.as_deref());
+    Ok(Some(match (state.history_complete, page) {
+        (true, Some(page)) => Need::TopUp {
+            page,
+            steps_back: 0,
+        },
+        (true, None) => {
+            // History cached by another API (a p1 account switched to p2): start near its end.
+            let cached = store.thread_message_count(state.id).await?;
+            let per_page = i64::from(parley_pact_p2::MAX_MESSAGES_PER_PAGE);
+            Need::TopUp {
+                page: u32::try_from(cached / per_page + 1).unwrap_or(1),
+                steps_back: 0,
+            }
+        }
+        (false, Some(page)) if page > 1 => Need::Backfill { page },
+        (false, _) => Need::First,
+    }))
+}
+
+/// True when two activity stamps name the same second and one of them has no milliseconds.
+fn same_second_stamp(synced: Option<i64>, remote: Option<i64>) -> bool {
+    match (synced, remote) {
+        (Some(synced), Some(remote)) => {
+            synced.div_euclid(1000) == remote.div_euclid(1000)
+                && (synced.rem_euclid(1000) == 0 || remote.rem_euclid(1000) == 0)
+        }
+        _ => false,
+    }
+}
+
+/// The companies to sync: every company of the token, or the ones chosen when the account was added.
+async fn visible_companies(
+    provider: &dyn Provider,
+    account: &Account,
+) -> Result<Vec<RemoteCompany>, ProviderError> {
+    let companies = provider.companies().await?;
+    if account.companies.is_empty() {
+        return Ok(companies);
+    }
+    Ok(companies
+        .into_iter()
+        .filter(|company| account.companies.contains(&company.id))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, need: Need) -> ThreadJob {
+        ThreadJob {
+            company_id: "1".into(),
+            state: CachedThreadState {
+                id,
+                provider_id: id.to_string(),
+                remote_activity_at: None,
+                synced_activity_at: None,
+                history_complete: false,
+                backfill_cursor: None,
+            },
+            need,
+        }
+    }
+
+    #[test]
+    fn whole_second_stamps_match_their_millisecond_twins() {
+        assert!(same_second_stamp(Some(1_000), Some(1_575)));
+        assert!(same_second_stamp(Some(1_575), Some(1_000)));
+        assert!(!same_second_stamp(Some(1_100), Some(1_575)));
+        assert!(!same_second_stamp(Some(1_000), Some(2_000)));
+        assert!(!same_second_stamp(None, Some(2_000)));
+    }
+
+    #[test]
+    fn the_queue_serves_focus_then_activity_then_first_pages_then_backfill() {
+        let mut queue = Queue::default();
+        queue.push(job(1, Need::Backfill { page: 2 }));
+        queue.push(job(2, Need::First));
+        queue.push(job(3, Need::First));
+        queue.push(job(
+            4,
+            Need::TopUp {
+                page: 1,
+                steps_back: 0,
+            },
+        ));
+        queue.push(job(3, Need::First));
+        assert_eq!(queue.len(), 4);
+        assert_eq!(queue.pop(Some(1)).unwrap().state.id, 1);
+        let order: Vec<i64> = std::iter::from_fn(|| queue.pop(None).map(|j| j.state.id)).collect();
+        assert_eq!(order, vec![4, 2, 3]);
+    }
+}
