@@ -1,8 +1,9 @@
 // Conversation actions in the thread header: assign to a teammate by user id (with a list of the ids
-// used recently, kept in the core's settings), edit the note, block or unblock Bitrix openlines. Each
+// used recently, kept in the core's settings), edit the note, block or unblock Bitrix openlines, archive
+// or unarchive, mark replied or unreplied. Each
 // goes to the server through the core; success updates the header and the list row, failure shows the
 // command's error message beside the controls. What the account's provider lacks (notes and Bitrix on
-// VoIPbin, clearing an assignment on Pact p1) stays visible but disabled, with a one-line reason.
+// VoIPbin, archive and replied on Pact p1) stays visible but disabled, with a one-line reason.
 
 import { invoke } from "./ipc.js";
 import { element } from "./dom.js";
@@ -19,6 +20,8 @@ const FEATURE_CONTROLS = {
   notes: ["note-input", "note-save"],
   bitrix: ["bitrix-toggle"],
   unassign: ["unassign"],
+  archive: ["archive-toggle"],
+  replied: ["replied-toggle"],
 };
 
 const actions = {
@@ -36,6 +39,8 @@ export function initActions(onChanged) {
   $("note-form").addEventListener("submit", saveNote);
   $("bitrix-toggle").addEventListener("change", toggleBitrix);
   $("unassign").addEventListener("click", unassign);
+  $("archive-toggle").addEventListener("click", toggleArchived);
+  $("replied-toggle").addEventListener("click", toggleReplied);
   loadRecent();
 }
 
@@ -50,6 +55,7 @@ export function showActions(conversation, account) {
   $("assign-input").value = conversation.assignee_id ?? "";
   $("note-input").value = conversation.note ?? "";
   $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
+  showToggles();
   say("", false);
   applyFeatures();
 }
@@ -88,6 +94,7 @@ async function run(command, args, change, done) {
     await invoke(command, { account: conversation.account, id: conversation.id, ...args });
     Object.assign(conversation, change);
     say(done, false);
+    showToggles();
     actions.onChanged(conversation);
   } catch (error) {
     say(error?.message ?? String(error), true);
@@ -124,6 +131,29 @@ async function toggleBitrix() {
   const enabled = $("bitrix-toggle").checked;
   const state = enabled ? t("actions.blocked") : t("actions.unblocked");
   await run("conversations_bitrix", { enabled }, { bitrix_openlines: enabled }, t("actions.bitrixSaved", { state }));
+}
+
+/** Labels the archive and replied buttons by what a click would do to the conversation. */
+function showToggles() {
+  const conversation = actions.conversation;
+  const archived = conversation?.state === "archived";
+  $("archive-toggle").dataset.i18n = archived ? "actions.unarchive" : "actions.archive";
+  $("archive-toggle").textContent = t($("archive-toggle").dataset.i18n);
+  const replied = conversation?.replied === true;
+  $("replied-toggle").dataset.i18n = replied ? "actions.markUnreplied" : "actions.markReplied";
+  $("replied-toggle").textContent = t($("replied-toggle").dataset.i18n);
+}
+
+async function toggleArchived() {
+  const archived = actions.conversation?.state !== "archived";
+  const done = archived ? t("actions.archived") : t("actions.unarchived");
+  await run("conversations_archive", { archived }, { state: archived ? "archived" : "open" }, done);
+}
+
+async function toggleReplied() {
+  const replied = actions.conversation?.replied !== true;
+  const done = replied ? t("actions.markedReplied") : t("actions.markedUnreplied");
+  await run("conversations_set_replied", { replied }, { replied }, done);
 }
 
 async function recent() {

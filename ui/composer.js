@@ -1,11 +1,14 @@
 // The composer: multi-line text (Ctrl+Enter sends), a draft per conversation kept in the core across
-// restarts (saved shortly after typing stops), staged files with name, size and a remove button, and
-// sending through the outbox (so it also works offline).
+// restarts (saved shortly after typing stops), staged files with name, size and a remove button, a quoted
+// message to answer (shown above, with a remove button), and sending through the outbox (so it also
+// works offline).
 
 import { invoke } from "./ipc.js";
 import { clear, element, size } from "./dom.js";
 import { t, unsupportedReason } from "./i18n.js";
 
+/** How much of a quoted message's text the composer shows. */
+const QUOTE_CHARS = 80;
 /** Wait after the last keystroke before the draft is saved. */
 const DRAFT_DELAY_MS = 400;
 
@@ -17,6 +20,8 @@ const composer = {
   noFilesReason: "",
   /** Staged files per conversation key. */
   staged: new Map(),
+  /** The message being answered per conversation key: `{ id, text }`. */
+  replies: new Map(),
   draftTimer: 0,
   /** The conversation a pending draft save belongs to. */
   draftFor: null,
@@ -49,6 +54,10 @@ export function initComposer(hooks) {
   });
   textarea.addEventListener("input", scheduleDraftSave);
   $("attach").addEventListener("click", pickFiles);
+  $("composer-quote-remove").addEventListener("click", () => {
+    if (composer.conversation) composer.replies.delete(keyOf(composer.conversation));
+    renderQuote();
+  });
   window.addEventListener("beforeunload", () => flushDraft());
 }
 
@@ -70,6 +79,7 @@ export async function showComposer(conversation, account) {
   $("composer-hint").textContent = composer.noFilesReason;
   $("composer-hint").hidden = filesOffered;
   renderStaged();
+  renderQuote();
   try {
     const draft = await invoke("drafts_get", { account: conversation.account, id: conversation.id });
     // The user may have typed or switched while the draft loaded.
@@ -94,6 +104,22 @@ export function stageFiles(files) {
     if (!staged.some((known) => known.path === file.path)) staged.push(file);
   }
   renderStaged();
+}
+
+/** Quotes `message` (a thread message with an id) in the open conversation's next send. */
+export function stageReply(message) {
+  if (!composer.conversation || !message.id) return;
+  const text = message.text?.replace(/\s+/g, " ").trim() || t("message.file");
+  const short = text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text;
+  composer.replies.set(keyOf(composer.conversation), { id: message.id, text: short });
+  renderQuote();
+  $("composer-text").focus();
+}
+
+function renderQuote() {
+  const reply = composer.conversation ? composer.replies.get(keyOf(composer.conversation)) : null;
+  $("composer-quote").hidden = !reply;
+  $("composer-quote-text").textContent = reply ? t("composer.replyingTo", { text: reply.text }) : "";
 }
 
 function renderStaged() {
@@ -154,18 +180,22 @@ async function send(event) {
   const text = textarea.value.trim();
   const staged = stagedFiles();
   if (!conversation || (!text && staged.length === 0)) return;
+  const reply = composer.replies.get(keyOf(conversation));
   try {
     await invoke("messages_send", {
       account: conversation.account,
       id: conversation.id,
       text: text || null,
       files: staged.map((file) => file.path),
+      replyTo: reply?.id ?? null,
     });
     clearTimeout(composer.draftTimer);
     composer.draftFor = null;
     textarea.value = "";
     staged.length = 0;
+    composer.replies.delete(keyOf(conversation));
     renderStaged();
+    renderQuote();
     await saveDraft(conversation, "");
     await composer.onSent();
   } catch (error) {

@@ -1,5 +1,5 @@
-// The inbox: the sidebar of accounts and companies with unread counts, the All / Mine / Unassigned
-// filters, and the conversation list. The list is virtual: rows have one fixed height, only the rows in
+// The inbox: the sidebar of accounts and companies with unread counts, the All / Mine / Unassigned /
+// Archived filters, and the conversation list. The list is virtual: rows have one fixed height, only the rows in
 // view (plus a margin) exist in the DOM, and their data comes from the backend in pages on demand, so
 // 10,000 conversations cost what 70 do. Customer content is set with textContent only.
 
@@ -68,7 +68,7 @@ export function initInbox(hooks) {
   }
 }
 
-/** Shows only conversations matching `filter` (`all`, `mine`, `unassigned`). */
+/** Shows only conversations matching `filter` (`all`, `mine`, `unassigned`: open ones; `archived`). */
 export function setFilter(filter) {
   list.filter = filter;
   for (const button of document.querySelectorAll("#filters [data-filter]")) {

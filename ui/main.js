@@ -8,7 +8,7 @@ import { language, setLocale, t, translatePage } from "./i18n.js";
 import { currentFilter, initInbox, keyOf, loadSidebar, reloadInbox, setOpenKey, step, updateRow } from "./inbox.js";
 import { focusSearch, initSearch } from "./search.js";
 import { initThread, refreshThread, showThread, showUploadProgress } from "./thread.js";
-import { initComposer, showComposer, stageFiles } from "./composer.js";
+import { initComposer, showComposer, stageFiles, stageReply } from "./composer.js";
 import { initActions, showActions } from "./actions.js";
 
 const MY_ID_PREFIX = "my_user_id.";
@@ -51,6 +51,8 @@ async function open(conversation, focusId = null) {
   const account = accounts.find((known) => known.name === conversation.account);
   showActions(conversation, account);
   invoke("window_focus_conversation", { account: conversation.account, id: conversation.id }).catch(() => {});
+  // The paced sync reads this thread first.
+  invoke("conversations_focus", { account: conversation.account, id: conversation.id }).catch(() => {});
   const composerReady = showComposer(conversation, account);
   if (conversation.unread) {
     conversation.unread = false;
@@ -60,7 +62,7 @@ async function open(conversation, focusId = null) {
       .catch(showError);
   }
   try {
-    await showThread(conversation, focusId);
+    await showThread(conversation, focusId, account);
   } catch (error) {
     showError(error);
   }
@@ -73,6 +75,8 @@ function showMeta(conversation) {
     conversation.account,
     conversation.assignee_id ? t("thread.assignee", { id: conversation.assignee_id }) : t("thread.unassigned"),
     conversation.note ? t("thread.note", { note: conversation.note }) : "",
+    conversation.state === "archived" ? t("thread.archived") : "",
+    conversation.replied === true ? t("thread.replied") : conversation.replied === false ? t("thread.notReplied") : "",
   ];
   $("thread-meta").textContent = parts.filter(Boolean).join(" · ");
 }
@@ -105,7 +109,11 @@ function openAddAccount() {
 }
 
 /** The provider's address placeholder, for the add-account form. */
-const DEFAULT_ADDRESS = { "pact-p1": "https://api.pact.im/p1/", voipbin: "https://api.voipbin.net" };
+const DEFAULT_ADDRESS = {
+  pact: "https://api.pact.im/",
+  "pact-p1": "https://api.pact.im/p1/",
+  voipbin: "https://api.voipbin.net",
+};
 
 /**
  * Fits the add-account form to the provider: Pact asks for an API token; VoIPbin for an access key,
@@ -258,7 +266,7 @@ function wire() {
     onRemoveAccount: askRemoveAccount,
   });
   initSearch({ onPick: openSearchHit, onError: showError });
-  initThread(showError);
+  initThread(showError, stageReply);
   initComposer({ onSent: refreshThread, onError: showError });
   initActions(onConversationChanged);
   $("sync-now").addEventListener("click", syncNow);

@@ -1,6 +1,7 @@
 // The open thread: messages with direction, time and delivery status (failed ones with the reason and
-// a Retry), attachments with name, size, an image preview and Open / Save, and links that open in the
-// system browser on a click. Older messages load when the reader scrolls to the top; the list keeps the
+// a Retry), the message each one answers, a mark on deleted ones, Reply and Delete (after a confirm
+// dialog) on the team's sent messages where the account offers them, attachments with name, size, an
+// image preview and Open / Save, and links that open in the system browser on a click. Older messages load when the reader scrolls to the top; the list keeps the
 // reader's place when new messages arrive or older ones load. Customer content is set with textContent.
 
 import { invoke } from "./ipc.js";
@@ -16,11 +17,15 @@ const MAX_PAGES_TO_HIT = 25;
 /** http(s) links in message text; trailing punctuation is left out. */
 const LINK = /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}»]/g;
 const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp)$/;
+/** How much of a message's text a quote or the delete dialog shows. */
+const QUOTE_CHARS = 80;
 
 const $ = (id) => document.getElementById(id);
 
 const thread = {
   conversation: null,
+  /** The conversation's account (its `features` say whether Reply and Delete are offered). */
+  account: null,
   messages: [],
   loadingOlder: false,
   historyDone: false,
@@ -29,23 +34,35 @@ const thread = {
   /** Preview blob URLs by attachment key, revoked when the thread closes. */
   previews: new Map(),
   onError: () => {},
+  /** Called with a message the user wants to answer. */
+  onReply: () => {},
 };
 
 const previewObserver = new IntersectionObserver(loadVisiblePreviews, { root: null, rootMargin: "200px" });
 
-/** Wires scrolling. `onError` shows a failed command's message. */
-export function initThread(onError) {
+/**
+ * Wires scrolling and the delete dialog. `onError` shows a failed command's message; `onReply(message)`
+ * quotes a message in the composer.
+ */
+export function initThread(onError, onReply = () => {}) {
   thread.onError = onError;
+  thread.onReply = onReply;
+  $("delete-message-cancel").addEventListener("click", () => $("delete-message").close());
+  $("delete-message-form").addEventListener("submit", deleteMessage);
   $("messages").addEventListener("scroll", () => {
     if ($("messages").scrollTop < NEAR_TOP) loadOlder();
   }, { passive: true });
 }
 
-/** Shows a conversation's newest messages; with `focusId`, pages back to that message and shows it. */
-export async function showThread(conversation, focusId = null) {
+/**
+ * Shows a conversation's newest messages; with `focusId`, pages back to that message and shows it.
+ * `account` (from accounts_list) says whether its provider offers Reply and Delete.
+ */
+export async function showThread(conversation, focusId = null, account = null) {
   thread.generation += 1;
   const generation = thread.generation;
   thread.conversation = conversation;
+  thread.account = account;
   thread.historyDone = false;
   thread.loadingOlder = false;
   setOlderStatus("");
@@ -207,11 +224,14 @@ function renderMessage(message) {
   const item = element("li", `message message--${message.direction}`);
   item.dataset.key = keyOf(message);
   item.dataset.status = message.status;
+  if (message.deleted) item.classList.add("message--deleted");
+  if (message.reply_to) item.append(renderQuote(message.reply_to));
   if (message.text) item.append(renderText(message.text));
   message.attachments.forEach((attachment, position) => item.append(renderAttachment(message, attachment, position)));
   const footer = [when(message.created_at)];
   if (message.direction === "out") footer.push(t(`status.${message.status}`));
   item.append(element("span", "message__meta", footer.join(" · ")));
+  if (message.deleted) item.append(element("span", "message__deleted", t("message.deleted")));
   if (message.error && message.status === "pending") {
     // A retryable failure: the outbox tries again by itself, so this is news, not an error.
     item.append(element("p", "message__waiting", t("message.waiting", { reason: message.error })));
@@ -224,7 +244,60 @@ function renderMessage(message) {
     retry.addEventListener("click", () => retrySend(message.outbox_id));
     item.append(retry);
   }
+  if (message.direction === "out" && message.id && !message.deleted) {
+    if (offers("reply")) item.append(messageAction(t("message.reply"), () => thread.onReply(message)));
+    if (offers("delete")) item.append(messageAction(t("message.delete"), () => askDelete(message)));
+  }
   return item;
+}
+
+/** Whether the open conversation's account offers `feature`. */
+function offers(feature) {
+  return thread.account?.features?.[feature]?.enabled !== false;
+}
+
+function messageAction(label, onClick) {
+  const button = element("button", "message__action secondary", label);
+  button.type = "button";
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+/** A message's text cut for a quote line. */
+function excerpt(message) {
+  const text = message.text?.replace(/\s+/g, " ").trim() || t("message.file");
+  return text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text;
+}
+
+/** The line above a reply naming the message it answers (when that one is loaded). */
+function renderQuote(replyTo) {
+  const quoted = thread.messages.find((message) => message.id === replyTo);
+  const quote = element("p", "message__quote", quoted ? t("message.quoted", { text: excerpt(quoted) }) : t("message.quotedUnknown"));
+  quote.dir = "auto";
+  return quote;
+}
+
+/** Asks before deleting one of the team's sent messages. */
+function askDelete(message) {
+  $("delete-message").dataset.messageId = message.id;
+  $("delete-message-text").textContent = t("message.deleteText", { text: excerpt(message) });
+  $("delete-message-error").textContent = "";
+  $("delete-message").showModal();
+}
+
+async function deleteMessage(event) {
+  event.preventDefault();
+  const conversation = thread.conversation;
+  const messageId = $("delete-message").dataset.messageId;
+  if (!conversation || !messageId) return;
+  try {
+    await invoke("messages_delete", { account: conversation.account, id: conversation.id, messageId });
+    $("delete-message").close();
+  } catch (error) {
+    $("delete-message-error").textContent = error?.message ?? String(error);
+    return;
+  }
+  await refreshThread().catch(thread.onError);
 }
 
 /** The text as text nodes, with http(s) URLs as links that open in the system browser on a click. */

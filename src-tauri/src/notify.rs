@@ -288,6 +288,8 @@ mod tests {
             attachments: Vec::new(),
             outbox_id: None,
             error: None,
+            reply_to: None,
+            deleted: false,
         }
     }
 

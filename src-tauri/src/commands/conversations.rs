@@ -1,5 +1,6 @@
 //! Conversation commands: the inbox list and the actions in a thread's header.
 
+use parley_core::provider::ConversationState;
 use parley_core::{ConversationSummary, InboxFilter, InboxPage, InboxQuery};
 use tauri::State;
 
@@ -7,7 +8,8 @@ use super::{conversation, AppState};
 use crate::error::CommandResult;
 
 /// One page of the inbox (most recent activity first) with the size of the whole filtered list.
-/// `filter` is `all`, `mine` or `unassigned`; `account` and `company` narrow it to one of them.
+/// `filter` is `all`, `mine` or `unassigned` (open conversations only), or `archived`; `account` and
+/// `company` narrow it to one of them.
 #[tauri::command]
 pub async fn conversations_page(
     state: State<'_, AppState>,
@@ -48,6 +50,19 @@ pub async fn conversations_mark_read(
     id: String,
 ) -> CommandResult<()> {
     Ok(state.parley.mark_read(&conversation(account, id)).await?)
+}
+
+/// Makes the conversation the paced sync's focus, so its thread is read first (the user opened it).
+#[tauri::command]
+pub async fn conversations_focus(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<()> {
+    Ok(state
+        .parley
+        .set_focus(Some(&conversation(account, id)))
+        .await?)
 }
 
 /// Assigns the conversation to a teammate.
@@ -99,5 +114,39 @@ pub async fn conversations_bitrix(
     Ok(state
         .parley
         .set_bitrix_openlines(&conversation(account, id), enabled)
+        .await?)
+}
+
+/// Archives the conversation, or (`archived` false) reopens it (where the provider offers it: see the
+/// account's features).
+#[tauri::command]
+pub async fn conversations_archive(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    archived: bool,
+) -> CommandResult<()> {
+    let target = if archived {
+        ConversationState::Archived
+    } else {
+        ConversationState::Open
+    };
+    Ok(state
+        .parley
+        .set_state(&conversation(account, id), target)
+        .await?)
+}
+
+/// Marks the conversation replied or unreplied (where the provider offers it: see the account's features).
+#[tauri::command]
+pub async fn conversations_set_replied(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    replied: bool,
+) -> CommandResult<()> {
+    Ok(state
+        .parley
+        .set_replied(&conversation(account, id), replied)
         .await?)
 }

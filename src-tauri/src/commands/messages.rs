@@ -1,4 +1,4 @@
-//! Message commands: read a thread, send through the outbox.
+//! Message commands: read a thread, send (or reply) through the outbox, delete a sent message.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,7 +39,8 @@ pub async fn messages_list(
 }
 
 /// Queues a message with text and/or files and starts sending it in the background; returns the outbox id
-/// at once, so sending works offline and the UI shows the entry as pending.
+/// at once, so sending works offline and the UI shows the entry as pending. With `reply_to` (a message's
+/// provider id) the message answers that one, which the customer sees quoted.
 #[tauri::command]
 pub async fn messages_send(
     app: AppHandle,
@@ -48,14 +49,29 @@ pub async fn messages_send(
     id: String,
     text: Option<String>,
     files: Vec<String>,
+    reply_to: Option<String>,
 ) -> CommandResult<i64> {
     let files: Vec<PathBuf> = files.into_iter().map(PathBuf::from).collect();
     let outbox_id = state
         .parley
-        .queue_message(&conversation(account, id), text, &files)
+        .queue_reply(&conversation(account, id), reply_to, text, &files)
         .await?;
     tauri::async_runtime::spawn(follow_send(app, outbox_id));
     Ok(outbox_id)
+}
+
+/// Deletes one of the team's sent messages (`message_id`, its provider id) in the customer's messenger.
+#[tauri::command]
+pub async fn messages_delete(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    message_id: String,
+) -> CommandResult<()> {
+    Ok(state
+        .parley
+        .delete_message(&conversation(account, id), &message_id)
+        .await?)
 }
 
 /// The event carrying an [`parley_core::UploadProgress`] while a send's files upload.
