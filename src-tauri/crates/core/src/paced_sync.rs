@@ -177,35 +177,48 @@ pub async fn sync_paced_account(
     };
     run.list_all_companies().await?;
     run.report(progress).await;
+    // Looks for new activity come at most at the listing budget's sustained pace, so looking never
+    // uses up the budget a final listing needs.
+    let poll_gap = paced
+        .sustained_interval(BudgetKind::ConversationList)
+        .saturating_mul(u32::try_from(run.companies.len().max(1)).unwrap_or(u32::MAX));
     let mut last_listing = Instant::now();
+    let mut worked_since_listing = false;
     loop {
         if run.queue.is_empty() {
-            // A last look for activity that came in while we worked.
-            let found = run.list_all_companies().await?;
-            if found == 0 {
+            if !worked_since_listing {
                 break;
             }
-            last_listing = Instant::now();
-            continue;
-        }
-        let listing_free = paced.time_until_free(BudgetKind::ConversationList).await;
-        let messages_free = paced.time_until_free(BudgetKind::MessageList).await;
-        if listing_free.is_zero() && last_listing.elapsed() >= messages_free.max(min_listing_gap())
-        {
+            // A last look for activity that came in while we worked.
             run.list_all_companies().await?;
             last_listing = Instant::now();
-            run.report(progress).await;
+            worked_since_listing = false;
             continue;
         }
+        let messages_free = paced.time_until_free(BudgetKind::MessageList).await;
         if !messages_free.is_zero() {
-            tokio::time::sleep(messages_free.min(listing_free.max(Duration::from_millis(50))))
-                .await;
+            // Waiting for the thread budget anyway: look for new activity when it is time.
+            let next_look = poll_gap.saturating_sub(last_listing.elapsed());
+            if next_look.is_zero()
+                && paced
+                    .time_until_free(BudgetKind::ConversationList)
+                    .await
+                    .is_zero()
+            {
+                run.list_all_companies().await?;
+                last_listing = Instant::now();
+                run.report(progress).await;
+                continue;
+            }
+            let nap = messages_free.min(next_look.max(Duration::from_millis(50)));
+            tokio::time::sleep(nap.max(Duration::from_millis(5))).await;
             continue;
         }
         let Some(job) = run.queue.pop(focus.get()) else {
             continue;
         };
         run.work(job).await?;
+        worked_since_listing = true;
         run.report(progress).await;
         if run.pages_read.is_multiple_of(INDEX_EVERY_PAGES) {
             store.index_pending_messages().await?;
@@ -225,11 +238,6 @@ pub async fn sync_paced_account(
         new_messages: run.new_messages,
         rate_limited,
     })
-}
-
-/// Listings are not repeated more often than this even when their budget allows (a poll of page 1).
-fn min_listing_gap() -> Duration {
-    Duration::from_millis(500)
 }
 
 impl Run<'_> {
