@@ -131,8 +131,15 @@ pub fn wait_under_limits(starts: &[i64], limits: &[Limit], now: i64) -> Duration
         .unwrap_or(Duration::ZERO)
 }
 
+/// A duration in whole milliseconds, rounded up: a window of 59.88 ms counts as 60 ms, so rounding
+/// can only make a wait longer, never let one more start in.
+fn ceil_ms(duration: Duration) -> i64 {
+    let millis = duration.as_nanos().div_ceil(1_000_000);
+    i64::try_from(millis).unwrap_or(i64::MAX)
+}
+
 fn wait_for_one_limit(sorted_starts: &[i64], limit: Limit, now: i64) -> Duration {
-    let window = i64::try_from(limit.window.as_millis()).unwrap_or(i64::MAX);
+    let window = ceil_ms(limit.window);
     let max = limit.max.max(1) as usize;
     let in_window: Vec<i64> = sorted_starts
         .iter()
@@ -199,6 +206,13 @@ impl LocalBudget {
         i64::try_from(self.origin.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// Now, rounded up to the next millisecond: what a start or a pause is recorded at, so that the
+    /// next start (checked against [`Self::now_ms`], rounded down) is never less than a full window
+    /// after the real one.
+    fn now_ms_ceil(&self) -> i64 {
+        ceil_ms(self.origin.elapsed())
+    }
+
     fn scaled_limits(&self, bucket: &Bucket) -> Vec<Limit> {
         bucket
             .limits
@@ -217,7 +231,7 @@ impl LocalBudget {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let record = buckets.entry(bucket.name.to_string()).or_default();
-        let horizon = now.saturating_sub(i64::try_from(longest.as_millis()).unwrap_or(i64::MAX));
+        let horizon = now.saturating_sub(ceil_ms(longest));
         while record.starts.front().is_some_and(|&start| start <= horizon) {
             record.starts.pop_front();
         }
@@ -225,7 +239,7 @@ impl LocalBudget {
         let starts: Vec<i64> = record.starts.iter().copied().collect();
         let wait = held.max(wait_under_limits(&starts, &limits, now));
         if wait.is_zero() && record_start {
-            record.starts.push_back(now);
+            record.starts.push_back(self.now_ms_ceil());
         }
         wait
     }
@@ -249,9 +263,7 @@ impl RequestBudget for LocalBudget {
 
     async fn hold_off(&self, bucket: &Bucket, wait: Duration) {
         self.refusals.fetch_add(1, Ordering::Relaxed);
-        let until = self
-            .now_ms()
-            .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+        let until = self.now_ms_ceil().saturating_add(ceil_ms(wait));
         let mut buckets = self
             .buckets
             .lock()
@@ -319,6 +331,31 @@ mod tests {
         let limit = Limit::per_minute(10).scaled(60.0);
         assert_eq!(limit.window, Duration::from_secs(1));
         assert_eq!(Limit::per_minute(10).scaled(0.0), Limit::per_minute(10));
+    }
+
+    #[test]
+    fn windows_of_a_fraction_of_a_millisecond_round_up() {
+        // 16.7 requests per second: 59.881 ms apart, counted as 60 ms (never 59).
+        let spacing = [Limit::spacing(Duration::from_micros(59_881))];
+        assert_eq!(
+            wait_under_limits(&[0], &spacing, 59),
+            Duration::from_millis(1)
+        );
+        assert_eq!(wait_under_limits(&[0], &spacing, 60), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_start_is_recorded_at_the_next_millisecond() {
+        let budget = LocalBudget::new();
+        const SPACING: [Limit; 1] = [Limit::spacing(Duration::from_millis(20))];
+        let bucket = Bucket::fixed("spaced", &SPACING);
+        tokio::time::advance(Duration::from_micros(500)).await;
+        budget.acquire(&bucket).await;
+        // 19.6 ms after the start the clock reads 20 ms in whole milliseconds: still not free.
+        tokio::time::advance(Duration::from_micros(19_600)).await;
+        assert!(budget.time_until_free(&bucket).await > Duration::ZERO);
+        tokio::time::advance(Duration::from_micros(900)).await;
+        assert_eq!(budget.time_until_free(&bucket).await, Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

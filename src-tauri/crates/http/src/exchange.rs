@@ -70,11 +70,7 @@ impl TransportFailure {
 
     /// The retry policy's view: never sent, or maybe sent.
     pub fn failure_kind(&self) -> FailureKind {
-        if self.maybe_sent {
-            FailureKind::Interrupted
-        } else {
-            FailureKind::Unreachable
-        }
+        FailureKind::transport(self.maybe_sent)
     }
 }
 

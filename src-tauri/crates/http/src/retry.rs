@@ -36,6 +36,19 @@ pub enum FailureKind {
     Final,
 }
 
+impl FailureKind {
+    /// A transport failure's kind: [`Unreachable`](Self::Unreachable) when the request certainly did
+    /// not go out (`maybe_sent` false), else [`Interrupted`](Self::Interrupted). For a client error
+    /// that keeps only `maybe_sent` of a [`TransportFailure`](crate::TransportFailure).
+    pub const fn transport(maybe_sent: bool) -> Self {
+        if maybe_sent {
+            Self::Interrupted
+        } else {
+            Self::Unreachable
+        }
+    }
+}
+
 /// Client errors tell the policy what kind of failure they are.
 pub trait Classify {
     /// This failure's kind.
@@ -212,6 +225,12 @@ mod tests {
         assert!(policy
             .delay_before_retry(FailureKind::Final, GET, 0)
             .is_none());
+    }
+
+    #[test]
+    fn transport_failures_are_unreachable_only_when_never_sent() {
+        assert_eq!(FailureKind::transport(false), FailureKind::Unreachable);
+        assert_eq!(FailureKind::transport(true), FailureKind::Interrupted);
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! The client handle and its builder (base URL, timeouts, retries, pacing, user agent).
+//! The client handle and its builder (base URL, timeouts, retries, pacing and its request budget,
+//! user agent).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parley_http::{LocalBudget, RequestBudget};
 use url::Url;
 
-use crate::transport::Transport;
+use crate::transport::{Settings, Transport};
 use crate::{ApiToken, Error};
 
 /// The production p1 base URL.
@@ -34,6 +36,7 @@ impl PactClient {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
             min_request_interval: Duration::ZERO,
+            budget: None,
         }
     }
 
@@ -63,6 +66,7 @@ pub struct PactClientBuilder {
     connect_timeout: Duration,
     max_retries: u32,
     min_request_interval: Duration,
+    budget: Option<Arc<dyn RequestBudget>>,
 }
 
 impl fmt::Debug for PactClientBuilder {
@@ -74,6 +78,7 @@ impl fmt::Debug for PactClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_retries", &self.max_retries)
             .field("min_request_interval", &self.min_request_interval)
+            .field("budget", &self.budget)
             .field("token", &"<redacted>")
             .finish()
     }
@@ -110,9 +115,17 @@ impl PactClientBuilder {
         self
     }
 
-    /// Minimum time between request starts (default zero: p1 documents no limit).
+    /// Minimum time between request starts (default zero: p1 documents no limit). It is kept in
+    /// the request budget (see [`budget`](Self::budget)) under the bucket `pact-p1`.
     pub fn min_request_interval(mut self, interval: Duration) -> Self {
         self.min_request_interval = interval;
+        self
+    }
+
+    /// Where request starts are counted and a 429's pause is remembered (default: a
+    /// [`LocalBudget`] of this client's own). Clients given the same budget keep their pace together.
+    pub fn budget(mut self, budget: Arc<dyn RequestBudget>) -> Self {
+        self.budget = Some(budget);
         self
     }
 
@@ -134,13 +147,19 @@ impl PactClientBuilder {
             .map_err(|_| {
                 invalid_config("could not initialise the HTTP client (check the user agent)")
             })?;
+        let budget = self
+            .budget
+            .unwrap_or_else(|| Arc::new(LocalBudget::new()) as Arc<dyn RequestBudget>);
         let transport = Transport::new(
             http,
-            base_url,
-            self.token,
-            self.max_retries,
-            self.min_request_interval,
-            self.timeout,
+            Settings {
+                base_url,
+                token: self.token,
+                max_retries: self.max_retries,
+                budget,
+                min_request_interval: self.min_request_interval,
+                timeout: self.timeout,
+            },
         )?;
         Ok(PactClient {
             transport: Arc::new(transport),

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use parley_http::exchange::sanitize;
+use parley_http::retry::wait_in_text;
+use parley_http::{Classify, ExchangeError, FailureKind, TransportFailure};
 use serde_json::Value;
-
-/// Longest server message kept in an error (characters).
-const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Everything a call can fail with. Messages never contain the API token.
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +158,7 @@ impl Error {
             403 => Self::Forbidden { message },
             404 => Self::NotFound { message },
             429 => Self::RateLimited {
-                retry_after: retry_after_header.or_else(|| wait_seconds_in_text(&message)),
+                retry_after: retry_after_header.or_else(|| wait_in_text(&message)),
                 message,
             },
             500..=599 => Self::Server { status, message },
@@ -221,50 +221,60 @@ impl Error {
         }
     }
 
-    /// Maps a transport failure. `response_started` is true once a status line was received.
-    pub(crate) fn from_reqwest(error: &reqwest::Error, response_started: bool) -> Self {
-        let maybe_sent = response_started || !error.is_connect();
-        if error.is_timeout() {
-            return Self::Timeout { maybe_sent };
+    /// Maps what went wrong in one exchange: a transport failure, a non-success status (with
+    /// Pact's "Please wait for N seconds" read when a 429 has no `Retry-After`), or a body too large.
+    pub(crate) fn from_exchange(error: ExchangeError) -> Self {
+        match error {
+            ExchangeError::Transport(failure) => Self::from_transport(failure),
+            ExchangeError::Status(reply) => Self::from_status(
+                reply.status,
+                reply.content_type.as_deref(),
+                &reply.body,
+                reply.retry_after,
+            ),
+            ExchangeError::BodyTooLarge => Self::invalid_response("response body is too large"),
         }
-        Self::Network {
-            message: describe_transport_error(error),
+    }
+
+    fn from_transport(failure: TransportFailure) -> Self {
+        let TransportFailure {
+            message,
+            timed_out,
             maybe_sent,
+        } = failure;
+        if timed_out {
+            Self::Timeout { maybe_sent }
+        } else {
+            Self::Network {
+                message,
+                maybe_sent,
+            }
         }
     }
 
     /// An [`Error::InvalidResponse`] with a sanitised message.
     pub(crate) fn invalid_response(message: impl AsRef<str>) -> Self {
         Self::InvalidResponse {
-            message: sanitize_text(message.as_ref(), MAX_MESSAGE_CHARS),
+            message: sanitize(message.as_ref()),
         }
     }
 }
 
-/// The error chain of a transport failure, without the URL.
-fn describe_transport_error(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut parts = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        parts.push(cause.to_string());
-        source = cause.source();
+/// What the shared retry policy needs to know: 429 with its wait, never sent, maybe sent, a 5xx, or
+/// final.
+impl Classify for Error {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Self::RateLimited { retry_after, .. } => {
+                FailureKind::RateLimited { wait: *retry_after }
+            }
+            Self::Network { maybe_sent, .. } | Self::Timeout { maybe_sent } => {
+                FailureKind::transport(*maybe_sent)
+            }
+            Self::Server { status, .. } => FailureKind::ServerFailed { status: *status },
+            _ => FailureKind::Final,
+        }
     }
-    let head = if error.is_connect() {
-        "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "connection broke while reading the response"
-    } else if error.is_request() {
-        "request failed"
-    } else {
-        "transport failure"
-    };
-    let text = if parts.is_empty() {
-        head.to_string()
-    } else {
-        format!("{head}: {}", parts.join(": "))
-    };
-    sanitize_text(&text, MAX_MESSAGE_CHARS)
 }
 
 /// Extracts a short, safe, human-readable message from an error body of any known shape:
@@ -282,7 +292,7 @@ pub(crate) fn server_message_from_body(
     }
     if let Ok(json) = serde_json::from_str::<Value>(trimmed) {
         return message_from_json(&json)
-            .map(|m| sanitize_text(&m, MAX_MESSAGE_CHARS))
+            .map(|m| sanitize(&m))
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| status_summary(status));
     }
@@ -290,7 +300,7 @@ pub(crate) fn server_message_from_body(
         return format!("HTTP {status} (HTML error page)");
     }
     let first_line = trimmed.lines().next().unwrap_or_default();
-    let message = sanitize_text(first_line, MAX_MESSAGE_CHARS);
+    let message = sanitize(first_line);
     if message.is_empty() {
         status_summary(status)
     } else {
@@ -355,37 +365,13 @@ fn status_summary(status: u16) -> String {
     format!("HTTP {status} {reason}")
 }
 
-/// Finds "wait for N seconds" (any case) in a message and returns N seconds.
-pub(crate) fn wait_seconds_in_text(text: &str) -> Option<Duration> {
-    let lower = text.to_ascii_lowercase();
-    let start = lower.find("wait for")? + "wait for".len();
-    let rest = lower[start..].trim_start();
-    let digits: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let seconds: f64 = digits.parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
-}
-
-/// Collapses whitespace, drops control characters and truncates to `max_chars` (with an ellipsis).
-pub(crate) fn sanitize_text(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() <= max_chars {
-        return collapsed;
-    }
-    let mut cut: String = collapsed.chars().take(max_chars).collect();
-    cut.push('…');
-    cut
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parley_http::{Idempotency, RetryPolicy};
+
+    /// The cap of [`sanitize`].
+    const MAX_MESSAGE_CHARS: usize = 300;
 
     fn message(status: u16, body: &str) -> String {
         server_message_from_body(status, None, body.as_bytes())
@@ -494,16 +480,110 @@ mod tests {
     }
 
     #[test]
-    fn wait_seconds_parsing() {
+    fn pacts_wait_text_is_the_retry_after_of_a_429() {
+        let wait = |text: &str| Error::from_status(429, None, text.as_bytes(), None).retry_after();
         assert_eq!(
-            wait_seconds_in_text("Please wait for 50 seconds"),
+            wait("Please wait for 50 seconds"),
             Some(Duration::from_secs(50))
         );
         assert_eq!(
-            wait_seconds_in_text("please WAIT FOR 1.5 second"),
+            wait("please WAIT FOR 1.5 second"),
             Some(Duration::from_millis(1500))
         );
-        assert_eq!(wait_seconds_in_text("slow down"), None);
+        assert_eq!(wait("slow down"), None);
+    }
+
+    /// The shared policy's answer for `error`: the wait before a retry, or `None`.
+    fn retry_delay(error: &Error, idempotency: Idempotency, retries_done: u32) -> Option<Duration> {
+        RetryPolicy::default().delay_before_retry(error.failure_kind(), idempotency, retries_done)
+    }
+
+    fn limited(seconds: Option<u64>) -> Error {
+        Error::RateLimited {
+            retry_after: seconds.map(Duration::from_secs),
+            message: "slow down".into(),
+        }
+    }
+
+    #[test]
+    fn errors_classify_for_the_retry_policy() {
+        assert_eq!(
+            limited(Some(2)).failure_kind(),
+            FailureKind::RateLimited {
+                wait: Some(Duration::from_secs(2))
+            }
+        );
+        let refused = Error::Network {
+            message: String::new(),
+            maybe_sent: false,
+        };
+        assert_eq!(refused.failure_kind(), FailureKind::Unreachable);
+        assert_eq!(
+            Error::Timeout { maybe_sent: false }.failure_kind(),
+            FailureKind::Unreachable
+        );
+        assert_eq!(
+            Error::Timeout { maybe_sent: true }.failure_kind(),
+            FailureKind::Interrupted
+        );
+        assert_eq!(
+            Error::from_status(502, None, b"", None).failure_kind(),
+            FailureKind::ServerFailed { status: 502 }
+        );
+        for last in [
+            Error::from_status(401, None, b"", None),
+            Error::from_status(404, None, b"", None),
+            Error::from_status(422, None, b"", None),
+            Error::RepeatedPageToken,
+            Error::invalid_response("x"),
+        ] {
+            assert_eq!(last.failure_kind(), FailureKind::Final, "{last:?}");
+        }
+    }
+
+    #[test]
+    fn posts_repeat_only_when_safe() {
+        let post = Idempotency::NonIdempotent;
+        let server = Error::Server {
+            status: 500,
+            message: String::new(),
+        };
+        assert!(retry_delay(&server, post, 0).is_none());
+        assert!(retry_delay(&server, Idempotency::Idempotent, 0).is_some());
+        let refused = Error::Network {
+            message: String::new(),
+            maybe_sent: false,
+        };
+        assert!(retry_delay(&refused, post, 0).is_some());
+        let broken = Error::Network {
+            message: String::new(),
+            maybe_sent: true,
+        };
+        assert!(retry_delay(&broken, post, 0).is_none());
+        assert!(retry_delay(&Error::Timeout { maybe_sent: true }, post, 0).is_none());
+        assert_eq!(
+            retry_delay(&limited(Some(2)), post, 0),
+            Some(Duration::from_secs(2))
+        );
+        let not_found = Error::NotFound {
+            message: String::new(),
+        };
+        assert!(retry_delay(&not_found, Idempotency::Idempotent, 0).is_none());
+    }
+
+    #[test]
+    fn long_waits_and_exhausted_budgets_return_the_error() {
+        let idempotent = Idempotency::Idempotent;
+        assert!(retry_delay(&limited(Some(61)), idempotent, 0).is_none());
+        assert_eq!(
+            retry_delay(&limited(Some(60)), idempotent, 0),
+            Some(Duration::from_secs(60))
+        );
+        assert!(retry_delay(&limited(None), idempotent, 3).is_none());
+        let no_retries = RetryPolicy::with_max_retries(0);
+        assert!(no_retries
+            .delay_before_retry(limited(None).failure_kind(), idempotent, 0)
+            .is_none());
     }
 
     #[test]

@@ -28,7 +28,6 @@ mod lenient;
 mod models;
 mod paging;
 mod requests;
-mod retry;
 pub mod timestamp;
 mod token;
 mod transport;

@@ -309,7 +309,6 @@ pub enum JobOutcome {
 }
 
 const FAILED_STATES: [&str; 4] = ["failed", "error", "not_delivered", "not delivered"];
-const MAX_REASON_CHARS: usize = 300;
 
 impl DeliveryJob {
     /// Classifies the job as pending, delivered or failed.
@@ -347,7 +346,8 @@ impl DeliveryJob {
             .or_else(|| self.result.clone().filter(|s| !s.trim().is_empty()))
             .or_else(|| self.state.clone().filter(|s| !s.trim().is_empty()))
             .unwrap_or_else(|| "not delivered".to_string());
-        crate::error::sanitize_text(&reason, MAX_REASON_CHARS)
+        // One line of at most 300 characters.
+        parley_http::exchange::sanitize(&reason)
     }
 
     fn detail_text(&self, key: &str) -> Option<String> {

@@ -180,13 +180,9 @@ impl UploadCounter {
         Self(count)
     }
 
-    pub(crate) fn restart(&self) {
-        self.0.store(0, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    pub(crate) fn add(&self, bytes: usize) {
-        self.0
-            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    /// The count itself, for [`parley_http::exchange::counted_body`] (which restarts it at zero).
+    pub(crate) fn shared(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        std::sync::Arc::clone(&self.0)
     }
 }
 

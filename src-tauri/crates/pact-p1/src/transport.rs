@@ -1,28 +1,24 @@
-//! One HTTP exchange with retries: builds the request (token in a header only), paces it, sends it,
-//! maps failures to [`Error`], and unwraps the `{"status":..,"data":..}` envelope.
+//! One p1 call: builds the request (token in a header only), sends it through the shared
+//! [`parley_http`] machinery (request budget, retries, capped bodies), maps failures to [`Error`],
+//! and unwraps the `{"status":..,"data":..}` envelope.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use parley_http::exchange::{counted_body, upload_timeout};
+use parley_http::{BodyLimits, Bucket, Idempotency, RequestBudget, RetryPolicy};
+use reqwest::header::{HeaderValue, ACCEPT};
 use reqwest::multipart::{Form, Part};
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 use url::Url;
 
 use crate::requests::{AttachmentSource, UploadCounter};
-use crate::retry::{self, Idempotency};
 use crate::{ApiToken, Error};
 
 /// Header carrying the token. p1 also accepts a query parameter; this client never uses it.
 pub(crate) const TOKEN_HEADER: &str = "X-Private-Api-Token";
-/// Largest success body accepted (a page of 100 messages is far smaller).
-const MAX_SUCCESS_BODY: usize = 32 * 1024 * 1024;
-/// How much of an error body is read to find the server's message.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// What goes in the request body.
 #[derive(Debug)]
@@ -69,24 +65,15 @@ impl Call {
     }
 }
 
-/// Serialises request starts so that they are at least `interval` apart.
-#[derive(Debug)]
-struct Pacer {
-    interval: Duration,
-    last_start: Mutex<Option<Instant>>,
-}
-
-impl Pacer {
-    async fn wait_turn(&self) {
-        if self.interval.is_zero() {
-            return;
-        }
-        let mut last_start = self.last_start.lock().await;
-        if let Some(previous) = *last_start {
-            tokio::time::sleep_until(previous + self.interval).await;
-        }
-        *last_start = Some(Instant::now());
-    }
+/// The client's pace: starts at least `interval` apart, or no limit when it is zero (p1 documents
+/// none). One bucket for every p1 request of the client.
+pub(crate) fn bucket_for(interval: Duration) -> Bucket {
+    let limits = if interval.is_zero() {
+        Vec::new()
+    } else {
+        vec![parley_http::Limit::spacing(interval)]
+    };
+    Bucket::dynamic("pact-p1", limits)
 }
 
 /// The shared state behind a [`crate::PactClient`].
@@ -95,15 +82,12 @@ pub(crate) struct Transport {
     base_url: Url,
     token: ApiToken,
     token_header: HeaderValue,
-    max_retries: u32,
-    pacer: Pacer,
+    policy: RetryPolicy,
+    budget: Arc<dyn RequestBudget>,
+    bucket: Bucket,
     /// The client's whole-request timeout, which an upload stretches by its size.
     timeout: Duration,
 }
-
-/// The slowest uplink an upload is given time for: a file gets the usual timeout plus its size at this
-/// speed, so a large video on a slow connection is not cut off, yet a stalled one still ends.
-const SLOWEST_UPLOAD_BYTES_PER_SECOND: u64 = 32 * 1024;
 
 /// How long one request may take: the client's timeout, stretched for an upload's file.
 fn request_timeout(timeout: Duration, payload: &Payload) -> Duration {
@@ -111,36 +95,40 @@ fn request_timeout(timeout: Duration, payload: &Payload) -> Duration {
         Payload::Upload {
             source: AttachmentSource::File { bytes, .. },
             ..
-        } => timeout + Duration::from_secs(bytes.len() as u64 / SLOWEST_UPLOAD_BYTES_PER_SECOND),
+        } => upload_timeout(timeout, bytes.len()),
         _ => timeout,
     }
 }
 
+/// Where a [`Transport`]'s requests go and how they are paced and repeated.
+pub(crate) struct Settings {
+    pub base_url: Url,
+    pub token: ApiToken,
+    pub max_retries: u32,
+    pub budget: Arc<dyn RequestBudget>,
+    pub min_request_interval: Duration,
+    pub timeout: Duration,
+}
+
 impl Transport {
-    pub(crate) fn new(
-        http: reqwest::Client,
-        base_url: Url,
-        token: ApiToken,
-        max_retries: u32,
-        min_request_interval: Duration,
-        timeout: Duration,
-    ) -> Result<Self, Error> {
+    pub(crate) fn new(http: reqwest::Client, settings: Settings) -> Result<Self, Error> {
         let mut token_header =
-            HeaderValue::from_str(token.expose().trim()).map_err(|_| Error::InvalidConfig {
-                message: "the API token contains characters not allowed in an HTTP header".into(),
+            HeaderValue::from_str(settings.token.expose().trim()).map_err(|_| {
+                Error::InvalidConfig {
+                    message: "the API token contains characters not allowed in an HTTP header"
+                        .into(),
+                }
             })?;
         token_header.set_sensitive(true);
         Ok(Self {
             http,
-            base_url,
-            token,
+            base_url: settings.base_url,
+            token: settings.token,
             token_header,
-            max_retries,
-            pacer: Pacer {
-                interval: min_request_interval,
-                last_start: Mutex::new(None),
-            },
-            timeout,
+            policy: RetryPolicy::with_max_retries(settings.max_retries),
+            budget: settings.budget,
+            bucket: bucket_for(settings.min_request_interval),
+            timeout: settings.timeout,
         })
     }
 
@@ -149,33 +137,23 @@ impl Transport {
     }
 
     pub(crate) fn max_retries(&self) -> u32 {
-        self.max_retries
+        self.policy.max_retries
     }
 
     /// Sends the call, retrying where the policy allows, and returns the success body.
     pub(crate) async fn send(&self, call: &Call) -> Result<Bytes, Error> {
-        let mut retries = 0;
-        loop {
-            let error = match self.attempt(call).await {
-                Ok(body) => return Ok(body),
-                Err(error) => error.redacted(self.token.expose()),
-            };
-            let Some(wait) =
-                retry::delay_before_retry(&error, call.idempotency(), retries, self.max_retries)
-            else {
-                return Err(error);
-            };
-            retries += 1;
-            tracing::debug!(
-                method = %call.method,
-                path = %call.path,
-                retry = retries,
-                wait_ms = wait.as_millis() as u64,
-                error = %error,
-                "pact request failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
-        }
+        parley_http::send_with_retries(
+            &self.policy,
+            self.budget.as_ref(),
+            &self.bucket,
+            call.idempotency(),
+            || async {
+                self.attempt(call)
+                    .await
+                    .map_err(|error| error.redacted(self.token.expose()))
+            },
+        )
+        .await
     }
 
     /// Sends the call and returns the envelope's `data`.
@@ -191,7 +169,6 @@ impl Transport {
             .map_err(|_| Error::InvalidConfig {
                 message: "could not build the request URL".into(),
             })?;
-        self.pacer.wait_turn().await;
         tracing::debug!(method = %call.method, path = %call.path, "pact request");
         let request = self
             .http
@@ -200,15 +177,9 @@ impl Transport {
             .header(ACCEPT, "application/json")
             .timeout(request_timeout(self.timeout, &call.payload));
         let request = with_payload(with_query(request, &call.query), &call.payload)?;
-        let response = request
-            .send()
+        parley_http::exchange(request, BodyLimits::default())
             .await
-            .map_err(|e| Error::from_reqwest(&e, false))?;
-        if response.status().is_success() {
-            read_success_body(response).await
-        } else {
-            Err(error_from_response(response).await)
-        }
+            .map_err(Error::from_exchange)
     }
 }
 
@@ -243,9 +214,6 @@ fn with_payload(request: RequestBuilder, payload: &Payload) -> Result<RequestBui
     })
 }
 
-/// Size of the pieces a counted upload is handed to the connection in.
-const UPLOAD_CHUNK: usize = 64 * 1024;
-
 fn file_part(
     file_name: &str,
     mime_type: Option<&str>,
@@ -256,7 +224,7 @@ fn file_part(
     let mime = declared.unwrap_or_else(|| mime_guess::from_path(file_name).first_or_octet_stream());
     let body = match counter {
         None => reqwest::Body::from(bytes.clone()),
-        Some(counter) => counted_body(bytes.clone(), counter.clone()),
+        Some(counter) => counted_body(bytes.clone(), counter.shared()),
     };
     Part::stream_with_length(body, bytes.len() as u64)
         .file_name(file_name.to_string())
@@ -264,56 +232,6 @@ fn file_part(
         .map_err(|_| Error::InvalidConfig {
             message: "invalid attachment MIME type".into(),
         })
-}
-
-/// The file as a stream of [`UPLOAD_CHUNK`] pieces, each counted when the connection takes it.
-fn counted_body(bytes: Bytes, counter: UploadCounter) -> reqwest::Body {
-    counter.restart();
-    let pieces = (0..bytes.len())
-        .step_by(UPLOAD_CHUNK)
-        .map(move |start| bytes.slice(start..(start + UPLOAD_CHUNK).min(bytes.len())));
-    let counted = futures::stream::iter(pieces).map(move |piece| {
-        counter.add(piece.len());
-        Ok::<Bytes, std::io::Error>(piece)
-    });
-    reqwest::Body::wrap_stream(counted)
-}
-
-async fn read_success_body(mut response: Response) -> Result<Bytes, Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Error::from_reqwest(&e, true))?
-    {
-        if body.len() + chunk.len() > MAX_SUCCESS_BODY {
-            return Err(Error::invalid_response("response body is too large"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(body))
-}
-
-async fn error_from_response(mut response: Response) -> Error {
-    let status = response.status().as_u16();
-    let header_text = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    let retry_after = header_text(RETRY_AFTER).and_then(retry::parse_retry_after);
-    let content_type = header_text(CONTENT_TYPE).map(str::to_string);
-    let mut body = Vec::new();
-    // A broken error body still leaves the status, which is what matters.
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ERROR_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_ERROR_BODY {
-            break;
-        }
-    }
-    Error::from_status(status, content_type.as_deref(), &body, retry_after)
 }
 
 /// Parses the envelope and returns `data`; invalid JSON or a missing/null `data` is an error.

@@ -4,16 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
+use parley_http::{Idempotency, LocalBudget, RequestBudget};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use url::Url;
 
 use crate::models::{Conversation, Message, Page};
-use crate::pacer::MAX_REQUESTS_PER_SECOND;
 use crate::paging::{self, parse_page};
-use crate::retry::Idempotency;
-use crate::transport::{Call, Transport};
+use crate::transport::{Call, Transport, MAX_REQUESTS_PER_SECOND};
 use crate::{Credentials, Error};
 
 /// The production root; REST lives under `/v1.0/`, login under `/auth/`.
@@ -29,6 +28,7 @@ pub struct VoipbinClientBuilder {
     connect_timeout: Duration,
     max_retries: u32,
     requests_per_second: f64,
+    budget: Option<Arc<dyn RequestBudget>>,
 }
 
 impl VoipbinClientBuilder {
@@ -63,8 +63,17 @@ impl VoipbinClientBuilder {
     }
 
     /// Client-side request rate limit; values above the documented ~16.7 req/s are lowered to it.
+    /// It is kept in the request budget (see [`budget`](Self::budget)) under the bucket `voipbin`.
     pub fn requests_per_second(mut self, rate: f64) -> Self {
         self.requests_per_second = rate;
+        self
+    }
+
+    /// Where request starts are counted and a 429's pause is remembered (default: a
+    /// [`LocalBudget`] of this client's own). Clients of one customer given the same budget stay
+    /// under its limit together.
+    pub fn budget(mut self, budget: Arc<dyn RequestBudget>) -> Self {
+        self.budget = Some(budget);
         self
     }
 
@@ -79,11 +88,15 @@ impl VoipbinClientBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| Error::invalid_config("could not create the HTTP client"))?;
+        let budget = self
+            .budget
+            .unwrap_or_else(|| Arc::new(LocalBudget::new()) as Arc<dyn RequestBudget>);
         let transport = Transport::new(
             http,
             root,
             self.credentials,
             self.max_retries,
+            budget,
             self.requests_per_second,
         );
         Ok(VoipbinClient {
@@ -119,7 +132,7 @@ fn parse_root(raw: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
-/// An async VoIPbin API client. Cheap to clone; clones share the login session and rate limiter.
+/// An async VoIPbin API client. Cheap to clone; clones share the login session and request budget.
 #[derive(Clone)]
 pub struct VoipbinClient {
     transport: Arc<Transport>,
@@ -144,6 +157,7 @@ impl VoipbinClient {
             connect_timeout: Duration::from_secs(10),
             max_retries: 3,
             requests_per_second: MAX_REQUESTS_PER_SECOND,
+            budget: None,
         }
     }
 

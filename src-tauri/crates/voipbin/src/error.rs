@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
+use parley_http::exchange::sanitize;
+use parley_http::{Classify, ExchangeError, FailureKind, TransportFailure};
 use serde::Deserialize;
-
-/// Longest server message kept in an error (characters).
-const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Explanation given for `403` on conversation endpoints.
 pub const CONVERSATION_ROLE_HINT: &str =
@@ -153,18 +152,27 @@ impl Error {
         }
     }
 
-    /// Maps a reqwest failure without its URL (which may hold `?accesskey=`).
-    pub(crate) fn from_reqwest(error: reqwest::Error, response_started: bool) -> Self {
-        let maybe_sent = response_started || !error.is_connect();
-        if error.is_timeout() {
-            return Self::Timeout { maybe_sent };
-        }
-        if error.is_decode() {
-            return Self::invalid_response("the response body could not be read");
-        }
-        Self::Network {
-            message: describe_chain(&error.without_url()),
-            maybe_sent,
+    /// Maps what went wrong in one exchange: a transport failure (described without the URL, which
+    /// may hold `?accesskey=`), a non-success status, or a body too large.
+    pub(crate) fn from_exchange(error: ExchangeError) -> Self {
+        match error {
+            ExchangeError::Transport(TransportFailure {
+                timed_out: true,
+                maybe_sent,
+                ..
+            }) => Self::Timeout { maybe_sent },
+            ExchangeError::Transport(TransportFailure {
+                message,
+                maybe_sent,
+                ..
+            }) => Self::Network {
+                message,
+                maybe_sent,
+            },
+            ExchangeError::Status(reply) => {
+                Self::from_status(reply.status, &reply.body, reply.retry_after)
+            }
+            ExchangeError::BodyTooLarge => Self::invalid_response("response body is too large"),
         }
     }
 
@@ -194,19 +202,19 @@ impl Error {
     }
 }
 
-/// The error and its causes on one line (`error sending request: tcp connect error: refused`).
-fn describe_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
+/// What the shared retry policy needs to know: 429 with its `Retry-After`, never sent, maybe sent,
+/// a 5xx, or final (a 401 too: the one re-login happens before the policy sees it).
+impl Classify for Error {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Self::RateLimited { retry_after } => FailureKind::RateLimited { wait: *retry_after },
+            Self::Network { maybe_sent, .. } | Self::Timeout { maybe_sent } => {
+                FailureKind::transport(*maybe_sent)
+            }
+            Self::Server { status, .. } => FailureKind::ServerFailed { status: *status },
+            _ => FailureKind::Final,
         }
-        source = cause.source();
     }
-    sanitize(&text)
 }
 
 #[derive(Deserialize)]
@@ -223,7 +231,8 @@ struct EnvelopeBody {
     request_id: Option<String>,
 }
 
-/// Reads the error envelope; an empty, HTML or odd body gives an empty message.
+/// Reads the error envelope; an empty, HTML or odd body gives an empty message. Server text is
+/// untrusted: every field is made one printable line of at most 300 characters.
 pub(crate) fn server_message(body: &[u8]) -> ServerMessage {
     let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
         return ServerMessage::default();
@@ -242,24 +251,10 @@ pub(crate) fn server_message(body: &[u8]) -> ServerMessage {
     }
 }
 
-/// Drops control characters and shortens: server text is untrusted.
-fn sanitize(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let trimmed = cleaned.trim();
-    if trimmed.chars().count() <= MAX_MESSAGE_CHARS {
-        trimmed.to_string()
-    } else {
-        let short: String = trimmed.chars().take(MAX_MESSAGE_CHARS).collect();
-        format!("{short}…")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parley_http::{Idempotency, RetryPolicy};
 
     const DOC_ENVELOPE: &[u8] = br#"{
        "error": {
@@ -310,6 +305,94 @@ mod tests {
             Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(3)
         ));
         assert_eq!(limited.status(), Some(429));
+    }
+
+    fn network(maybe_sent: bool) -> Error {
+        Error::Network {
+            message: "reset".into(),
+            maybe_sent,
+        }
+    }
+
+    /// The shared policy's answer for `error` with `max_retries`: the wait before a retry, or `None`.
+    fn retry_delay(
+        error: &Error,
+        idempotency: Idempotency,
+        retries_done: u32,
+        max_retries: u32,
+    ) -> Option<Duration> {
+        RetryPolicy::with_max_retries(max_retries).delay_before_retry(
+            error.failure_kind(),
+            idempotency,
+            retries_done,
+        )
+    }
+
+    #[test]
+    fn errors_classify_for_the_retry_policy() {
+        assert_eq!(network(false).failure_kind(), FailureKind::Unreachable);
+        assert_eq!(network(true).failure_kind(), FailureKind::Interrupted);
+        assert_eq!(
+            Error::Timeout { maybe_sent: false }.failure_kind(),
+            FailureKind::Unreachable
+        );
+        assert_eq!(
+            Error::from_status(429, b"", Some(Duration::from_secs(3))).failure_kind(),
+            FailureKind::RateLimited {
+                wait: Some(Duration::from_secs(3))
+            }
+        );
+        assert_eq!(
+            Error::from_status(503, b"", None).failure_kind(),
+            FailureKind::ServerFailed { status: 503 }
+        );
+        for last in [401, 403, 404, 400, 409] {
+            assert_eq!(
+                Error::from_status(last, b"", None).failure_kind(),
+                FailureKind::Final,
+                "{last}"
+            );
+        }
+        assert_eq!(
+            Error::invalid_response("x").failure_kind(),
+            FailureKind::Final
+        );
+    }
+
+    #[test]
+    fn posts_retry_only_when_not_sent_or_rate_limited() {
+        let post = Idempotency::NonIdempotent;
+        assert!(retry_delay(&network(false), post, 0, 3).is_some());
+        assert!(retry_delay(&network(true), post, 0, 3).is_none());
+        assert!(retry_delay(&Error::Timeout { maybe_sent: true }, post, 0, 3).is_none());
+        let server = Error::from_status(503, b"", None);
+        assert!(retry_delay(&server, post, 0, 3).is_none());
+        let limited = Error::RateLimited { retry_after: None };
+        assert!(retry_delay(&limited, post, 0, 3).is_some());
+    }
+
+    #[test]
+    fn gets_retry_transient_failures_up_to_the_limit() {
+        let get = Idempotency::Idempotent;
+        let server = Error::from_status(502, b"", None);
+        assert!(retry_delay(&server, get, 0, 2).is_some());
+        assert!(retry_delay(&server, get, 2, 2).is_none());
+        assert!(retry_delay(&network(true), get, 0, 2).is_some());
+        let not_found = Error::from_status(404, b"", None);
+        assert!(retry_delay(&not_found, get, 0, 2).is_none());
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let get = Idempotency::Idempotent;
+        let short = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+        };
+        assert_eq!(retry_delay(&short, get, 0, 3), Some(Duration::from_secs(2)));
+        let long = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(3600)),
+        };
+        assert_eq!(retry_delay(&long, get, 0, 3), None);
     }
 
     #[test]

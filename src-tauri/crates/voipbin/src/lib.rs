@@ -4,7 +4,7 @@
 //! Transport only: no storage, no UI. Credentials are an access key (sent only as `?accesskey=`) or
 //! a username and password (exchanged at `/auth/login` for a JWT sent as `Authorization: Bearer`,
 //! renewed before expiry and once on a 401). Both the legacy and today's object shapes are read;
-//! requests are paced under the documented ~16.7 req/s; secrets never reach logs, errors or `Debug`.
+//! requests are paced under the documented ~16.7 req/s by a shared request budget; secrets never reach logs, errors or `Debug`.
 //!
 //! ```no_run
 //! use futures::StreamExt;
@@ -29,9 +29,7 @@ pub mod events;
 mod jwt;
 mod live;
 mod models;
-mod pacer;
 mod paging;
-mod retry;
 mod secret;
 pub mod timestamp;
 mod transport;
@@ -41,6 +39,6 @@ pub use error::{Error, ServerMessage, CONVERSATION_ROLE_HINT};
 pub use jwt::unsigned_token;
 pub use live::{Customer, EventSocket};
 pub use models::{Address, Channel, Conversation, Direction, Message, Page, NIL_UUID};
-pub use pacer::MAX_REQUESTS_PER_SECOND;
 pub use paging::MAX_PAGE_SIZE;
 pub use secret::{Credentials, Secret};
+pub use transport::MAX_REQUESTS_PER_SECOND;

@@ -1,26 +1,47 @@
-//! One HTTP exchange with credentials, pacing, retries and re-login: builds the URL under `/v1.0/`,
-//! attaches the access key (query) or JWT (header), and maps failures to [`Error`].
+//! One VoIPbin call with credentials and re-login: builds the URL under `/v1.0/`, attaches the
+//! access key (query) or JWT (header), sends it through the shared [`parley_http`] machinery
+//! (request budget, retries, capped bodies) and maps failures to [`Error`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
-use reqwest::{Method, RequestBuilder, Response};
+use bytes::Bytes;
+use parley_http::{
+    BodyLimits, Bucket, Classify, FailureKind, Idempotency, Limit, RequestBudget, RetryPolicy,
+};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
 use crate::error::ServerMessage;
-use crate::pacer::Pacer;
-use crate::retry::{self, Idempotency};
 use crate::{jwt, Credentials, Error, Secret};
 
-/// Largest success body accepted.
-const MAX_SUCCESS_BODY: usize = 32 * 1024 * 1024;
-/// How much of an error body is read.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 /// A token this close to expiry is renewed before use (at most half its lifetime).
 const RENEW_MARGIN: Duration = Duration::from_secs(10 * 60);
+
+/// The documented per-customer limit, in requests per second.
+pub const MAX_REQUESTS_PER_SECOND: f64 = 16.7;
+
+/// The client's pace: request starts spaced for `per_second` (clamped to the documented limit).
+/// One bucket for every VoIPbin request of the client, the login included.
+pub(crate) fn bucket_for(per_second: f64) -> Bucket {
+    Bucket::dynamic("voipbin", vec![Limit::spacing(interval_for(per_second))])
+}
+
+/// The spacing for a rate, never below the spacing of the documented limit.
+fn interval_for(per_second: f64) -> Duration {
+    let rate = if per_second.is_finite() && per_second > 0.0 {
+        per_second.min(MAX_REQUESTS_PER_SECOND)
+    } else {
+        MAX_REQUESTS_PER_SECOND
+    };
+    // Round up to whole microseconds so rounding can never push the rate over the limit.
+    Duration::from_micros((1_000_000.0 / rate).ceil() as u64)
+}
 
 /// One logical API call under `/v1.0/`, re-sent as is on retry.
 #[derive(Debug, Clone)]
@@ -64,8 +85,9 @@ pub(crate) struct Transport {
     root: Url,
     credentials: Credentials,
     session: Mutex<Option<Session>>,
-    max_retries: u32,
-    pacer: Pacer,
+    policy: RetryPolicy,
+    budget: Arc<dyn RequestBudget>,
+    bucket: Bucket,
 }
 
 /// What authenticated one attempt.
@@ -74,12 +96,42 @@ enum UsedAuth {
     Bearer(Secret),
 }
 
+/// A failed attempt and the credential it used (to scrub, and to know whether a re-login helps);
+/// no credential when authorizing (a login) failed.
+type Failed = (Error, Option<UsedAuth>);
+
+/// An attempt's failure as the retry loop sees it. A login that failed inside the attempt was
+/// already retried by the login's own rules, so the call is not repeated for it (which would send
+/// the login again).
+#[derive(Debug)]
+struct AttemptFailure {
+    error: Error,
+    login_failed: bool,
+}
+
+impl Classify for AttemptFailure {
+    fn failure_kind(&self) -> FailureKind {
+        if self.login_failed {
+            FailureKind::Final
+        } else {
+            self.error.failure_kind()
+        }
+    }
+}
+
+impl std::fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
 impl Transport {
     pub(crate) fn new(
         http: reqwest::Client,
         root: Url,
         credentials: Credentials,
         max_retries: u32,
+        budget: Arc<dyn RequestBudget>,
         requests_per_second: f64,
     ) -> Self {
         Self {
@@ -87,8 +139,9 @@ impl Transport {
             root,
             credentials,
             session: Mutex::new(None),
-            max_retries,
-            pacer: Pacer::new(requests_per_second),
+            policy: RetryPolicy::with_max_retries(max_retries),
+            budget,
+            bucket: bucket_for(requests_per_second),
         }
     }
 
@@ -106,39 +159,39 @@ impl Transport {
             .map_err(|e| Error::invalid_response(format!("response is not valid JSON ({e})")))
     }
 
-    async fn send(&self, call: &Call) -> Result<Vec<u8>, Error> {
-        let mut retries = 0;
-        let mut logged_in_again = false;
-        loop {
-            let error = match self.attempt(call).await {
-                Ok(body) => return Ok(body),
-                Err((error, used)) => (self.scrub(error, used.as_ref()), used),
-            };
-            if let (Error::Unauthorized(_), Some(UsedAuth::Bearer(token))) = (&error.0, &error.1) {
-                if !logged_in_again {
-                    logged_in_again = true;
-                    self.forget_session(token).await;
-                    tracing::debug!(path = %log_path(call), "voipbin token rejected; logging in again");
-                    continue;
-                }
-            }
-            let error = error.0;
-            let Some(wait) =
-                retry::delay_before_retry(&error, call.idempotency, retries, self.max_retries)
-            else {
-                return Err(error);
-            };
-            retries += 1;
-            tracing::debug!(
-                method = %call.method,
-                path = %log_path(call),
-                retry = retries,
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                error = %error,
-                "voipbin request failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
+    /// Sends the call through the budget and the retry policy. A 401 to a bearer token logs in
+    /// again and re-sends once, which does not count as a retry.
+    async fn send(&self, call: &Call) -> Result<Bytes, Error> {
+        if matches!(self.credentials, Credentials::Password { .. }) {
+            // Log in (when needed) before the call takes its turn, so the login's start comes first.
+            self.current_token().await?;
         }
+        let logged_in_again = AtomicBool::new(false);
+        parley_http::send_with_retries(
+            &self.policy,
+            self.budget.as_ref(),
+            &self.bucket,
+            call.idempotency,
+            || async {
+                let result = match self.attempt(call, false).await {
+                    Err((Error::Unauthorized(_), Some(UsedAuth::Bearer(token))))
+                        if !logged_in_again.swap(true, Ordering::Relaxed) =>
+                    {
+                        self.forget_session(&token).await;
+                        tracing::debug!(path = %log_path(call), "voipbin token rejected; logging in again");
+                        self.attempt(call, true).await
+                    }
+                    other => other,
+                };
+                // No credential in the failure: building the URL or logging in failed.
+                result.map_err(|(error, used)| AttemptFailure {
+                    login_failed: used.is_none(),
+                    error: self.scrub(error, used.as_ref()),
+                })
+            },
+        )
+        .await
+        .map_err(|failure| failure.error)
     }
 
     /// Removes the credentials and the JWT in use from the error's texts.
@@ -150,9 +203,11 @@ impl Transport {
         error.scrubbed(&secrets)
     }
 
-    async fn attempt(&self, call: &Call) -> Result<Vec<u8>, (Error, Option<UsedAuth>)> {
+    /// One exchange. The retry loop took a turn from the budget for it, except when `resend` (the
+    /// re-send after a re-login) or when a login happened on the way: then it takes one here.
+    async fn attempt(&self, call: &Call, resend: bool) -> Result<Bytes, Failed> {
         let url = self.api_url(&call.segments).map_err(|e| (e, None))?;
-        let (request, used) = self
+        let (request, used, logged_in) = self
             .authorize(self.http.request(call.method.clone(), url))
             .await
             .map_err(|e| (e, None))?;
@@ -161,23 +216,27 @@ impl Transport {
             Some(body) => request.json(body),
             None => request,
         };
-        self.pacer.wait_turn().await;
+        if resend || logged_in {
+            self.budget.acquire(&self.bucket).await;
+        }
         tracing::debug!(method = %call.method, path = %log_path(call), "voipbin request");
         exchange(request).await.map_err(|e| (e, Some(used)))
     }
 
-    /// Adds the credential: the access key as the only query credential, or the JWT header.
+    /// Adds the credential: the access key as the only query credential, or the JWT header. Also
+    /// says whether it had to log in for it.
     async fn authorize(
         &self,
         request: RequestBuilder,
-    ) -> Result<(RequestBuilder, UsedAuth), Error> {
+    ) -> Result<(RequestBuilder, UsedAuth, bool), Error> {
         match &self.credentials {
             Credentials::AccessKey(key) => Ok((
                 request.query(&[("accesskey", key.expose())]),
                 UsedAuth::AccessKey,
+                false,
             )),
             Credentials::Password { .. } => {
-                let token = self.current_token().await?;
+                let (token, logged_in) = self.token_logging_in_if_needed().await?;
                 let mut header = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                     .map_err(|_| {
                         Error::invalid_response("the login token is not a valid header")
@@ -186,6 +245,7 @@ impl Transport {
                 Ok((
                     request.header(AUTHORIZATION, header),
                     UsedAuth::Bearer(token),
+                    logged_in,
                 ))
             }
         }
@@ -228,16 +288,23 @@ impl Transport {
 
     /// The JWT to use, logging in first when there is none or it is about to expire.
     async fn current_token(&self) -> Result<Secret, Error> {
+        self.token_logging_in_if_needed()
+            .await
+            .map(|(token, _)| token)
+    }
+
+    /// The JWT to use, and whether getting it took a login.
+    async fn token_logging_in_if_needed(&self) -> Result<(Secret, bool), Error> {
         let mut session = self.session.lock().await;
         if let Some(current) = session.as_ref() {
             if SystemTime::now() < current.renew_at {
-                return Ok(current.token.clone());
+                return Ok((current.token.clone(), false));
             }
         }
         let fresh = self.log_in().await?;
         let token = fresh.token.clone();
         *session = Some(fresh);
-        Ok(token)
+        Ok((token, true))
     }
 
     /// Drops the session if it still holds the rejected token (another task may have renewed it).
@@ -248,7 +315,8 @@ impl Transport {
         }
     }
 
-    /// `POST /auth/login`, retried only on connect errors and 429.
+    /// `POST /auth/login`, through the same budget; as a non-idempotent call it is retried only
+    /// when the server cannot have acted (connection never made, 429).
     async fn log_in(&self) -> Result<Session, Error> {
         let Credentials::Password { username, password } = &self.credentials else {
             return Err(Error::invalid_config(
@@ -257,26 +325,21 @@ impl Transport {
         };
         let url = self.auth_url("login")?;
         let body = serde_json::json!({ "username": username, "password": password.expose() });
-        let mut retries = 0;
-        loop {
-            self.pacer.wait_turn().await;
-            tracing::debug!(path = url.path(), "voipbin login");
-            let request = self.http.post(url.clone()).json(&body);
-            let error = match exchange(request).await {
-                Ok(bytes) => return session_from_login(&bytes),
-                Err(error) => login_error(error).scrubbed(&self.credentials.secrets()),
-            };
-            let Some(wait) = retry::delay_before_retry(
-                &error,
-                Idempotency::NonIdempotent,
-                retries,
-                self.max_retries,
-            ) else {
-                return Err(error);
-            };
-            retries += 1;
-            tokio::time::sleep(wait).await;
-        }
+        parley_http::send_with_retries(
+            &self.policy,
+            self.budget.as_ref(),
+            &self.bucket,
+            Idempotency::NonIdempotent,
+            || async {
+                tracing::debug!(path = url.path(), "voipbin login");
+                let request = self.http.post(url.clone()).json(&body);
+                let bytes = exchange(request)
+                    .await
+                    .map_err(|error| login_error(error).scrubbed(&self.credentials.secrets()))?;
+                session_from_login(&bytes)
+            },
+        )
+        .await
     }
 
     /// `{root}/v1.0/{segments...}`.
@@ -315,48 +378,14 @@ fn with_query(request: RequestBuilder, query: &[(&'static str, String)]) -> Requ
     }
 }
 
-/// Sends and reads the body; a non-success status becomes the matching error.
-async fn exchange(request: RequestBuilder) -> Result<Vec<u8>, Error> {
-    let response = request
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| Error::from_reqwest(e, false))?;
-    if response.status().is_success() {
-        read_body(response, MAX_SUCCESS_BODY, true).await
-    } else {
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(retry::parse_retry_after);
-        // A broken error body still leaves the status, which is what matters.
-        let body = read_body(response, MAX_ERROR_BODY, false)
-            .await
-            .unwrap_or_default();
-        Err(Error::from_status(status, &body, retry_after))
-    }
-}
-
-/// Reads at most `limit` bytes; beyond it, a success body is an error and an error body is cut.
-async fn read_body(mut response: Response, limit: usize, strict: bool) -> Result<Vec<u8>, Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Error::from_reqwest(e, true))?
-    {
-        if body.len() + chunk.len() > limit {
-            if strict {
-                return Err(Error::invalid_response("response body is too large"));
-            }
-            body.extend_from_slice(&chunk[..limit - body.len()]);
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+/// Sends (asking for JSON) and reads the body; a non-success status becomes the matching error.
+async fn exchange(request: RequestBuilder) -> Result<Bytes, Error> {
+    parley_http::exchange(
+        request.header(ACCEPT, "application/json"),
+        BodyLimits::default(),
+    )
+    .await
+    .map_err(Error::from_exchange)
 }
 
 /// Login failures are a bare 400 (wrong credentials look like a bad request): say so plainly.
@@ -393,4 +422,33 @@ fn session_from_login(body: &[u8]) -> Result<Session, Error> {
         token: Secret::new(token),
         renew_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_is_clamped_to_the_documented_limit() {
+        assert_eq!(interval_for(1000.0), interval_for(MAX_REQUESTS_PER_SECOND));
+        assert_eq!(interval_for(-1.0), interval_for(MAX_REQUESTS_PER_SECOND));
+        assert_eq!(
+            interval_for(f64::NAN),
+            interval_for(MAX_REQUESTS_PER_SECOND)
+        );
+        assert!(interval_for(MAX_REQUESTS_PER_SECOND) >= Duration::from_micros(59_880));
+        assert_eq!(interval_for(2.0), Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn starts_are_spaced() {
+        let budget = parley_http::LocalBudget::new();
+        let bucket = bucket_for(MAX_REQUESTS_PER_SECOND);
+        let begin = tokio::time::Instant::now();
+        for _ in 0..18 {
+            budget.acquire(&bucket).await;
+        }
+        // 18 starts need at least 17 intervals: more than one second for 16.7/s.
+        assert!(begin.elapsed() >= Duration::from_secs(1));
+    }
 }

@@ -243,6 +243,33 @@ async fn a_second_401_is_returned_as_unauthorized() {
 }
 
 #[tokio::test]
+async fn a_failed_re_login_is_not_repeated_by_the_call() {
+    let (root, log) = serve(|seen, index| match (seen.path.as_str(), index) {
+        ("/auth/login", 0) => json(StatusCode::OK, r#"{"token":"opaque-token"}"#),
+        // The re-login after the 401 fails where the server may have acted: not sent again.
+        ("/auth/login", _) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            envelope("UNAVAILABLE", "SERVICE_UNAVAILABLE", "busy"),
+        ),
+        _ => json(
+            StatusCode::UNAUTHORIZED,
+            envelope("UNAUTHENTICATED", "INVALID_CREDENTIALS", "token expired"),
+        ),
+    })
+    .await;
+    let error = password_client(&root).conversation("c1").await.unwrap_err();
+    assert!(
+        matches!(error, Error::Server { status: 503, .. }),
+        "{error:?}"
+    );
+    let paths: Vec<_> = log.lock().unwrap().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/auth/login", "/v1.0/conversations/c1", "/auth/login"]
+    );
+}
+
+#[tokio::test]
 async fn a_token_near_expiry_is_renewed_before_use() {
     let (root, log) = serve(|seen, index| match seen.path.as_str() {
         "/auth/login" => json(
