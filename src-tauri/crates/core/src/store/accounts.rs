@@ -113,7 +113,11 @@ impl Store {
     /// Deletes the account and everything cached for it.
     pub async fn delete_account(&self, account_id: i64) -> Result<()> {
         let store = self.clone();
-        super::detached(async move { store.delete_account_now(account_id).await }).await
+        super::detached(move || {
+            let store = store.clone();
+            async move { store.delete_account_now(account_id).await }
+        })
+        .await
     }
 
     async fn delete_account_now(&self, account_id: i64) -> Result<()> {
@@ -158,7 +162,11 @@ impl Store {
         companies: &[RemoteCompany],
     ) -> Result<Vec<(i64, String)>> {
         let (store, companies) = (self.clone(), companies.to_vec());
-        super::detached(async move { store.write_companies(account_id, &companies).await }).await
+        super::detached(move || {
+            let (store, companies) = (store.clone(), companies.clone());
+            async move { store.write_companies(account_id, &companies).await }
+        })
+        .await
     }
 
     async fn write_companies(

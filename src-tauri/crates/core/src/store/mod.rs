@@ -37,17 +37,51 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// How often a write transaction is tried again after SQLite said another process's write got in
+/// between (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out).
+const BUSY_RETRIES: u32 = 20;
+
 /// Runs a write transaction as its own task, so it commits or rolls back whole even when the caller
 /// stops waiting (a cancelled sync, an app shutting down): a cancelled future never leaves a pooled
-/// connection inside a half-finished transaction.
-pub(crate) async fn detached<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
-) -> Result<T> {
-    tokio::spawn(work).await.map_err(|error| {
+/// connection inside a half-finished transaction. A transaction another process's write overtook
+/// (the app and `parley-cli` share the database) is rolled back and run again from the start.
+pub(crate) async fn detached<T, F, Fut>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut retries = 0;
+        loop {
+            match work().await {
+                Err(error) if retries < BUSY_RETRIES && is_busy(&error) => {
+                    retries += 1;
+                    let pause = 5 * u64::from(retries) + rand::random::<u64>() % 20;
+                    tracing::debug!(retries, "database busy; running the write again");
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                result => return result,
+            }
+        }
+    })
+    .await
+    .map_err(|error| {
         CoreError::Storage(sqlx::Error::Protocol(format!(
             "a database write stopped: {error}"
         )))
     })?
+}
+
+/// True for SQLite's "database is locked" family (SQLITE_BUSY and its extended codes).
+fn is_busy(error: &CoreError) -> bool {
+    match error {
+        CoreError::Storage(sqlx::Error::Database(database)) => database
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == 5),
+        _ => false,
+    }
 }
 
 impl Store {
@@ -83,7 +117,11 @@ impl Store {
     /// indexing row by row, which matters for a first sync of a large account. Returns how many were indexed.
     pub async fn index_pending_messages(&self) -> Result<u64> {
         let store = self.clone();
-        detached(async move { store.index_pending_now().await }).await
+        detached(move || {
+            let store = store.clone();
+            async move { store.index_pending_now().await }
+        })
+        .await
     }
 
     async fn index_pending_now(&self) -> Result<u64> {

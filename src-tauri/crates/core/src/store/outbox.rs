@@ -88,7 +88,11 @@ impl Store {
     /// Writes a new pending entry; returns its id.
     pub async fn insert_outbox_entry(&self, entry: &NewOutboxEntry) -> Result<i64> {
         let (store, entry) = (self.clone(), entry.clone());
-        super::detached(async move { store.write_outbox_entry(&entry).await }).await
+        super::detached(move || {
+            let (store, entry) = (store.clone(), entry.clone());
+            async move { store.write_outbox_entry(&entry).await }
+        })
+        .await
     }
 
     async fn write_outbox_entry(&self, entry: &NewOutboxEntry) -> Result<i64> {

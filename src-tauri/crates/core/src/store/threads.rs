@@ -99,11 +99,14 @@ impl Store {
         company_id: i64,
         conversations: &[RemoteConversation],
     ) -> Result<Vec<CachedThreadState>> {
-        let (store, conversations) = (self.clone(), conversations.to_vec());
-        super::detached(async move {
-            store
-                .write_conversations(account_id, company_id, &conversations)
-                .await
+        let (store, conversations) = (self.clone(), std::sync::Arc::new(conversations.to_vec()));
+        super::detached(move || {
+            let (store, conversations) = (store.clone(), conversations.clone());
+            async move {
+                store
+                    .write_conversations(account_id, company_id, &conversations)
+                    .await
+            }
         })
         .await
     }
@@ -183,11 +186,14 @@ impl Store {
         messages: &[RemoteMessage],
         write: MessageWrite,
     ) -> Result<PageWriteOutcome> {
-        let (store, messages) = (self.clone(), messages.to_vec());
-        super::detached(async move {
-            store
-                .write_message_page(account_id, conversation_id, &messages, write)
-                .await
+        let (store, messages) = (self.clone(), std::sync::Arc::new(messages.to_vec()));
+        super::detached(move || {
+            let (store, messages, write) = (store.clone(), messages.clone(), write.clone());
+            async move {
+                store
+                    .write_message_page(account_id, conversation_id, &messages, write)
+                    .await
+            }
         })
         .await
     }
