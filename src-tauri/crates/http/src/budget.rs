@@ -50,6 +50,17 @@ impl Limit {
         }
     }
 
+    /// The window the budget keeps: the limit's own, plus a margin (1 % and 20 ms) for requests that
+    /// reach the server a little later or earlier than they started here, so they still fit the
+    /// server's count of the window.
+    /// A spacing (one start per window) is our own pace, not a server's count, and keeps no margin.
+    pub fn guarded_window(self) -> Duration {
+        if self.max <= 1 {
+            return self.window;
+        }
+        self.window + self.window / 100 + GUARD_MARGIN
+    }
+
     /// The same limit with its window divided by `scale` (a sandbox running at scaled time).
     pub fn scaled(self, scale: f64) -> Self {
         if !(scale.is_finite() && scale > 0.0) || scale == 1.0 {
@@ -61,6 +72,9 @@ impl Limit {
         }
     }
 }
+
+/// The fixed part of the margin every window is kept with (see [`Limit::guarded_window`]).
+const GUARD_MARGIN: Duration = Duration::from_millis(20);
 
 /// One endpoint's (or a group of endpoints') limits under a stable name, e.g. `pact-p2 list messages`.
 /// Requests of the same bucket share its windows; different buckets never affect each other.
@@ -89,11 +103,11 @@ impl Bucket {
         }
     }
 
-    /// The longest window of the bucket: records older than this no longer matter.
+    /// The longest (guarded) window of the bucket: records older than this no longer matter.
     pub fn longest_window(&self) -> Duration {
         self.limits
             .iter()
-            .map(|limit| limit.window)
+            .map(|limit| limit.guarded_window())
             .max()
             .unwrap_or(Duration::ZERO)
     }
@@ -139,7 +153,7 @@ fn ceil_ms(duration: Duration) -> i64 {
 }
 
 fn wait_for_one_limit(sorted_starts: &[i64], limit: Limit, now: i64) -> Duration {
-    let window = ceil_ms(limit.window);
+    let window = ceil_ms(limit.guarded_window());
     let max = limit.max.max(1) as usize;
     let in_window: Vec<i64> = sorted_starts
         .iter()
@@ -224,7 +238,11 @@ impl LocalBudget {
     /// Records the start now if it fits; otherwise says how long to wait.
     fn try_start(&self, bucket: &Bucket, record_start: bool) -> Duration {
         let limits = self.scaled_limits(bucket);
-        let longest = limits.iter().map(|l| l.window).max().unwrap_or_default();
+        let longest = limits
+            .iter()
+            .map(|l| l.guarded_window())
+            .max()
+            .unwrap_or_default();
         let now = self.now_ms();
         let mut buckets = self
             .buckets
@@ -289,15 +307,19 @@ mod tests {
         let starts: Vec<i64> = (0..20).map(|i| i * 100).collect();
         assert_eq!(
             wait_under_limits(&starts, &TWENTY_A_MINUTE, 2_000),
-            Duration::from_millis(58_000)
+            Duration::from_millis(58_000 + 620)
         );
         assert_eq!(
             wait_under_limits(&starts[1..], &TWENTY_A_MINUTE, 2_000),
             Duration::ZERO
         );
-        // Once the oldest start leaves the window, one more fits.
+        // Once the oldest start leaves the window (and its margin), one more fits.
         assert_eq!(
             wait_under_limits(&starts, &TWENTY_A_MINUTE, 60_000),
+            Duration::from_millis(620)
+        );
+        assert_eq!(
+            wait_under_limits(&starts, &TWENTY_A_MINUTE, 60_620),
             Duration::ZERO
         );
     }
@@ -307,12 +329,12 @@ mod tests {
         let burst: Vec<i64> = (0..5).collect();
         assert_eq!(
             wait_under_limits(&burst, &SEND, 10),
-            Duration::from_millis(990)
+            Duration::from_millis(1_020)
         );
         let minute: Vec<i64> = (0..30).map(|i| i * 1_000).collect();
         assert_eq!(
             wait_under_limits(&minute, &SEND, 30_000),
-            Duration::from_millis(30_000)
+            Duration::from_millis(30_620)
         );
     }
 
@@ -322,7 +344,7 @@ mod tests {
         let starts: Vec<i64> = (0..20).map(|i| 1_000_000 + i).collect();
         assert_eq!(
             wait_under_limits(&starts, &TWENTY_A_MINUTE, 0),
-            Duration::from_millis(60_000)
+            Duration::from_millis(60_620)
         );
     }
 

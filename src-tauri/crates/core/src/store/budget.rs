@@ -27,10 +27,18 @@ impl Store {
             bucket.to_string(),
             limits.to_vec(),
         );
-        super::detached(async move {
-            store
-                .budget_try_start_now(&token_key, &bucket, &limits, now_ms, record)
-                .await
+        super::detached(move || {
+            let (store, token_key, bucket, limits) = (
+                store.clone(),
+                token_key.clone(),
+                bucket.clone(),
+                limits.clone(),
+            );
+            async move {
+                store
+                    .budget_try_start_now(&token_key, &bucket, &limits, now_ms, record)
+                    .await
+            }
         })
         .await
     }
@@ -45,10 +53,11 @@ impl Store {
     ) -> Result<Duration> {
         let longest = limits
             .iter()
-            .map(|limit| limit.window)
+            .map(|limit| limit.guarded_window())
             .max()
             .unwrap_or_default();
-        let horizon = now_ms - i64::try_from(longest.as_millis()).unwrap_or(i64::MAX);
+        // Rounded up, so a start stays as long as any (guarded) window still counts it.
+        let horizon = now_ms - i64::try_from(longest.as_millis()).unwrap_or(i64::MAX) - 1;
         let mut tx = self.pool.begin().await?;
         // A write first, so the transaction holds the write lock from its start.
         sqlx::query(
