@@ -102,6 +102,18 @@ impl Queue {
         }
     }
 
+    /// Moves a waiting thread into the class of new activity (it keeps what it needs).
+    fn promote(&mut self, id: i64) {
+        for class in [&mut self.firsts, &mut self.backfills] {
+            if let Some(at) = class.iter().position(|job| job.state.id == id) {
+                if let Some(job) = class.remove(at) {
+                    self.top_ups.push_back(job);
+                }
+                return;
+            }
+        }
+    }
+
     fn pop(&mut self, focus: Option<i64>) -> Option<ThreadJob> {
         let focused = focus.and_then(|id| {
             [&mut self.top_ups, &mut self.firsts, &mut self.backfills]
@@ -248,20 +260,40 @@ impl Run<'_> {
     /// Lists every company's conversations (all pages the first time, else until the first
     /// unchanged one) and queues the threads that need work; returns how many were queued.
     async fn list_all_companies(&mut self) -> Result<usize> {
-        let mut queued = 0;
+        let mut listed = Vec::new();
         for (local_company_id, company_id) in self.companies.clone() {
-            queued += self.list_company(local_company_id, &company_id).await?;
+            listed.extend(self.list_company(local_company_id, &company_id).await?);
+        }
+        // Newest activity first across companies, so the first screen fills first.
+        listed.sort_by_key(|(job, _)| std::cmp::Reverse(job.state.remote_activity_at));
+        let mut queued = 0;
+        for (job, moved) in listed {
+            if self.queue.queued.contains(&job.state.id) {
+                if moved {
+                    // New activity on a thread still waiting: it goes with the other new activity.
+                    self.queue.promote(job.state.id);
+                }
+            } else {
+                queued += 1;
+                self.queue.push(job);
+            }
         }
         Ok(queued)
     }
 
-    async fn list_company(&mut self, local_company_id: i64, company_id: &str) -> Result<usize> {
+    /// Lists one company (all pages the first time, else until the first unchanged conversation):
+    /// the threads that need work, each with whether the listing shows its activity moved.
+    async fn list_company(
+        &mut self,
+        local_company_id: i64,
+        company_id: &str,
+    ) -> Result<Vec<(ThreadJob, bool)>> {
         let full = self
             .store
             .company_listed_at(local_company_id)
             .await?
             .is_none();
-        let mut queued = 0;
+        let mut jobs = Vec::new();
         let mut page = 1;
         loop {
             let listed = self
@@ -271,14 +303,20 @@ impl Run<'_> {
                 .map_err(|error| self.fail(error))?;
             let ids: Vec<&str> = listed.items.iter().map(|c| c.id.as_str()).collect();
             let cached = self.store.cached_activity(self.account.id, &ids).await?;
-            let unchanged_seen = listed.items.iter().any(|conversation| {
-                cached.get(&conversation.id).is_some_and(|activity| {
-                    *activity
-                        == conversation
-                            .last_activity_at
-                            .map(|at| at.timestamp_millis())
+            let moved: HashSet<String> = listed
+                .items
+                .iter()
+                .filter(|conversation| {
+                    cached.get(&conversation.id)
+                        != Some(
+                            &conversation
+                                .last_activity_at
+                                .map(|at| at.timestamp_millis()),
+                        )
                 })
-            });
+                .map(|conversation| conversation.id.clone())
+                .collect();
+            let unchanged_seen = moved.len() < listed.items.len();
             let states = self
                 .store
                 .upsert_conversations(self.account.id, local_company_id, &listed.items)
@@ -286,12 +324,13 @@ impl Run<'_> {
             for state in states {
                 self.threads_seen.insert(state.id);
                 if let Some(need) = need_of(&state, self.store).await? {
-                    queued += usize::from(!self.queue.queued.contains(&state.id));
-                    self.queue.push(ThreadJob {
+                    let moved = moved.contains(&state.provider_id);
+                    let job = ThreadJob {
                         company_id: company_id.to_string(),
                         state,
                         need,
-                    });
+                    };
+                    jobs.push((job, moved));
                 }
             }
             if listed.is_last || (!full && unchanged_seen) {
@@ -302,7 +341,7 @@ impl Run<'_> {
         if full {
             self.store.mark_company_listed(local_company_id).await?;
         }
-        Ok(queued)
+        Ok(jobs)
     }
 
     /// Reads one page for the job and requeues the thread if it has more.
@@ -514,7 +553,12 @@ mod tests {
         queue.push(job(3, Need::First));
         assert_eq!(queue.len(), 4);
         assert_eq!(queue.pop(Some(1)).unwrap().state.id, 1);
+        queue.promote(3);
         let order: Vec<i64> = std::iter::from_fn(|| queue.pop(None).map(|j| j.state.id)).collect();
-        assert_eq!(order, vec![4, 2, 3]);
+        assert_eq!(
+            order,
+            vec![4, 3, 2],
+            "new activity on a waiting thread moves it up"
+        );
     }
 }
