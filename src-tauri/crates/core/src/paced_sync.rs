@@ -114,7 +114,9 @@ impl Queue {
         }
     }
 
-    fn pop(&mut self, focus: Option<i64>) -> Option<ThreadJob> {
+    /// The next job: the focused thread, then new activity, then (when `backlog` allows) first
+    /// reads and backfill.
+    fn pop(&mut self, focus: Option<i64>, backlog: bool) -> Option<ThreadJob> {
         let focused = focus.and_then(|id| {
             [&mut self.top_ups, &mut self.firsts, &mut self.backfills]
                 .into_iter()
@@ -123,10 +125,15 @@ impl Queue {
                     class.remove(at)
                 })
         });
-        let job = focused
-            .or_else(|| self.top_ups.pop_front())
-            .or_else(|| self.firsts.pop_front())
-            .or_else(|| self.backfills.pop_front())?;
+        let job = focused.or_else(|| self.top_ups.pop_front()).or_else(|| {
+            if backlog {
+                self.firsts
+                    .pop_front()
+                    .or_else(|| self.backfills.pop_front())
+            } else {
+                None
+            }
+        })?;
         self.queued.remove(&job.state.id);
         Some(job)
     }
@@ -138,6 +145,66 @@ impl Queue {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Backlog reads the first window may take at once: most of p2's 20 thread reads a minute, the
+/// rest kept for new activity.
+const INITIAL_BACKLOG_BURST: f64 = 16.0;
+
+/// The pace of the backlog (first reads and backfill): a full window's worth at once, then one
+/// read per sustained interval of the thread budget. Without it the backlog would take the whole
+/// window in one burst every window, and a customer's new message could wait a whole window for a
+/// slot; paced, the window's slots free one at a time and new activity (which does not count
+/// here) gets the next one.
+struct BacklogPace {
+    interval: Duration,
+    tokens: f64,
+    capacity: f64,
+    refilled_at: Instant,
+}
+
+impl BacklogPace {
+    /// Starts with the burst the window allows (the first screen), then keeps at most a couple of
+    /// reads in hand, so later windows fill evenly instead of in one burst.
+    fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            tokens: INITIAL_BACKLOG_BURST,
+            capacity: 2.0,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self) {
+        if self.interval.is_zero() {
+            self.tokens = self.capacity;
+            return;
+        }
+        let earned = self.refilled_at.elapsed().as_secs_f64() / self.interval.as_secs_f64();
+        if self.tokens < self.capacity {
+            self.tokens = (self.tokens + earned).min(self.capacity);
+        }
+        self.refilled_at = Instant::now();
+    }
+
+    /// True when a backlog read may start now.
+    fn take(&mut self) -> bool {
+        self.refill();
+        self.tokens >= 1.0
+    }
+
+    fn spend(&mut self) {
+        self.tokens = (self.tokens - 1.0).max(0.0);
+    }
+
+    fn time_to_next(&mut self) -> Duration {
+        self.refill();
+        self.interval.mul_f64((1.0 - self.tokens).max(0.0))
+    }
+}
+
+fn job_is_backlog(job: &ThreadJob) -> bool {
+    matches!(job.need, Need::First | Need::Backfill { .. })
 }
 
 /// Everything one paced sync run works with.
@@ -196,6 +263,7 @@ pub async fn sync_paced_account(
         .saturating_mul(u32::try_from(run.companies.len().max(1)).unwrap_or(u32::MAX));
     let mut last_listing = Instant::now();
     let mut worked_since_listing = false;
+    let mut pace = BacklogPace::new(paced.sustained_interval(BudgetKind::MessageList));
     loop {
         if run.queue.is_empty() {
             if !worked_since_listing {
@@ -226,9 +294,15 @@ pub async fn sync_paced_account(
             tokio::time::sleep(nap.max(Duration::from_millis(5))).await;
             continue;
         }
-        let Some(job) = run.queue.pop(focus.get()) else {
+        let backlog_free = pace.take();
+        let Some(job) = run.queue.pop(focus.get(), backlog_free) else {
+            // Only backlog waits, and its pace says not yet.
+            tokio::time::sleep(pace.time_to_next().max(Duration::from_millis(5))).await;
             continue;
         };
+        if job_is_backlog(&job) {
+            pace.spend();
+        }
         run.work(job).await?;
         worked_since_listing = true;
         run.report(progress).await;
@@ -435,15 +509,11 @@ impl Run<'_> {
         self.progress.conversations_total = self.progress.conversations_done + waiting;
         self.progress.messages_fetched = self.new_messages;
         self.progress.history_waiting = waiting;
+        // Each waiting thread needs about one read at the sustained pace (no database round trip
+        // here: this runs after every page).
         let pace = self.paced.sustained_interval(BudgetKind::MessageList);
-        let free = self.paced.time_until_free(BudgetKind::MessageList).await;
-        let remaining =
-            pace.saturating_mul(u32::try_from(waiting.saturating_sub(1)).unwrap_or(u32::MAX));
-        self.progress.eta_seconds = Some(if waiting == 0 {
-            0
-        } else {
-            (free + remaining).as_secs()
-        });
+        let remaining = pace.saturating_mul(u32::try_from(waiting).unwrap_or(u32::MAX));
+        self.progress.eta_seconds = Some(remaining.as_secs());
         progress(self.progress.clone());
     }
 }
@@ -552,13 +622,21 @@ mod tests {
         ));
         queue.push(job(3, Need::First));
         assert_eq!(queue.len(), 4);
-        assert_eq!(queue.pop(Some(1)).unwrap().state.id, 1);
+        assert_eq!(queue.pop(Some(1), true).unwrap().state.id, 1);
         queue.promote(3);
-        let order: Vec<i64> = std::iter::from_fn(|| queue.pop(None).map(|j| j.state.id)).collect();
+        let next = |queue: &mut Queue, backlog| queue.pop(None, backlog).map(|j| j.state.id);
+        assert_eq!(next(&mut queue, false), Some(4));
         assert_eq!(
-            order,
-            vec![4, 3, 2],
+            next(&mut queue, false),
+            Some(3),
             "new activity on a waiting thread moves it up"
         );
+        assert_eq!(
+            next(&mut queue, false),
+            None,
+            "the backlog waits for its pace"
+        );
+        assert_eq!(next(&mut queue, true), Some(2));
+        assert_eq!(next(&mut queue, true), None);
     }
 }
