@@ -533,12 +533,19 @@ impl Parley {
         message_id: &str,
     ) -> Result<()> {
         let (cached, provider) = self.conversation_and_provider(conversation).await?;
-        match self
-            .store
-            .message_direction(cached.id, message_id)
-            .await?
-            .as_deref()
-        {
+        let direction = match self.store.message_direction(cached.id, message_id).await? {
+            Some(direction) => Some(direction),
+            // Sent from here and not synced yet: ours.
+            None if self
+                .store
+                .outbox_message_claimed(cached.id, message_id, -1)
+                .await? =>
+            {
+                Some("out".to_string())
+            }
+            None => None,
+        };
+        match direction.as_deref() {
             None => {
                 return Err(CoreError::NotFound(format!(
                     "message {message_id} is not in the cache of {conversation}"
@@ -555,7 +562,31 @@ impl Parley {
             .delete_message(&cached.company_provider_id, &cached.provider_id, message_id)
             .await
             .map_err(|error| CoreError::provider(&conversation.account, error))?;
-        self.store.mark_message_deleted(cached.id, message_id).await
+        self.store
+            .mark_message_deleted(cached.id, message_id)
+            .await?;
+        // A paced provider's copy says deleted too; reading it caches a message not synced yet.
+        if let Some(paced) = provider.paced() {
+            match paced
+                .message(&cached.company_provider_id, &cached.provider_id, message_id)
+                .await
+            {
+                Ok(message) => {
+                    self.store
+                        .save_message_page(
+                            cached.account_id,
+                            cached.id,
+                            &[message],
+                            store::MessageWrite::TopUp,
+                        )
+                        .await?;
+                }
+                Err(error) => {
+                    tracing::info!(%error, "deleted message not read back; the next sync brings it")
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Tells the sync which conversation the agent has open: its thread is read first.

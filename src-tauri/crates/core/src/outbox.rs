@@ -391,14 +391,7 @@ async fn follow_delivery(
     entry: &OutboxEntry,
     policy: &OutboxPolicy,
 ) -> Result<()> {
-    match provider
-        .delivery_status(
-            &conversation.company_provider_id,
-            &conversation.provider_id,
-            &entry.receipt,
-        )
-        .await
-    {
+    match delivery_status(store, provider, conversation, entry).await {
         Ok(DeliveryStatus::Delivered(message_id)) => {
             if let Some(id) = message_id
                 .as_deref()
@@ -447,6 +440,54 @@ async fn follow_delivery(
                 .await
         }
     }
+}
+
+/// Where the send's delivery is. A paced provider (Pact p2) reports it on the message itself: the
+/// message is read and written into the cache, so the thread shows its status, and later its
+/// messenger id, without waiting for a sync.
+async fn delivery_status(
+    store: &Store,
+    provider: &dyn Provider,
+    conversation: &CachedConversation,
+    entry: &OutboxEntry,
+) -> std::result::Result<DeliveryStatus, ProviderError> {
+    let (Some(paced), Some(message_id)) = (provider.paced(), entry.receipt.message_id.as_deref())
+    else {
+        return provider
+            .delivery_status(
+                &conversation.company_provider_id,
+                &conversation.provider_id,
+                &entry.receipt,
+            )
+            .await;
+    };
+    let message = paced
+        .message(
+            &conversation.company_provider_id,
+            &conversation.provider_id,
+            message_id,
+        )
+        .await?;
+    let status = match message.status.as_deref() {
+        Some("delivered" | "read") => DeliveryStatus::Delivered(Some(message.id.clone())),
+        Some("error") => DeliveryStatus::Failed(
+            message
+                .status_reason
+                .clone()
+                .unwrap_or_else(|| "the messenger refused the message".to_string()),
+        ),
+        _ => DeliveryStatus::Pending,
+    };
+    store
+        .save_message_page(
+            conversation.account_id,
+            conversation.id,
+            &[message],
+            crate::store::MessageWrite::TopUp,
+        )
+        .await
+        .map_err(|error| ProviderError::new(error.code(), error.to_string()))?;
+    Ok(status)
 }
 
 /// Checks get rarer as a delivery takes longer: a quarter of the time waited so far, within bounds.
