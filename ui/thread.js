@@ -244,9 +244,12 @@ function renderMessage(message) {
     retry.addEventListener("click", () => retrySend(message.outbox_id));
     item.append(retry);
   }
-  if (message.direction === "out" && message.id && !message.deleted) {
+  if (message.id && !message.deleted) {
+    // Any message can be answered with a quote; only the team's own can be deleted.
     if (offers("reply")) item.append(messageAction(t("message.reply"), () => thread.onReply(message)));
-    if (offers("delete")) item.append(messageAction(t("message.delete"), () => askDelete(message)));
+    if (message.direction === "out" && offers("delete")) {
+      item.append(messageAction(t("message.delete"), () => askDelete(message)));
+    }
   }
   return item;
 }
