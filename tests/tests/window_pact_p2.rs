@@ -1,0 +1,300 @@
+//! End-to-end test of what Pact's current API (p2) adds, in the real window (tauri-driver +
+//! WebKitWebDriver under Xvfb, against the sandbox with p2's limits at real time): a `pact` account's
+//! conversation is archived from the header (it leaves the inbox for the Archived view) and opened
+//! again, marked unreplied/replied, a customer's message is answered with a quote, and the reply is
+//! deleted after a confirmation; each step reaches the sandbox and shows in the window.
+//!
+//! Run: `bash src-tauri/scripts/test.sh -- -p parley-tests --test window_pact_p2`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use parley_sandbox::Sandbox;
+use parley_tests::window::{
+    app_binary, app_environment, require_display, Driver, Window, UI_TIMEOUT,
+};
+use parley_tests::{sandbox_config, World, SANDBOX_TOKEN};
+use serde_json::{json, Value};
+
+const ACCOUNT: &str = "pact-window";
+const REPLY_TEXT: &str = "Answering exactly this one <b>as text</b>";
+/// Messengers whose messages p2 can delete.
+const DELETABLE: [&str; 3] = ["whatsapp", "telegram_personal", "max"];
+
+#[test]
+fn window_pact_p2_end_to_end() {
+    require_display();
+    let mut config = sandbox_config(9_301, 8, 6);
+    config.job_delay = Duration::ZERO;
+    config.p2_limit_scale = Some(1.0);
+    let world = World::start(config);
+    let cli = world.cli();
+    let root = world.sandbox().pact_root_url();
+    cli.run_with_stdin(
+        &[
+            "account",
+            "add",
+            "--provider",
+            "pact",
+            "--name",
+            ACCOUNT,
+            "--base-url",
+            &root,
+        ],
+        &format!("{SANDBOX_TOKEN}\n"),
+    )
+    .assert_ok();
+    cli.ok(&["sync", "--account", ACCOUNT]);
+    let listed: Vec<Value> = cli.json(&["conversations", "--account", ACCOUNT, "--json"]);
+    let open: Vec<&Value> = listed.iter().filter(|c| c["state"] == "open").collect();
+    let (index, chosen) = open
+        .iter()
+        .enumerate()
+        .find(|(_, c)| DELETABLE.iter().any(|channel| c["channel"] == *channel))
+        .expect("an open conversation on a messenger that allows deleting");
+    let id: i64 = chosen["id"].as_str().unwrap().parse().unwrap();
+    let title = chosen["title"].as_str().unwrap_or("(no name)").to_string();
+
+    let mut env = app_environment(cli.data_dir(), &world.root().join("home"));
+    env.push(("PARLEY_LOCALE".to_string(), PathBuf::from("en")));
+    let log = world.root().join("tauri-driver-p2.log");
+    let driver = Driver::start(&env, &log);
+    let window = world.block_on(Window::open(&driver, &app_binary()));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        world.block_on(async {
+            open_conversation(&window, index, &title).await;
+            archive_and_reopen(&window, world.sandbox(), id, &title, open.len()).await;
+            replied_state_reaches_the_sandbox(&window, world.sandbox(), id).await;
+            reply_with_a_quote_then_delete_it(&window, world.sandbox(), id).await;
+        })
+    }));
+    if outcome.is_err() {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            world.block_on(window.screenshot("failure-pact-p2"))
+        }));
+        eprintln!(
+            "--- tauri-driver / app log ---\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    world.block_on(window.close());
+    drop(driver);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn open_conversation(window: &Window, index: usize, title: &str) {
+    window.click_conversation(index).await;
+    wait(
+        window,
+        "the chosen thread",
+        "return document.getElementById('thread-title').textContent === arguments[0] \
+         && document.querySelectorAll('#messages li.message').length > 0 \
+         && !document.getElementById('thread-actions').hidden;",
+        vec![json!(title)],
+    )
+    .await;
+}
+
+async fn wait(window: &Window, what: &str, script: &str, args: Vec<Value>) {
+    window.wait_for(what, script, args, UI_TIMEOUT).await;
+}
+
+async fn click(window: &Window, css: &str) {
+    window
+        .js(
+            "document.querySelector(arguments[0]).click();",
+            vec![json!(css)],
+        )
+        .await;
+}
+
+/// Polls the sandbox until `check` holds for conversation `id`.
+async fn wait_sandbox(
+    sandbox: &Sandbox,
+    id: i64,
+    what: &str,
+    check: impl Fn(&parley_sandbox::SnapshotConversation) -> bool,
+) {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let conversation = sandbox
+            .conversations()
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("the conversation is in the sandbox");
+        if check(&conversation) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox did not get {what}: {conversation:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Archive from the header: the server has it archived, the inbox loses the row, the Archived view
+/// lists it; Unarchive there brings it back.
+async fn archive_and_reopen(window: &Window, sandbox: &Sandbox, id: i64, title: &str, open: usize) {
+    wait(window, "Archive offered", "return document.getElementById('archive-toggle').textContent === 'Archive' && !document.getElementById('archive-toggle').disabled;", vec![]).await;
+    click(window, "#archive-toggle").await;
+    wait_sandbox(sandbox, id, "the archived state", |c| {
+        c.operational_state == "archived"
+    })
+    .await;
+    wait(
+        window,
+        "the inbox without the archived conversation",
+        "return Number(document.getElementById('conversations').dataset.total) === arguments[0];",
+        vec![json!(open - 1)],
+    )
+    .await;
+    click(window, "#filters [data-filter='archived']").await;
+    wait(
+        window,
+        "the Archived view listing it",
+        "return [...document.querySelectorAll('#conversations li.conversation')]\
+           .some(row => row.textContent.includes(arguments[0]));",
+        vec![json!(title)],
+    )
+    .await;
+    window.settle().await;
+    window.screenshot("pact-archived").await;
+    wait(
+        window,
+        "Unarchive offered",
+        "return document.getElementById('archive-toggle').textContent === 'Unarchive';",
+        vec![],
+    )
+    .await;
+    click(window, "#archive-toggle").await;
+    wait_sandbox(sandbox, id, "the open state", |c| {
+        c.operational_state == "open"
+    })
+    .await;
+    click(window, "#filters [data-filter='all']").await;
+    wait(
+        window,
+        "the inbox with it again",
+        "return Number(document.getElementById('conversations').dataset.total) === arguments[0];",
+        vec![json!(open)],
+    )
+    .await;
+}
+
+async fn replied_state_reaches_the_sandbox(window: &Window, sandbox: &Sandbox, id: i64) {
+    let before = sandbox
+        .conversations()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap()
+        .replied_state;
+    let expected = if before == "replied" {
+        "unreplied"
+    } else {
+        "replied"
+    };
+    click(window, "#replied-toggle").await;
+    wait_sandbox(sandbox, id, "the replied state", |c| {
+        c.replied_state == expected
+    })
+    .await;
+}
+
+/// Reply on the customer's newest message: the quote shows above the composer, the sandbox gets a
+/// reply to that message's messenger id; Delete on our reply asks first, then the sandbox has it
+/// deleted and the thread marks it.
+async fn reply_with_a_quote_then_delete_it(window: &Window, sandbox: &Sandbox, id: i64) {
+    let quoted = sandbox
+        .messages(id)
+        .into_iter()
+        .rev()
+        .find(|m| m.income && m.external_id.is_some())
+        .expect("a customer message with a messenger id");
+    window
+        .js(
+            "const item = [...document.querySelectorAll('#messages li.message--in')]\
+               .find(li => li.textContent.includes(arguments[0]));\
+             [...item.querySelectorAll('.message__action')].find(b => b.textContent === 'Reply').click();",
+            vec![json!(quoted.text.clone().unwrap_or_default().chars().take(20).collect::<String>())],
+        )
+        .await;
+    wait(
+        window,
+        "the quote above the composer",
+        "return !document.getElementById('composer-quote').hidden;",
+        vec![],
+    )
+    .await;
+    let composer = window.find("#composer-text").await;
+    composer
+        .send_keys(REPLY_TEXT)
+        .await
+        .expect("type the reply");
+    click(window, "#composer-send").await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    let reply = loop {
+        if let Some(reply) = sandbox
+            .messages(id)
+            .into_iter()
+            .find(|m| m.text.as_deref() == Some(REPLY_TEXT))
+        {
+            break reply;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reply never reached the sandbox"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        reply.replied_to_id, quoted.external_id,
+        "the reply quotes the chosen message"
+    );
+    let ours = "[...document.querySelectorAll('#messages li.message--out')]\
+                  .find(li => li.textContent.includes(arguments[0]))";
+    wait(
+        window,
+        "our reply in the thread with a Delete action",
+        &format!("const li = {ours}; return !!li && [...li.querySelectorAll('.message__action')].some(b => b.textContent === 'Delete');"),
+        vec![json!(REPLY_TEXT)],
+    )
+    .await;
+    window
+        .js(
+            &format!("[...{ours}.querySelectorAll('.message__action')].find(b => b.textContent === 'Delete').click();"),
+            vec![json!(REPLY_TEXT)],
+        )
+        .await;
+    wait(
+        window,
+        "the delete confirmation",
+        "return document.getElementById('delete-message').open;",
+        vec![],
+    )
+    .await;
+    click(window, "#delete-message-confirm").await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    while !sandbox
+        .messages(id)
+        .iter()
+        .any(|m| m.id == reply.id && m.deleted)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox never had the reply deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait(
+        window,
+        "the thread marking the reply deleted",
+        &format!("const li = {ours}; return !!li && !!li.querySelector('.message__deleted');"),
+        vec![json!(REPLY_TEXT)],
+    )
+    .await;
+    window.settle().await;
+    window.screenshot("pact-reply-deleted").await;
+}
