@@ -281,11 +281,18 @@ function wire() {
     if (await askMyIds(await myIds()).catch(() => false)) reloadInbox();
   });
   document.addEventListener("keydown", onKeyDown);
+  /** What a paced sync (Pact p2) still has to download and about how long its rate limits need. */
+  const historyLeft = ({ history_waiting: waiting, eta_seconds: eta }) => {
+    if (!waiting || eta == null) return "";
+    const minutes = Math.ceil(eta / 60);
+    return eta < 60 ? t("sync.historySoon", { count: waiting }) : t("sync.historyLeft", { count: waiting, minutes });
+  };
   listen("sync-progress", (progress) => {
     const { account, conversations_done: done, conversations_total: total } = progress;
     // A background sync says when it is through, so "Syncing… 18/18" does not linger.
     const time = new Date().toLocaleTimeString(language(), { timeStyle: "short" });
-    showStatus(done >= total ? t("sync.upToDate", { time }) : t("sync.progress", { account, done, total }));
+    if (done >= total) return showStatus(t("sync.upToDate", { time }));
+    showStatus([t("sync.progress", { account, done, total }), historyLeft(progress)].filter(Boolean).join(" · "));
   });
   listen("outbox-changed", () => refreshThread().catch(showError));
   listen("outbox-progress", showUploadProgress);

@@ -70,8 +70,10 @@ impl Demo {
             DemoAccount {
                 account: NewAccount {
                     name: "demo".to_string(),
-                    provider: ProviderKind::PactP1,
-                    base_url: Some(self.sandbox.pact_p1_base_url()),
+                    // Pact's current API, inside its real rate limits: the inbox lists at once, the
+                    // open conversation's thread comes first, the rest follows at p2's pace.
+                    provider: ProviderKind::Pact,
+                    base_url: Some(self.sandbox.pact_root_url()),
                     company_ids: Vec::new(),
                 },
                 token: Secret::new(self.sandbox.token()),
@@ -115,7 +117,7 @@ fn sandbox_config() -> SandboxConfig {
 pub fn run(app: &AppHandle, demo: Demo) {
     eprintln!(
         "parley: demo mode: sandbox on {}, data in {} (removed on exit)",
-        demo.sandbox.pact_p1_base_url(),
+        demo.sandbox.pact_root_url(),
         demo.folder().display()
     );
     app.manage(DemoState(Mutex::new(Some(demo))));
