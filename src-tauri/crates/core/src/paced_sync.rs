@@ -312,6 +312,7 @@ pub async fn sync_paced_account(
     }
     store.index_pending_messages().await?;
     store.mark_first_sync_done(account.id).await?;
+    follow_statuses(store, paced, account).await?;
     let (conversations, messages) = store.account_counts(account.id).await?;
     let rate_limited = paced.refusals().saturating_sub(refusals_at_start);
     tracing::info!(account = %account.name, new_messages = run.new_messages, rate_limited, "paced sync finished");
@@ -516,6 +517,42 @@ impl Run<'_> {
         self.progress.eta_seconds = Some(remaining.as_secs());
         progress(self.progress.clone());
     }
+}
+
+/// How far back sent messages are followed until the customer read them.
+const STATUS_FOLLOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// At most this many status reads per sync (their own budget: p2's "get message", 20 a minute).
+const STATUS_FOLLOW_MAX: i64 = 10;
+
+/// Reads the newest sent messages not yet read by the customer (or failed) one by one, on the
+/// message-read budget the thread reads do not use, so "delivered" becomes "read" in the thread
+/// without reading the thread again.
+async fn follow_statuses(store: &Store, paced: &dyn PacedSource, account: &Account) -> Result<()> {
+    let since = now_millis() - STATUS_FOLLOW_MS;
+    for (conversation_id, company, conversation, message_id) in store
+        .unread_outgoing(account.id, since, STATUS_FOLLOW_MAX)
+        .await?
+    {
+        if !paced
+            .time_until_free(BudgetKind::MessageRead)
+            .await
+            .is_zero()
+        {
+            break;
+        }
+        match paced.message(&company, &conversation, &message_id).await {
+            Ok(message) => {
+                store
+                    .save_message_page(account.id, conversation_id, &[message], MessageWrite::TopUp)
+                    .await?;
+            }
+            Err(error) => {
+                tracing::info!(%error, message = %message_id, "status follow-up skipped");
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a listed thread needs, if anything.

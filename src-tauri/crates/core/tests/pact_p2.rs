@@ -150,15 +150,19 @@ async fn a_paced_sync_caches_everything_exactly_without_a_429() {
     let listed_before = sandbox
         .stats()
         .per_route
-        .get("GET /api/p2/conversations/{id}/messages")
+        .get("GET /api/p2/conversations/{conversation_id}/messages")
         .copied();
+    assert!(
+        listed_before.unwrap_or(0) >= 12,
+        "the route name counts thread reads"
+    );
     let again = parley.sync(ACCOUNT, &mut |_| {}).await.unwrap();
     assert_eq!(again.new_messages, 0);
     assert_eq!(
         sandbox
             .stats()
             .per_route
-            .get("GET /api/p2/conversations/{id}/messages")
+            .get("GET /api/p2/conversations/{conversation_id}/messages")
             .copied(),
         listed_before,
         "a second sync re-read threads"
@@ -228,7 +232,7 @@ async fn a_p1_account_switched_to_p2_keeps_its_cache_and_reads_no_history() {
     let thread_reads = sandbox
         .stats()
         .per_route
-        .get("GET /api/p2/conversations/{id}/messages")
+        .get("GET /api/p2/conversations/{conversation_id}/messages")
         .copied()
         .unwrap_or(0);
     assert_eq!(thread_reads, 0, "the switch downloaded history again");
@@ -398,4 +402,63 @@ async fn archive_assign_replied_reply_and_delete_reach_the_server() {
         shown.reply_to.as_deref(),
         Some(quoted.id.to_string().as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sent_message_turns_read_without_reading_its_thread_again() {
+    std::env::set_var(parley_core::RATE_LIMIT_SCALE_ENV, SCALE.to_string());
+    let sandbox = Sandbox::start(SandboxConfig {
+        conversations: 3,
+        messages_per_conversation: 4,
+        p2_limit_scale: Some(SCALE),
+        // Read two seconds after it was sent, at this scale.
+        p2_status_read_after: Duration::from_secs(120),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let parley = pact_account(dir.path(), &sandbox).await;
+    parley.sync(ACCOUNT, &mut |_| {}).await.unwrap();
+    let conversation = ConversationRef {
+        account: ACCOUNT.into(),
+        id: sandbox.conversations()[0].id.to_string(),
+    };
+    let id = parley
+        .queue_message(&conversation, Some("will be read".into()), &[])
+        .await
+        .unwrap();
+    let status_of_ours = |messages: Vec<parley_core::MessageView>| {
+        messages
+            .into_iter()
+            .find(|m| m.text.as_deref() == Some("will be read"))
+            .map(|m| m.status)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while parley.outbox_entry(id).await.unwrap().status != OutboxState::Delivered {
+        assert!(std::time::Instant::now() < deadline, "never delivered");
+        parley.process_outbox(Some(id)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shown = status_of_ours(parley.messages(&conversation, None).await.unwrap());
+    assert_eq!(
+        shown.as_deref(),
+        Some("delivered"),
+        "the outbox cached the delivered message"
+    );
+    parley.sync(ACCOUNT, &mut |_| {}).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let reads = |sandbox: &Sandbox| {
+        sandbox
+            .stats()
+            .per_route
+            .get("GET /api/p2/conversations/{conversation_id}/messages")
+            .copied()
+            .unwrap_or(0)
+    };
+    let thread_reads = reads(&sandbox);
+    parley.sync(ACCOUNT, &mut |_| {}).await.unwrap();
+    assert_eq!(reads(&sandbox), thread_reads, "the thread was read again");
+    let shown = status_of_ours(parley.messages(&conversation, None).await.unwrap());
+    assert_eq!(shown.as_deref(), Some("read"));
 }

@@ -296,6 +296,30 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// The account's newest sent messages since `since_ms` whose status may still move (sent or
+    /// delivered, not yet read or failed), as (local conversation id, company provider id,
+    /// conversation provider id, message provider id).
+    pub async fn unread_outgoing(
+        &self,
+        account_id: i64,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.id, co.provider_id, c.provider_id, m.provider_id
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             JOIN companies co ON co.id = c.company_id
+             WHERE m.account_id = ? AND m.direction = 'out' AND m.created_at >= ?
+               AND m.status IN ('sent', 'delivered', 'created') AND m.deleted = 0
+             ORDER BY m.id DESC LIMIT ?",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// How many of these messages (by provider id) are cached.
     pub async fn cached_message_count(
         &self,
