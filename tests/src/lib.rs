@@ -235,6 +235,26 @@ impl World {
         cli.run_with_stdin(&args, &format!("{token}\n"))
     }
 
+    /// `account add --provider pact --name NAME --base-url <sandbox root>` (Pact's current API, p2
+    /// with p1 beside it), the sandbox token on stdin.
+    pub fn add_pact_account(&self, cli: &Cli, name: &str) -> Outcome {
+        let root = self.sandbox().pact_root_url();
+        self.remember_account(cli, name);
+        cli.run_with_stdin(
+            &[
+                "account",
+                "add",
+                "--provider",
+                "pact",
+                "--name",
+                name,
+                "--base-url",
+                &root,
+            ],
+            &format!("{SANDBOX_TOKEN}\n"),
+        )
+    }
+
     fn remember_account(&self, cli: &Cli, name: &str) {
         let mut accounts = self
             .added_accounts
@@ -270,5 +290,32 @@ impl Drop for World {
         if let Some(sandbox) = self.sandbox.take() {
             self.runtime.block_on(sandbox.shutdown());
         }
+    }
+}
+
+/// Polls the sandbox until `check` holds for conversation `id` (at most `timeout`), failing the test
+/// with what the sandbox has otherwise.
+pub async fn wait_for_conversation(
+    sandbox: &Sandbox,
+    id: i64,
+    what: &str,
+    timeout: Duration,
+    check: impl Fn(&parley_sandbox::SnapshotConversation) -> bool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let conversation = sandbox
+            .conversations()
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("the conversation is in the sandbox");
+        if check(&conversation) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sandbox did not get {what}; it has {conversation:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parley_tests::compare::{message_differences, read_all_messages};
 use parley_tests::rows;
-use parley_tests::{sandbox_config, World, SANDBOX_TOKEN};
+use parley_tests::{sandbox_config, World};
 use serde_json::Value;
 
 const ACCOUNT: &str = "pact-now";
@@ -23,21 +23,7 @@ fn real_time_world(seed: u64, conversations: usize) -> World {
 }
 
 fn add_pact_account(world: &World, cli: &parley_tests::cli::Cli) {
-    let root = world.sandbox().pact_root_url();
-    cli.run_with_stdin(
-        &[
-            "account",
-            "add",
-            "--provider",
-            "pact",
-            "--name",
-            ACCOUNT,
-            "--base-url",
-            &root,
-        ],
-        &format!("{SANDBOX_TOKEN}\n"),
-    )
-    .assert_ok();
+    world.add_pact_account(cli, ACCOUNT).assert_ok();
 }
 
 fn sync_json(cli: &parley_tests::cli::Cli) -> Value {

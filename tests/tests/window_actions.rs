@@ -8,7 +8,7 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fantoccini::key::Key;
 use parley_sandbox::Sandbox;
@@ -220,22 +220,7 @@ async fn wait_sandbox(
     what: &str,
     check: impl Fn(&parley_sandbox::SnapshotConversation) -> bool,
 ) {
-    let deadline = Instant::now() + UI_TIMEOUT;
-    loop {
-        let conversation = sandbox
-            .conversations()
-            .into_iter()
-            .find(|c| c.id == id)
-            .expect("the conversation is in the sandbox");
-        if check(&conversation) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the sandbox did not get {what}; it has {conversation:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    parley_tests::wait_for_conversation(sandbox, id, what, UI_TIMEOUT, check).await;
 }
 
 /// Assigns a conversation and edits its note from the header: the sandbox gets both, the header and

@@ -13,7 +13,7 @@ use parley_sandbox::Sandbox;
 use parley_tests::window::{
     app_binary, app_environment, require_display, Driver, Window, UI_TIMEOUT,
 };
-use parley_tests::{sandbox_config, World, SANDBOX_TOKEN};
+use parley_tests::{sandbox_config, World};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "pact-window";
@@ -29,21 +29,7 @@ fn window_pact_p2_end_to_end() {
     config.p2_limit_scale = Some(1.0);
     let world = World::start(config);
     let cli = world.cli();
-    let root = world.sandbox().pact_root_url();
-    cli.run_with_stdin(
-        &[
-            "account",
-            "add",
-            "--provider",
-            "pact",
-            "--name",
-            ACCOUNT,
-            "--base-url",
-            &root,
-        ],
-        &format!("{SANDBOX_TOKEN}\n"),
-    )
-    .assert_ok();
+    world.add_pact_account(&cli, ACCOUNT).assert_ok();
     cli.ok(&["sync", "--account", ACCOUNT]);
     let listed: Vec<Value> = cli.json(&["conversations", "--account", ACCOUNT, "--json"]);
     let open: Vec<&Value> = listed.iter().filter(|c| c["state"] == "open").collect();
@@ -117,22 +103,7 @@ async fn wait_sandbox(
     what: &str,
     check: impl Fn(&parley_sandbox::SnapshotConversation) -> bool,
 ) {
-    let deadline = Instant::now() + UI_TIMEOUT;
-    loop {
-        let conversation = sandbox
-            .conversations()
-            .into_iter()
-            .find(|c| c.id == id)
-            .expect("the conversation is in the sandbox");
-        if check(&conversation) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the sandbox did not get {what}: {conversation:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    parley_tests::wait_for_conversation(sandbox, id, what, UI_TIMEOUT, check).await;
 }
 
 /// Archive from the header: the server has it archived, the inbox loses the row, the Archived view

@@ -26,8 +26,9 @@ use tokio::time::Instant;
 use crate::error::{CoreError, ErrorCode, ProviderError, Result};
 use crate::model::{now_millis, Account, SyncProgress, SyncReport};
 use crate::provider::pact::{cursor_of_page, page_of_cursor};
-use crate::provider::{BudgetKind, PacedSource, Provider, RemoteCompany, RemoteMessage};
+use crate::provider::{BudgetKind, PacedSource, Provider, RemoteMessage};
 use crate::store::{CachedThreadState, MessageWrite, Store};
+use crate::sync::visible_companies;
 
 /// How long after a thread's last activity its newest messages count as settled (as in the other
 /// sync: activity stamps in whole seconds, a server clock a little behind).
@@ -599,21 +600,6 @@ fn same_second_stamp(synced: Option<i64>, remote: Option<i64>) -> bool {
         }
         _ => false,
     }
-}
-
-/// The companies to sync: every company of the token, or the ones chosen when the account was added.
-async fn visible_companies(
-    provider: &dyn Provider,
-    account: &Account,
-) -> Result<Vec<RemoteCompany>, ProviderError> {
-    let companies = provider.companies().await?;
-    if account.companies.is_empty() {
-        return Ok(companies);
-    }
-    Ok(companies
-        .into_iter()
-        .filter(|company| account.companies.contains(&company.id))
-        .collect())
 }
 
 #[cfg(test)]

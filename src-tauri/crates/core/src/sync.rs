@@ -110,7 +110,7 @@ pub async fn sync_account(
 }
 
 /// The companies to sync: every company of the token, or the ones chosen when the account was added.
-async fn visible_companies(
+pub(crate) async fn visible_companies(
     provider: &dyn Provider,
     account: &Account,
 ) -> Result<Vec<RemoteCompany>, ProviderError> {

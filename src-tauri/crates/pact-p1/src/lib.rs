@@ -29,7 +29,6 @@ mod models;
 mod paging;
 mod requests;
 pub mod timestamp;
-mod token;
 mod transport;
 
 pub use client::{PactClient, PactClientBuilder, DEFAULT_BASE_URL};
@@ -38,8 +37,8 @@ pub use models::{
     Attachment, Company, Conversation, ConversationRef, DeliveryJob, JobChannel, JobOutcome,
     Message, UploadedAttachment,
 };
+pub use parley_http::ApiToken;
 pub use requests::{
     AttachmentSource, NewConversation, OutgoingMessage, Page, PageRequest, SortDirection,
     UploadCounter,
 };
-pub use token::ApiToken;

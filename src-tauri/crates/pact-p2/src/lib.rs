@@ -52,14 +52,13 @@ pub(crate) mod lenient;
 pub mod limits;
 mod models;
 mod requests;
-mod token;
 
 pub use client::{PactP2Client, PactP2ClientBuilder, DEFAULT_BASE_URL};
 pub use endpoints::{MAX_CONVERSATIONS_PER_PAGE, MAX_MESSAGES_PER_PAGE};
 pub use error::{Error, ErrorItem};
 pub use models::{Attachment, Conversation, Message, Page, WabaTemplate};
+pub use parley_http::ApiToken;
 pub use requests::{
     AttachmentSource, ConversationUpdate, FirstMessage, OperationalState, OutgoingMessage,
     RepliedState,
 };
-pub use token::ApiToken;

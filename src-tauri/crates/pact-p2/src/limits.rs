@@ -40,7 +40,12 @@ mod tests {
         assert_eq!(LIST_CONVERSATIONS.name, "pact-p2 list conversations");
         assert_eq!(LIST_CONVERSATIONS.limits[..], [Limit::per_minute(10)]);
         assert_eq!(GET_MESSAGE.limits[..], [Limit::per_minute(20)]);
-        assert_eq!(SEND_MESSAGE.longest_window(), Duration::from_secs(60));
+        // The documented minute, kept with the budget's margin.
+        assert_eq!(
+            SEND_MESSAGE.longest_window(),
+            Limit::per_minute(30).guarded_window()
+        );
+        assert!(SEND_MESSAGE.longest_window() >= Duration::from_secs(60));
         assert_eq!(SEND_MESSAGE.limits.len(), 2);
         assert!(UNLIMITED.limits.is_empty());
         let all = [

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use parley_http::RequestBudget;
 use parley_pact_p2 as p2;
 
-use super::pact_p1::PactP1Provider;
+use super::pact_p1::{parse_id, PactP1Provider};
 use super::{
     BudgetKind, ConversationState, DeliveryStatus, OffsetPage, OutgoingFile, PacedSource,
     PageStream, Provider, RemoteAttachment, RemoteCompany, RemoteConversation, RemoteMessage,
@@ -75,15 +75,6 @@ pub fn normalised_root(root: &str) -> Result<String, ProviderError> {
         ));
     }
     Ok(format!("{trimmed}/"))
-}
-
-fn parse_id(kind: &str, id: &str) -> Result<i64, ProviderError> {
-    id.trim().parse().map_err(|_| {
-        ProviderError::new(
-            ErrorCode::InvalidInput,
-            format!("\"{id}\" is not a Pact {kind} id"),
-        )
-    })
 }
 
 /// Classifies a p2 client error. Client errors never carry the token.

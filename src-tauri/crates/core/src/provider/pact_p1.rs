@@ -33,7 +33,8 @@ impl PactP1Provider {
     }
 }
 
-fn parse_id(kind: &str, id: &str) -> Result<i64, ProviderError> {
+/// A Pact id (company, conversation, message, ...) from its text, or a clear `invalid_input`.
+pub(crate) fn parse_id(kind: &str, id: &str) -> Result<i64, ProviderError> {
     id.parse().map_err(|_| {
         ProviderError::new(
             ErrorCode::InvalidInput,

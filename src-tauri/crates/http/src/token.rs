@@ -1,11 +1,12 @@
-//! The API token wrapper: keeps the secret out of `Debug`, `Display` and serialisation.
+//! The API token wrapper both Pact clients take: keeps the secret out of `Debug`, `Display` and
+//! serialisation.
 
 use std::fmt;
 
-/// A Pact private API token.
+/// A private API token (Pact's, for p1 and p2 alike).
 ///
 /// `Debug` and `Display` print `<redacted>`; the type deliberately does not implement
-/// `Serialize`. The client sends it in the `X-Private-Api-Token` header and nowhere else (never
+/// `Serialize`. The clients send it in the `X-Private-Api-Token` header and nowhere else (never
 /// in a URL, a body or a log line).
 #[derive(Clone)]
 pub struct ApiToken(String);
