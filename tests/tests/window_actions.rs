@@ -707,7 +707,7 @@ async fn russian_ui(window: &Window, listed: &[ConversationRow]) {
         .await;
     assert_eq!(
         window.texts("#filters button[data-filter]").await,
-        ["Все", "Мои", "Без ответственного"],
+        ["Все", "Мои", "Без ответственного", "Архив"],
         "the filters in Russian"
     );
     let placeholder = window
