@@ -103,15 +103,21 @@ impl Queue {
         }
     }
 
-    /// Moves a waiting thread into the class of new activity (it keeps what it needs).
-    fn promote(&mut self, id: i64) {
-        for class in [&mut self.firsts, &mut self.backfills] {
-            if let Some(at) = class.iter().position(|job| job.state.id == id) {
-                if let Some(job) = class.remove(at) {
-                    self.top_ups.push_back(job);
-                }
-                return;
-            }
+    /// Moves a waiting thread into the class of new activity with the state of the newest listing
+    /// (it keeps what it needs).
+    fn promote(&mut self, fresh: ThreadJob) {
+        let id = fresh.state.id;
+        let waiting = [&mut self.top_ups, &mut self.firsts, &mut self.backfills]
+            .into_iter()
+            .find_map(|class| {
+                let at = class.iter().position(|job| job.state.id == id)?;
+                class.remove(at)
+            });
+        if let Some(waiting) = waiting {
+            self.top_ups.push_back(ThreadJob {
+                state: fresh.state,
+                ..waiting
+            });
         }
     }
 
@@ -148,9 +154,12 @@ impl Queue {
     }
 }
 
-/// Backlog reads the first window may take at once: most of p2's 20 thread reads a minute, the
-/// rest kept for new activity.
-const INITIAL_BACKLOG_BURST: f64 = 16.0;
+/// Backlog reads taken at once when a sync starts. A window's worth at once would leave the
+/// window's slots bunched: they free all together a window later and the backlog takes them, so
+/// every window would open with a burst and then a hole, and a customer's message arriving in the
+/// hole would wait for the next window. Spread evenly from the start, a slot frees every sustained
+/// interval and new activity gets the next one.
+const INITIAL_BACKLOG_BURST: f64 = 2.0;
 
 /// The pace of the backlog (first reads and backfill): a full window's worth at once, then one
 /// read per sustained interval of the thread budget. Without it the backlog would take the whole
@@ -165,8 +174,7 @@ struct BacklogPace {
 }
 
 impl BacklogPace {
-    /// Starts with the burst the window allows (the first screen), then keeps at most a couple of
-    /// reads in hand, so later windows fill evenly instead of in one burst.
+    /// Starts with a couple of reads in hand and never keeps more, so the window fills evenly.
     fn new(interval: Duration) -> Self {
         Self {
             interval,
@@ -346,8 +354,9 @@ impl Run<'_> {
         for (job, moved) in listed {
             if self.queue.queued.contains(&job.state.id) {
                 if moved {
-                    // New activity on a thread still waiting: it goes with the other new activity.
-                    self.queue.promote(job.state.id);
+                    // New activity on a thread still waiting: it goes with the other new activity,
+                    // and its read settles at the new activity (no second read for it).
+                    self.queue.promote(job);
                 }
             } else {
                 queued += 1;
@@ -646,7 +655,7 @@ mod tests {
         queue.push(job(3, Need::First));
         assert_eq!(queue.len(), 4);
         assert_eq!(queue.pop(Some(1), true).unwrap().state.id, 1);
-        queue.promote(3);
+        queue.promote(job(3, Need::First));
         let next = |queue: &mut Queue, backlog| queue.pop(None, backlog).map(|j| j.state.id);
         assert_eq!(next(&mut queue, false), Some(4));
         assert_eq!(
