@@ -2,7 +2,9 @@
 //! WebKitWebDriver under Xvfb, against the sandbox with p2's limits at real time): a `pact` account's
 //! conversation is archived from the header (it leaves the inbox for the Archived view) and opened
 //! again, marked unreplied/replied, a customer's message is answered with a quote, and the reply is
-//! deleted after a confirmation; each step reaches the sandbox and shows in the window.
+//! deleted after a confirmation; each step reaches the sandbox and shows in the window. First of
+//! all, the app's own sync and a `parley-cli sync` of the same account run at once on one data
+//! folder, with more thread reads than p2 allows in a minute: together they meet no 429.
 //!
 //! Run: `bash src-tauri/scripts/test.sh -- -p parley-tests --test window_pact_p2`.
 
@@ -24,29 +26,48 @@ const DELETABLE: [&str; 3] = ["whatsapp", "telegram_personal", "max"];
 #[test]
 fn window_pact_p2_end_to_end() {
     require_display();
-    let mut config = sandbox_config(9_301, 8, 6);
+    // 24 threads: more reads than p2's 20 a minute, so the two syncs must share the budget.
+    let mut config = sandbox_config(9_301, 24, 6);
     config.job_delay = Duration::ZERO;
     config.p2_limit_scale = Some(1.0);
     let world = World::start(config);
     let cli = world.cli();
     world.add_pact_account(&cli, ACCOUNT).assert_ok();
-    cli.ok(&["sync", "--account", ACCOUNT]);
-    let listed: Vec<Value> = cli.json(&["conversations", "--account", ACCOUNT, "--json"]);
-    let open: Vec<&Value> = listed.iter().filter(|c| c["state"] == "open").collect();
-    let (index, chosen) = open
-        .iter()
-        .enumerate()
-        .find(|(_, c)| DELETABLE.iter().any(|channel| c["channel"] == *channel))
-        .expect("an open conversation on a messenger that allows deleting");
-    let id: i64 = chosen["id"].as_str().unwrap().parse().unwrap();
-    let title = chosen["title"].as_str().unwrap_or("(no name)").to_string();
 
     let mut env = app_environment(cli.data_dir(), &world.root().join("home"));
     env.push(("PARLEY_LOCALE".to_string(), PathBuf::from("en")));
     let log = world.root().join("tauri-driver-p2.log");
     let driver = Driver::start(&env, &log);
+    // The app syncs as it starts; the CLI syncs the same account meanwhile.
     let window = world.block_on(Window::open(&driver, &app_binary()));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let report: Value = cli
+            .run_timeout(
+                &["sync", "--account", ACCOUNT, "--json"],
+                None,
+                Duration::from_secs(240),
+            )
+            .assert_ok()
+            .parse();
+        assert_eq!(
+            report["rate_limited"], 0,
+            "the CLI's sync met 429s: {report}"
+        );
+        world.block_on(wait_for_status(&window, "Up to date"));
+        assert_eq!(
+            world.sandbox().stats().p2_rate_limited,
+            0,
+            "the app and the CLI together went over p2's limits"
+        );
+        let listed: Vec<Value> = cli.json(&["conversations", "--account", ACCOUNT, "--json"]);
+        let open: Vec<&Value> = listed.iter().filter(|c| c["state"] == "open").collect();
+        let (index, chosen) = open
+            .iter()
+            .enumerate()
+            .find(|(_, c)| DELETABLE.iter().any(|channel| c["channel"] == *channel))
+            .expect("an open conversation on a messenger that allows deleting");
+        let id: i64 = chosen["id"].as_str().unwrap().parse().unwrap();
+        let title = chosen["title"].as_str().unwrap_or("(no name)").to_string();
         world.block_on(async {
             open_conversation(&window, index, &title).await;
             archive_and_reopen(&window, world.sandbox(), id, &title, open.len()).await;
@@ -104,6 +125,19 @@ async fn wait_sandbox(
     check: impl Fn(&parley_sandbox::SnapshotConversation) -> bool,
 ) {
     parley_tests::wait_for_conversation(sandbox, id, what, UI_TIMEOUT, check).await;
+}
+
+/// Waits (long: the app's first sync shares p2's budget with the CLI) until the status line starts
+/// with `prefix`.
+async fn wait_for_status(window: &Window, prefix: &str) {
+    window
+        .wait_for(
+            &format!("the status to read {prefix:?}"),
+            "return document.getElementById('status').textContent.startsWith(arguments[0]);",
+            vec![json!(prefix)],
+            Duration::from_secs(240),
+        )
+        .await;
 }
 
 /// Archive from the header: the server has it archived, the inbox loses the row, the Archived view
