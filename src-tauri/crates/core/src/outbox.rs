@@ -468,16 +468,7 @@ async fn delivery_status(
             message_id,
         )
         .await?;
-    let status = match message.status.as_deref() {
-        Some("delivered" | "read") => DeliveryStatus::Delivered(Some(message.id.clone())),
-        Some("error") => DeliveryStatus::Failed(
-            message
-                .status_reason
-                .clone()
-                .unwrap_or_else(|| "the messenger refused the message".to_string()),
-        ),
-        _ => DeliveryStatus::Pending,
-    };
+    let status = DeliveryStatus::of_message(&message);
     store
         .save_message_page(
             conversation.account_id,

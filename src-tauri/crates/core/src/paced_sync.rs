@@ -83,7 +83,7 @@ struct Queue {
 impl Queue {
     fn push(&mut self, job: ThreadJob) {
         if !self.queued.insert(job.state.id) {
-            // Already waiting: new activity upgrades a waiting first read to nothing more.
+            // Already waiting (new activity on it is `promote`'s business).
             return;
         }
         match job.need {
@@ -226,7 +226,6 @@ struct Run<'a> {
     progress: SyncProgress,
     new_messages: i64,
     pages_read: usize,
-    threads_seen: HashSet<i64>,
 }
 
 /// Brings a paced account's cache up to date; returns when every thread is complete and a last
@@ -261,7 +260,6 @@ pub async fn sync_paced_account(
         },
         new_messages: 0,
         pages_read: 0,
-        threads_seen: HashSet::new(),
     };
     run.list_all_companies().await?;
     run.report(progress).await;
@@ -407,7 +405,6 @@ impl Run<'_> {
                 .upsert_conversations(self.account.id, local_company_id, &listed.items)
                 .await?;
             for state in states {
-                self.threads_seen.insert(state.id);
                 if let Some(need) = need_of(&state, self.store).await? {
                     let moved = moved.contains(&state.provider_id);
                     let job = ThreadJob {

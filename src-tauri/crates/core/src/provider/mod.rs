@@ -221,6 +221,22 @@ pub struct SendReceipt {
     pub status: Option<String>,
 }
 
+impl DeliveryStatus {
+    /// Where a send is, as the message's own status (Pact p2) says it.
+    pub fn of_message(message: &RemoteMessage) -> Self {
+        match message.status.as_deref() {
+            Some("delivered" | "read") => Self::Delivered(Some(message.id.clone())),
+            Some("error") => Self::Failed(
+                message
+                    .status_reason
+                    .clone()
+                    .unwrap_or_else(|| "the messenger refused the message".to_string()),
+            ),
+            _ => Self::Pending,
+        }
+    }
+}
+
 /// Where a delivery job is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryStatus {

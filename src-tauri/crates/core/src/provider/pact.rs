@@ -25,8 +25,6 @@ pub const DEFAULT_ROOT: &str = "https://api.pact.im/";
 const CONVERSATIONS_PER_PAGE: u32 = p2::MAX_CONVERSATIONS_PER_PAGE;
 /// Messages asked for per page: p2's own maximum.
 const MESSAGES_PER_PAGE: u32 = p2::MAX_MESSAGES_PER_PAGE;
-/// Providers whose messages p2 can delete.
-const DELETABLE: [&str; 3] = ["whatsapp", "telegram_personal", "max"];
 
 /// A Pact account's connection through both APIs.
 pub struct PactProvider {
@@ -330,15 +328,7 @@ impl Provider for PactProvider {
         let message = self
             .message(company_id, conversation_id, message_id)
             .await?;
-        Ok(match message.status.as_deref() {
-            Some("delivered" | "read") => DeliveryStatus::Delivered(Some(message.id)),
-            Some("error") => DeliveryStatus::Failed(
-                message
-                    .status_reason
-                    .unwrap_or_else(|| "the messenger refused the message".to_string()),
-            ),
-            _ => DeliveryStatus::Pending,
-        })
+        Ok(DeliveryStatus::of_message(&message))
     }
 
     async fn assign(
@@ -472,11 +462,6 @@ impl PactProvider {
             .await
             .map_err(map_error)?;
         Ok(())
-    }
-
-    /// Whether messages of this messenger can be deleted through p2.
-    pub fn can_delete_on(channel: &str) -> bool {
-        DELETABLE.contains(&channel)
     }
 }
 
