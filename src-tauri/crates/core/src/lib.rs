@@ -7,11 +7,15 @@ mod live;
 pub mod model;
 mod outbox;
 mod paced_sync;
+mod pasted;
 pub mod paths;
 pub mod provider;
+mod replies;
 pub mod secrets;
+mod start;
 pub mod store;
 mod sync;
+mod teammates;
 pub mod ui_state;
 
 use std::collections::HashMap;

@@ -42,6 +42,8 @@ impl ProviderKind {
                 replied: Feature::available(),
                 reply: Feature::available(),
                 delete: Feature::available(),
+                start: Feature::available(),
+                attach_url: Feature::available(),
             },
             Self::PactP1 => AccountFeatures {
                 attachments: Feature::available(),
@@ -52,6 +54,8 @@ impl ProviderKind {
                 replied: Feature::missing(PACT_P1_ONLY),
                 reply: Feature::missing(PACT_P1_ONLY),
                 delete: Feature::missing(PACT_P1_ONLY),
+                start: Feature::available(),
+                attach_url: Feature::available(),
             },
             Self::Voipbin => AccountFeatures {
                 attachments: Feature::missing("VoIPbin's API sends text only; files are dropped"),
@@ -62,6 +66,8 @@ impl ProviderKind {
                 replied: Feature::missing("VoIPbin has no replied state"),
                 reply: Feature::missing("VoIPbin's API cannot quote a message"),
                 delete: Feature::missing("VoIPbin's API cannot delete a message"),
+                start: Feature::available(),
+                attach_url: Feature::missing("VoIPbin's API sends text only; files are dropped"),
             },
         }
     }
@@ -133,6 +139,11 @@ pub struct AccountFeatures {
     pub reply: Feature,
     /// Deleting a sent message (where the messenger allows it).
     pub delete: Feature,
+    /// Starting a conversation with a new contact (VoIPbin: only where the server still answers
+    /// the legacy setup; the account says why not once it answered 404).
+    pub start: Feature,
+    /// Attaching a file by link (`file_url`).
+    pub attach_url: Feature,
 }
 
 /// A configured account. The token is not here: it lives in the keyring.

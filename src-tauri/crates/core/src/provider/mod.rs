@@ -237,6 +237,72 @@ impl DeliveryStatus {
     }
 }
 
+/// A teammate as the provider lists them (VoIPbin agents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTeammate {
+    /// The id an assignment takes.
+    pub id: String,
+    /// The name to show.
+    pub name: String,
+}
+
+/// How to reach the contact of a conversation to start: exactly one of phone and username.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum StartContact {
+    /// A phone number, normalised to its digits with the country code (`79250000001`).
+    Phone(String),
+    /// A messenger username without `@` (Telegram).
+    Username(String),
+}
+
+impl StartContact {
+    /// The handle as providers store it on the conversation (digits, or the username).
+    pub fn handle(&self) -> &str {
+        match self {
+            Self::Phone(phone) | Self::Username(phone) => phone,
+        }
+    }
+}
+
+/// A conversation to open on the server, as the outbox keeps it until it went out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StartRequest {
+    /// The messenger (`whatsapp`, `telegram_personal`, `max`, `vkontakte_direct`,
+    /// `whatsapp_business`; `line` on VoIPbin).
+    pub channel: String,
+    /// Whom to write to.
+    pub contact: StartContact,
+    /// A WABA template id (`whatsapp_business`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The template's substitutions, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_vars: Vec<String>,
+}
+
+/// What opening a conversation gave.
+#[derive(Debug, Clone)]
+pub struct StartOutcome {
+    /// The conversation on the server (an existing one when the contact had one).
+    pub conversation: RemoteConversation,
+    /// `Some` when the start itself carried the first text (Pact p2 write-first, p1 Telegram):
+    /// the send's receipt, to follow like any send. `None`: the text still has to be sent.
+    pub sent: Option<SendReceipt>,
+}
+
+/// A WhatsApp Business template a first message can use.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemoteTemplate {
+    /// What `StartRequest::template` takes.
+    pub id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// The text with `{{1}}`-style placeholders.
+    pub body: Option<String>,
+    /// How many substitutions it takes.
+    pub substitutions: u32,
+}
+
 /// Where a delivery job is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryStatus {
@@ -368,6 +434,62 @@ pub trait Provider: Send + Sync {
         conversation_id: &str,
         note: &str,
     ) -> Result<(), ProviderError>;
+    /// Uploads a file the server fetches from an http(s) link (`file_url`); returns the
+    /// attachment id. Providers without it say so.
+    async fn upload_attachment_url(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        url: &str,
+    ) -> Result<String, ProviderError> {
+        let _ = (company_id, conversation_id, url);
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider cannot attach a file by link",
+        ))
+    }
+    /// The messengers a conversation can be started on (empty: none).
+    fn start_channels(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Opens (or finds) the conversation with a contact, sending `text` where the API opens
+    /// conversations only with a message. Not repeated by the provider once it may have gone out.
+    async fn start_conversation(
+        &self,
+        company_id: &str,
+        request: &StartRequest,
+        text: Option<&str>,
+    ) -> Result<StartOutcome, ProviderError> {
+        let _ = (company_id, request, text);
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider cannot start a conversation",
+        ))
+    }
+    /// The company's conversations with the newest activity (page 1), to find a started one
+    /// whose answer was lost.
+    async fn newest_conversations(
+        &self,
+        company_id: &str,
+    ) -> Result<Vec<RemoteConversation>, ProviderError> {
+        let mut pages = self.conversation_pages(company_id);
+        match futures::StreamExt::next(&mut pages).await {
+            Some(page) => Ok(page?.items),
+            None => Ok(Vec::new()),
+        }
+    }
+    /// The WhatsApp Business templates of a company.
+    async fn templates(&self, company_id: &str) -> Result<Vec<RemoteTemplate>, ProviderError> {
+        let _ = company_id;
+        Ok(Vec::new())
+    }
+    /// The teammates a conversation can be assigned to, where the provider lists them.
+    async fn teammates(&self) -> Result<Vec<RemoteTeammate>, ProviderError> {
+        Err(ProviderError::new(
+            ErrorCode::Unsupported,
+            "this provider does not list teammates",
+        ))
+    }
     /// Blocks or unblocks Bitrix openlines for the conversation.
     async fn set_bitrix_openlines(
         &self,
