@@ -3,6 +3,7 @@
 //! exit status on failure.
 
 mod output;
+mod replies;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -180,6 +181,12 @@ enum Command {
         /// The outbox entry's id.
         outbox_id: i64,
     },
+    /// Saved replies: texts kept for one account or for all (`{name}` stands for the contact).
+    #[command(subcommand)]
+    Replies(replies::RepliesCommand),
+    /// Teammates by name: the provider's list (VoIPbin agents) and your own labels.
+    #[command(subcommand)]
+    Teammates(replies::TeammatesCommand),
     /// Download an attachment into the data folder and print its path.
     Attachment {
         /// ACCOUNT/ID
@@ -415,6 +422,8 @@ async fn dispatch(parley: &Parley, command: Command) -> anyhow::Result<()> {
             output::search(&parley.search(&query, limit).await?, json)
         }
         Command::Outbox { json } => output::outbox(&parley.outbox().await?, json),
+        Command::Replies(command) => replies::replies(parley, command).await,
+        Command::Teammates(command) => replies::teammates(parley, command).await,
         Command::Retry { outbox_id } => {
             parley.retry_outbox_entry(outbox_id).await?;
             parley.process_outbox(Some(outbox_id)).await?;

@@ -33,6 +33,7 @@ pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
 pub use ui_state::{
     CompanySummary, ConversationSummary, InboxFilter, InboxPage, InboxQuery, UploadProgress,
 };
+pub use {replies::SavedReply, teammates::Teammate};
 
 use model::now_millis;
 use provider::pact::PactProvider;

@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+mod agents;
 mod client;
 mod error;
 pub mod events;
@@ -34,6 +35,7 @@ mod secret;
 pub mod timestamp;
 mod transport;
 
+pub use agents::Agent;
 pub use client::{VoipbinClient, VoipbinClientBuilder, DEFAULT_ROOT_URL};
 pub use error::{Error, ServerMessage, CONVERSATION_ROLE_HINT};
 pub use jwt::unsigned_token;

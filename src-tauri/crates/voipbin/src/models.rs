@@ -312,12 +312,12 @@ pub struct Page<T> {
     pub resume_token: Option<String>,
 }
 
-fn non_blank(value: Option<&str>) -> Option<&str> {
+pub(crate) fn non_blank(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// `null` becomes the default value (an empty list).
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::{
     DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
-    RemoteConversation, RemoteMessage, RemotePage, SendReceipt, SendRequest,
+    RemoteConversation, RemoteMessage, RemotePage, RemoteTeammate, SendReceipt, SendRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -27,6 +27,9 @@ pub const NO_NOTES: &str = "VoIPbin has no notes on conversations";
 pub const NO_BITRIX: &str = "VoIPbin has no Bitrix openlines (a Pact feature)";
 /// Why VoIPbin sends carry no files.
 pub const NO_ATTACHMENTS: &str = "VoIPbin's API sends text only; attachments are not supported";
+/// Why an ordinary VoIPbin agent's login cannot list its teammates.
+pub const NO_TEAMMATES_FOR_AGENTS: &str =
+    "listing teammates needs a VoIPbin admin or manager login (the server answered 403); name them with labels instead";
 
 /// A VoIPbin account's connection.
 #[derive(Clone)]
@@ -339,6 +342,32 @@ impl Provider for VoipbinProvider {
         _note: &str,
     ) -> Result<(), ProviderError> {
         Err(unsupported(NO_NOTES))
+    }
+
+    /// The customer's agents (deleted ones left out), by `name`, else `username`, else id. Needs
+    /// an admin or manager login: an ordinary agent's 403 is `forbidden`, saying so.
+    async fn teammates(&self) -> Result<Vec<RemoteTeammate>, ProviderError> {
+        let mut teammates = Vec::new();
+        let mut pages = std::pin::pin!(self.client.agent_pages(PAGE_SIZE));
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| match error {
+                vb::Error::PermissionDenied(_) => ProviderError::new(
+                    ErrorCode::Forbidden,
+                    NO_TEAMMATES_FOR_AGENTS,
+                ),
+                error => map_error(error),
+            })?;
+            teammates.extend(
+                page.items
+                    .iter()
+                    .filter(|agent| !agent.is_deleted())
+                    .map(|agent| RemoteTeammate {
+                        id: agent.id.clone(),
+                        name: agent.display_name().unwrap_or(&agent.id).to_string(),
+                    }),
+            );
+        }
+        Ok(teammates)
     }
 
     async fn set_bitrix_openlines(

@@ -3,7 +3,9 @@
 mod accounts;
 mod budget;
 mod outbox;
+mod replies;
 mod search;
+mod teammates;
 mod threads;
 
 use std::path::Path;
@@ -14,7 +16,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile};
+pub use replies::StoredReply;
 pub use search::MESSAGE_SEARCH_SQL;
+pub use teammates::StoredTeammate;
 pub use threads::{
     CachedConversation, CachedThreadState, ConversationField, MessageWrite, PageWriteOutcome,
 };
