@@ -4,6 +4,7 @@
 
 mod output;
 mod replies;
+mod start;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -78,6 +79,9 @@ enum Command {
         /// A file to attach (repeat for several).
         #[arg(long = "attach", value_name = "FILE")]
         attachments: Vec<PathBuf>,
+        /// An http(s) link the server fetches and attaches (repeat for several).
+        #[arg(long = "attach-url", value_name = "URL")]
+        links: Vec<String>,
         /// Wait up to SECONDS for delivered or failed.
         #[arg(long, value_name = "SECONDS")]
         wait: Option<u64>,
@@ -114,6 +118,9 @@ enum Command {
         /// yes or no
         state: YesNo,
     },
+    /// Start a conversation with a contact; the first message goes through the outbox like a send.
+    /// Prints the conversation as `conversations --json` does (one object).
+    New(start::NewArgs),
     /// Answer a message, quoting it (through the outbox, like send).
     Reply {
         /// ACCOUNT/ID
@@ -321,14 +328,20 @@ async fn dispatch(parley: &Parley, command: Command) -> anyhow::Result<()> {
             conversation,
             text,
             attachments,
+            links,
             wait,
             json,
         } => {
+            let message = parley_core::Outgoing {
+                text,
+                files: attachments,
+                links,
+                reply_to: None,
+            };
             send(
                 parley,
                 &ConversationRef::parse(&conversation)?,
-                text,
-                &attachments,
+                message,
                 wait,
                 json,
             )
@@ -378,6 +391,7 @@ async fn dispatch(parley: &Parley, command: Command) -> anyhow::Result<()> {
             let word = if replied { "replied" } else { "unreplied" };
             output::say(format!("{conversation} marked {word}"))
         }
+        Command::New(args) => start::run(parley, args).await,
         Command::Reply {
             conversation,
             message_id,
@@ -578,14 +592,11 @@ fn progress_printer() -> impl FnMut(SyncProgress) + Send {
 async fn send(
     parley: &Parley,
     conversation: &ConversationRef,
-    text: Option<String>,
-    attachments: &[PathBuf],
+    message: parley_core::Outgoing,
     wait: Option<u64>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let id = parley
-        .queue_message(conversation, text, attachments)
-        .await?;
+    let id = parley.queue_send(conversation, message).await?;
     follow_send(parley, id, wait, json).await
 }
 

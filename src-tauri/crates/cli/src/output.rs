@@ -210,6 +210,14 @@ pub fn conversations(conversations: &[ConversationView], json: bool) -> anyhow::
     Ok(())
 }
 
+/// One conversation (`new`): the object `conversations --json` lists, or its line.
+pub fn conversation(conversation: &ConversationView, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(conversation);
+    }
+    conversations(std::slice::from_ref(conversation), false)
+}
+
 /// `messages`.
 pub fn messages(messages: &[MessageView], json: bool) -> anyhow::Result<()> {
     if json {

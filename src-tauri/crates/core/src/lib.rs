@@ -3,6 +3,7 @@
 
 mod budget;
 pub mod error;
+mod links;
 mod live;
 pub mod model;
 mod outbox;
@@ -30,6 +31,7 @@ pub use model::*;
 pub use outbox::OutboxPolicy;
 pub use paced_sync::Focus;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
+pub use start::{CompanyChoice, NewConversation, StartOption, StartedConversation};
 pub use ui_state::{
     CompanySummary, ConversationSummary, InboxFilter, InboxPage, InboxQuery, UploadProgress,
 };
@@ -41,6 +43,19 @@ use provider::pact_p1::PactP1Provider;
 use provider::voipbin::VoipbinProvider;
 use provider::Provider;
 use store::{NewOutboxEntry, NewOutboxFile, Store};
+
+/// A message to queue: its text, files, links and the message it answers.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    /// The text, if any.
+    pub text: Option<String>,
+    /// Files on disk to attach (copied into the data folder when queued).
+    pub files: Vec<PathBuf>,
+    /// http(s) links the server fetches and attaches itself (`file_url`).
+    pub links: Vec<String>,
+    /// The provider id of the message this one answers.
+    pub reply_to: Option<String>,
+}
 
 /// The largest file the outbox accepts, so a mistaken pick of a huge file fails at once.
 pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
@@ -285,44 +300,58 @@ impl Parley {
         text: Option<String>,
         files: &[PathBuf],
     ) -> Result<i64> {
-        let text = text.filter(|text| !text.trim().is_empty());
-        if text.is_none() && files.is_empty() {
+        let message = Outgoing {
+            text,
+            files: files.to_vec(),
+            links: Vec::new(),
+            reply_to,
+        };
+        self.queue_send(conversation, message).await
+    }
+
+    /// Writes a message into the outbox: its text, files (copied into the data folder first),
+    /// links the server fetches itself, and the message it answers. Returns the entry id. Nothing
+    /// goes over the network here: see [`Parley::process_outbox`].
+    pub async fn queue_send(
+        &self,
+        conversation: &ConversationRef,
+        message: Outgoing,
+    ) -> Result<i64> {
+        let text = message.text.filter(|text| !text.trim().is_empty());
+        if text.is_none() && message.files.is_empty() && message.links.is_empty() {
             return Err(CoreError::InvalidInput(
-                "nothing to send: give a text or a file".to_string(),
+                "nothing to send: give a text, a file or a link".to_string(),
             ));
         }
         let cached = self
             .store
             .conversation(&conversation.account, &conversation.id)
             .await?;
-        if let Some(message_id) = &reply_to {
-            let account = self.store.account_by_id(cached.account_id).await?;
-            if let Some(reason) = account.features.reply.reason {
-                return Err(CoreError::provider(
-                    &account.name,
-                    ProviderError::new(ErrorCode::Unsupported, reason),
-                ));
-            }
+        let account = self.store.account_by_id(cached.account_id).await?;
+        if let Some(message_id) = &message.reply_to {
+            require_feature(&account, &account.features.reply)?;
             self.store
                 .message_external_id(cached.id, message_id)
                 .await?;
         }
-        if !files.is_empty() {
-            let account = self.store.account_by_id(cached.account_id).await?;
-            if let Some(reason) = account.features.attachments.reason {
-                return Err(CoreError::provider(
-                    &account.name,
-                    ProviderError::new(ErrorCode::Unsupported, reason),
-                ));
-            }
+        if !message.files.is_empty() {
+            require_feature(&account, &account.features.attachments)?;
         }
-        let staged = stage_files(&paths::outbox_dir(&self.data_dir), files)?;
+        if !message.links.is_empty() {
+            require_feature(&account, &account.features.attach_url)?;
+        }
+        let mut staged = links::stage_links(&message.links)?;
+        staged.splice(
+            0..0,
+            stage_files(&paths::outbox_dir(&self.data_dir), &message.files)?,
+        );
         let entry = NewOutboxEntry {
             account_id: cached.account_id,
             conversation_id: cached.id,
             text,
             files: staged,
-            reply_to,
+            reply_to: message.reply_to,
+            start: None,
         };
         self.store.insert_outbox_entry(&entry).await
     }
@@ -717,6 +746,11 @@ impl Parley {
             .store
             .conversation(&conversation.account, &conversation.id)
             .await?;
+        if cached.pending_start {
+            return Err(CoreError::InvalidInput(format!(
+                "{conversation} is still being opened on the server; try again once its first message is sent"
+            )));
+        }
         let account = self.store.account(&conversation.account).await?;
         Ok((cached, self.provider(&account).await?))
     }
@@ -814,6 +848,17 @@ fn rate_limit_scale(base_url: Option<&str>) -> f64 {
     }
 }
 
+/// Refuses what the account's provider does not offer, with its reason.
+fn require_feature(account: &Account, feature: &Feature) -> Result<()> {
+    match feature.reason {
+        Some(reason) => Err(CoreError::provider(
+            &account.name,
+            ProviderError::new(ErrorCode::Unsupported, reason),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn validate_account_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
         return Err(CoreError::InvalidInput(
@@ -883,6 +928,7 @@ fn stage_files(outbox_dir: &Path, files: &[PathBuf]) -> Result<Vec<NewOutboxFile
                 file_name,
                 size: metadata.len() as i64,
                 stored_path: stored.to_string_lossy().into_owned(),
+                source_url: None,
             })
         })
         .collect()

@@ -18,8 +18,11 @@ use rand::Rng;
 
 use crate::error::{ProviderError, Result};
 use crate::model::{now_millis, OutboxState};
-use crate::provider::{DeliveryStatus, OutgoingFile, Provider, RemoteMessage, SendRequest};
-use crate::store::{CachedConversation, OutboxEntry, Store};
+use crate::provider::{
+    DeliveryStatus, OutgoingFile, Provider, RemoteConversation, RemoteMessage, SendReceipt,
+    SendRequest, StartRequest,
+};
+use crate::store::{same_handle, CachedConversation, OutboxEntry, Store};
 use crate::ui_state::UploadProgress;
 
 /// Timing of the outbox.
@@ -138,11 +141,139 @@ pub(crate) async fn work_entry(
 ) -> Result<()> {
     match entry.state {
         OutboxState::Sent => follow_delivery(store, provider, conversation, &entry, policy).await,
+        OutboxState::Pending if conversation.pending_start => match entry.start.clone() {
+            Some(start) => {
+                start_entry(
+                    store,
+                    provider,
+                    conversation,
+                    entry,
+                    &start,
+                    policy,
+                    uploads,
+                )
+                .await
+            }
+            // A later message of a conversation that is still being opened waits for it.
+            None => {
+                let next = now_millis() + policy.reconcile_every.as_millis() as i64;
+                store.outbox_reschedule(entry.id, next, None, false).await
+            }
+        },
         OutboxState::Pending => {
             send_entry(store, provider, conversation, entry, policy, uploads).await
         }
         OutboxState::Delivered | OutboxState::Failed => Ok(()),
     }
+}
+
+/// Opens a conversation started here, then sends the entry's text: in the same request where the
+/// API opens conversations only with a message (Pact p2's write-first), or as an ordinary send
+/// after it. Like a send, the request is marked "outcome unknown" before it goes out; after a
+/// lost answer the company's newest conversations are searched for the contact first, and the
+/// conversation is opened again only when it has not shown up within the reconcile window.
+async fn start_entry(
+    store: &Store,
+    provider: &dyn Provider,
+    placeholder: &CachedConversation,
+    entry: OutboxEntry,
+    start: &StartRequest,
+    policy: &OutboxPolicy,
+    uploads: &UploadsInFlight,
+) -> Result<()> {
+    if let Some(started_at) = entry.send_started_at {
+        match find_started(provider, placeholder, start).await {
+            // Opened after all: the text's own reconciliation runs on the open conversation.
+            Ok(Some(remote)) => {
+                let open = store
+                    .adopt_started_conversation(placeholder, entry.id, &remote)
+                    .await?;
+                let entry = store.outbox_entry(entry.id).await?;
+                return send_entry(store, provider, &open, entry, policy, uploads).await;
+            }
+            Ok(None) if now_millis() - started_at < policy.reconcile_window.as_millis() as i64 => {
+                let next = now_millis() + policy.reconcile_every.as_millis() as i64;
+                return store.outbox_reschedule(entry.id, next, None, true).await;
+            }
+            Ok(None) => {}
+            Err(error) => return reschedule_after_error(store, &entry, &error, true, policy).await,
+        }
+    }
+    store.outbox_send_started(entry.id).await?;
+    let started = provider
+        .start_conversation(
+            &placeholder.company_provider_id,
+            start,
+            entry.text.as_deref(),
+        )
+        .await;
+    match started {
+        Ok(outcome) => {
+            let open = store
+                .adopt_started_conversation(placeholder, entry.id, &outcome.conversation)
+                .await?;
+            match outcome.sent {
+                Some(receipt) => accept_receipt(store, &entry, &receipt, policy).await,
+                None => {
+                    store
+                        .outbox_reschedule(entry.id, now_millis(), None, false)
+                        .await?;
+                    let entry = store.outbox_entry(entry.id).await?;
+                    if entry.text.is_none() && entry.files.is_empty() {
+                        return store.outbox_delivered(entry.id, None).await;
+                    }
+                    send_entry(store, provider, &open, entry, policy, uploads).await
+                }
+            }
+        }
+        Err(error) if error.outcome_unknown => {
+            reschedule_after_error(store, &entry, &error, true, policy).await
+        }
+        Err(error) => reschedule_or_fail(store, &entry, &error, policy).await,
+    }
+}
+
+/// The conversation with the start's contact among the company's newest, if the server has one.
+async fn find_started(
+    provider: &dyn Provider,
+    placeholder: &CachedConversation,
+    start: &StartRequest,
+) -> std::result::Result<Option<RemoteConversation>, ProviderError> {
+    let Some(contact) = &start.contact else {
+        return Ok(None);
+    };
+    let newest = provider
+        .newest_conversations(&placeholder.company_provider_id)
+        .await?;
+    Ok(newest.into_iter().find(|conversation| {
+        conversation.channel.as_deref() == Some(start.channel.as_str())
+            && conversation
+                .contact
+                .as_deref()
+                .is_some_and(|stored| same_handle(stored, contact.handle()))
+    }))
+}
+
+/// Records what the server answered to a send: delivered at once, or accepted and followed.
+async fn accept_receipt(
+    store: &Store,
+    entry: &OutboxEntry,
+    receipt: &SendReceipt,
+    policy: &OutboxPolicy,
+) -> Result<()> {
+    if receipt.job_id.is_none() && receipt.status.is_none() {
+        return store
+            .outbox_delivered(entry.id, receipt.message_id.as_deref())
+            .await;
+    }
+    let next = now_millis() + policy.first_delivery_check.as_millis() as i64;
+    store.outbox_accepted(entry.id, receipt, next).await?;
+    if receipt.message_id.is_some() && receipt.status.is_none() {
+        store
+            .outbox_delivered(entry.id, receipt.message_id.as_deref())
+            .await?;
+    }
+    Ok(())
 }
 
 async fn send_entry(
@@ -210,21 +341,7 @@ async fn send_entry(
         )
         .await;
     match sent {
-        Ok(receipt) if receipt.job_id.is_none() && receipt.status.is_none() => {
-            store
-                .outbox_delivered(entry.id, receipt.message_id.as_deref())
-                .await
-        }
-        Ok(receipt) => {
-            let next = now_millis() + policy.first_delivery_check.as_millis() as i64;
-            store.outbox_accepted(entry.id, &receipt, next).await?;
-            if receipt.message_id.is_some() && receipt.status.is_none() {
-                store
-                    .outbox_delivered(entry.id, receipt.message_id.as_deref())
-                    .await?;
-            }
-            Ok(())
-        }
+        Ok(receipt) => accept_receipt(store, &entry, &receipt, policy).await,
         Err(error) if error.outcome_unknown => {
             reschedule_after_error(store, &entry, &error, true, policy).await
         }
@@ -354,6 +471,22 @@ async fn upload_missing_files(
         .enumerate()
         .filter(|(_, file)| file.provider_attachment_id.is_none())
     {
+        if let Some(url) = &file.source_url {
+            let attachment_id = provider
+                .upload_attachment_url(
+                    &conversation.company_provider_id,
+                    &conversation.provider_id,
+                    url,
+                )
+                .await
+                .map_err(StepError::Provider)?;
+            store
+                .outbox_file_uploaded(entry.id, file.position, &attachment_id)
+                .await
+                .map_err(StepError::Local)?;
+            file.provider_attachment_id = Some(attachment_id);
+            continue;
+        }
         let bytes = tokio::fs::read(&file.stored_path).await.map_err(|error| {
             StepError::Local(crate::error::CoreError::io(
                 format!("cannot read the staged file {}", file.file_name),

@@ -270,8 +270,8 @@ pub struct StartRequest {
     /// The messenger (`whatsapp`, `telegram_personal`, `max`, `vkontakte_direct`,
     /// `whatsapp_business`; `line` on VoIPbin).
     pub channel: String,
-    /// Whom to write to.
-    pub contact: StartContact,
+    /// Whom to write to (`None` where the messenger addresses no contact: VoIPbin's setup).
+    pub contact: Option<StartContact>,
     /// A WABA template id (`whatsapp_business`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -447,10 +447,6 @@ pub trait Provider: Send + Sync {
             ErrorCode::Unsupported,
             "this provider cannot attach a file by link",
         ))
-    }
-    /// The messengers a conversation can be started on (empty: none).
-    fn start_channels(&self) -> &'static [&'static str] {
-        &[]
     }
     /// Opens (or finds) the conversation with a contact, sending `text` where the API opens
     /// conversations only with a message. Not repeated by the provider once it may have gone out.

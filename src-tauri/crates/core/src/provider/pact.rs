@@ -13,7 +13,7 @@ use super::pact_p1::{parse_id, PactP1Provider};
 use super::{
     BudgetKind, ConversationState, DeliveryStatus, OffsetPage, OutgoingFile, PacedSource,
     PageStream, Provider, RemoteAttachment, RemoteCompany, RemoteConversation, RemoteMessage,
-    SendReceipt, SendRequest,
+    RemoteTemplate, SendReceipt, SendRequest, StartContact, StartOutcome, StartRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -125,6 +125,34 @@ fn map_conversation(conversation: p2::Conversation) -> RemoteConversation {
                 _ => None,
             }),
     }
+}
+
+/// The write-first body for a start: the contact in the field its messenger takes (a VK username
+/// of digits is a numeric VK id), the text, or the WABA template and its substitutions.
+fn first_message(request: &StartRequest, text: Option<&str>) -> p2::FirstMessage {
+    let mut first = p2::FirstMessage {
+        provider: request.channel.clone(),
+        text: text.map(str::to_string),
+        waba_id: request.template.clone(),
+        substitutions: request.template_vars.clone(),
+        ..p2::FirstMessage::default()
+    };
+    match (&request.contact, request.channel.as_str()) {
+        (None, _) => {}
+        (Some(StartContact::Phone(phone)), _) => first.phone = Some(phone.clone()),
+        (Some(StartContact::Username(name)), "vkontakte_direct") => {
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                first.vkontakte_id = Some(name.clone());
+            } else {
+                first.vkontakte_domain = Some(name.clone());
+            }
+        }
+        (Some(StartContact::Username(name)), _) => first.nickname = Some(name.clone()),
+    }
+    if request.template.is_some() {
+        first.text = None;
+    }
+    first
 }
 
 fn map_attachment(attachment: p2::Attachment) -> RemoteAttachment {
@@ -274,6 +302,95 @@ impl Provider for PactProvider {
             .id
             .map(|id| id.to_string())
             .ok_or_else(|| ProviderError::new(ErrorCode::InvalidResponse, "upload answered no id"))
+    }
+
+    async fn upload_attachment_url(
+        &self,
+        company_id: &str,
+        _conversation_id: &str,
+        url: &str,
+    ) -> Result<String, ProviderError> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|_| ProviderError::new(ErrorCode::InvalidInput, "the link is not a URL"))?;
+        let uploaded = self
+            .p2
+            .upload_attachment(
+                parse_id("company", company_id)?,
+                p2::AttachmentSource::Url(url),
+                None,
+            )
+            .await
+            .map_err(map_error)?;
+        uploaded
+            .id
+            .map(|id| id.to_string())
+            .ok_or_else(|| ProviderError::new(ErrorCode::InvalidResponse, "upload answered no id"))
+    }
+
+    async fn newest_conversations(
+        &self,
+        company_id: &str,
+    ) -> Result<Vec<RemoteConversation>, ProviderError> {
+        Ok(PacedSource::conversation_page(self, company_id, 1)
+            .await?
+            .items)
+    }
+
+    async fn start_conversation(
+        &self,
+        company_id: &str,
+        request: &StartRequest,
+        text: Option<&str>,
+    ) -> Result<StartOutcome, ProviderError> {
+        let first = first_message(request, text);
+        let sent = self
+            .p2
+            .write_first(parse_id("company", company_id)?, &first)
+            .await
+            .map_err(map_error)?;
+        let conversation_id = sent.conversation_id.ok_or_else(|| {
+            ProviderError::new(
+                ErrorCode::InvalidResponse,
+                "Pact wrote the first message but did not say in which conversation",
+            )
+        })?;
+        Ok(StartOutcome {
+            conversation: RemoteConversation {
+                id: conversation_id.to_string(),
+                channel: Some(request.channel.clone()),
+                contact: request.contact.as_ref().map(|c| c.handle().to_string()),
+                created_at: sent.created_at,
+                last_activity_at: sent.created_at,
+                state: Some("open".to_string()),
+                ..RemoteConversation::default()
+            },
+            sent: Some(SendReceipt {
+                job_id: None,
+                channel_id: None,
+                message_id: Some(sent.id.to_string()),
+                status: Some(sent.status.unwrap_or_else(|| "sent".to_string())),
+            }),
+        })
+    }
+
+    async fn templates(&self, company_id: &str) -> Result<Vec<RemoteTemplate>, ProviderError> {
+        let page = self
+            .p2
+            .waba_templates(&[parse_id("company", company_id)?], 1, 100)
+            .await
+            .map_err(map_error)?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter_map(|template| {
+                Some(RemoteTemplate {
+                    id: template.waba_id.clone()?,
+                    name: template.name,
+                    body: template.body,
+                    substitutions: template.substitutions_count.unwrap_or(0),
+                })
+            })
+            .collect())
     }
 
     async fn send_message(

@@ -6,7 +6,8 @@ use parley_pact_p1 as p1;
 
 use super::{
     DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
-    RemoteConversation, RemoteMessage, RemotePage, SendReceipt, SendRequest,
+    RemoteConversation, RemoteMessage, RemotePage, SendReceipt, SendRequest, StartContact,
+    StartOutcome, StartRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -209,6 +210,76 @@ impl Provider for PactP1Provider {
             .await
             .map_err(map_error)?;
         Ok(uploaded.external_id.to_string())
+    }
+
+    async fn upload_attachment_url(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        url: &str,
+    ) -> Result<String, ProviderError> {
+        let uploaded = self
+            .client
+            .upload_attachment(
+                parse_id("company", company_id)?,
+                parse_id("conversation", conversation_id)?,
+                p1::AttachmentSource::Url(url.to_string()),
+            )
+            .await
+            .map_err(map_error)?;
+        Ok(uploaded.external_id.to_string())
+    }
+
+    /// WhatsApp opens without a message (the text follows as a send); Telegram opens only with
+    /// its first message, which this call sends.
+    async fn start_conversation(
+        &self,
+        company_id: &str,
+        request: &StartRequest,
+        text: Option<&str>,
+    ) -> Result<StartOutcome, ProviderError> {
+        let (new, carries_text) = match (request.channel.as_str(), &request.contact) {
+            ("whatsapp", Some(StartContact::Phone(phone))) => (
+                p1::NewConversation::Whatsapp {
+                    phone: phone.clone(),
+                },
+                false,
+            ),
+            ("telegram_personal", Some(contact)) => {
+                let (phone, username) = match contact {
+                    StartContact::Phone(phone) => (Some(phone.clone()), None),
+                    StartContact::Username(name) => (None, Some(name.clone())),
+                };
+                let text = text.ok_or_else(|| {
+                    ProviderError::new(
+                        ErrorCode::InvalidInput,
+                        "Pact opens a Telegram conversation only with a first message",
+                    )
+                })?;
+                let new = p1::NewConversation::TelegramPersonal {
+                    phone,
+                    username,
+                    text: text.to_string(),
+                    send_to_crm: None,
+                };
+                (new, true)
+            }
+            (channel, _) => {
+                return Err(ProviderError::new(
+                    ErrorCode::Unsupported,
+                    format!("Pact p1 cannot start a {channel} conversation"),
+                ))
+            }
+        };
+        let conversation = self
+            .client
+            .create_conversation(parse_id("company", company_id)?, &new)
+            .await
+            .map_err(map_error)?;
+        Ok(StartOutcome {
+            conversation: map_conversation(conversation),
+            sent: carries_text.then(SendReceipt::default),
+        })
     }
 
     async fn send_message(

@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 use super::{
     DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
     RemoteConversation, RemoteMessage, RemotePage, RemoteTeammate, SendReceipt, SendRequest,
+    StartOutcome, StartRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -266,6 +267,31 @@ impl Provider for VoipbinProvider {
         Err(unsupported(NO_ATTACHMENTS))
     }
 
+    /// The legacy `POST /conversations/setup`, where the server still answers it (the current
+    /// API opens conversations from the customer's side and answers 404: `unsupported`).
+    async fn start_conversation(
+        &self,
+        _company_id: &str,
+        request: &StartRequest,
+        _text: Option<&str>,
+    ) -> Result<StartOutcome, ProviderError> {
+        let conversation = self
+            .client
+            .setup_conversation(&request.channel)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorCode::InvalidResponse,
+                    "VoIPbin set the conversation up but did not return it; it appears with the next sync",
+                )
+            })?;
+        Ok(StartOutcome {
+            conversation: map_conversation(&conversation),
+            sent: None,
+        })
+    }
+
     async fn send_message(
         &self,
         _company_id: &str,
@@ -351,10 +377,9 @@ impl Provider for VoipbinProvider {
         let mut pages = std::pin::pin!(self.client.agent_pages(PAGE_SIZE));
         while let Some(page) = pages.next().await {
             let page = page.map_err(|error| match error {
-                vb::Error::PermissionDenied(_) => ProviderError::new(
-                    ErrorCode::Forbidden,
-                    NO_TEAMMATES_FOR_AGENTS,
-                ),
+                vb::Error::PermissionDenied(_) => {
+                    ProviderError::new(ErrorCode::Forbidden, NO_TEAMMATES_FOR_AGENTS)
+                }
                 error => map_error(error),
             })?;
             teammates.extend(

@@ -5,6 +5,7 @@ mod budget;
 mod outbox;
 mod replies;
 mod search;
+mod started;
 mod teammates;
 mod threads;
 
@@ -18,6 +19,7 @@ use sqlx::SqlitePool;
 pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile};
 pub use replies::StoredReply;
 pub use search::MESSAGE_SEARCH_SQL;
+pub use started::{same_handle, CachedCompany, NewStartedConversation};
 pub use teammates::StoredTeammate;
 pub use threads::{
     CachedConversation, CachedThreadState, ConversationField, MessageWrite, PageWriteOutcome,

@@ -8,7 +8,7 @@ use crate::error::{CoreError, Result};
 use crate::model::{
     from_millis, now_millis, AttachmentView, MessageView, OutboxEntryView, OutboxState,
 };
-use crate::provider::SendReceipt;
+use crate::provider::{SendReceipt, StartRequest};
 
 /// A file staged for sending, already copied into the data folder.
 #[derive(Debug, Clone)]
@@ -19,8 +19,10 @@ pub struct NewOutboxFile {
     pub mime_type: Option<String>,
     /// Size in bytes.
     pub size: i64,
-    /// The copy inside the data folder.
+    /// The copy inside the data folder ('' for a link).
     pub stored_path: String,
+    /// A link the server fetches itself instead of a staged file.
+    pub source_url: Option<String>,
 }
 
 /// A message to queue.
@@ -36,6 +38,8 @@ pub struct NewOutboxEntry {
     pub files: Vec<NewOutboxFile>,
     /// The provider id of the message this one answers, if any.
     pub reply_to: Option<String>,
+    /// How to open the conversation first, for a conversation started here.
+    pub start: Option<StartRequest>,
 }
 
 /// A staged file and its upload state.
@@ -49,8 +53,10 @@ pub struct OutboxFile {
     pub mime_type: Option<String>,
     /// Size in bytes.
     pub size: i64,
-    /// The copy inside the data folder.
+    /// The copy inside the data folder ('' for a link).
     pub stored_path: String,
+    /// A link the server fetches itself instead of a staged file.
+    pub source_url: Option<String>,
     /// The provider's attachment id once uploaded.
     pub provider_attachment_id: Option<String>,
     /// The message this file went out in, where every file is a message of its own.
@@ -80,9 +86,11 @@ pub struct OutboxEntry {
     pub files: Vec<OutboxFile>,
     /// The provider id of the message this one answers, if any.
     pub reply_to: Option<String>,
+    /// How to open the conversation first, while a conversation started here is not yet open.
+    pub start: Option<StartRequest>,
 }
 
-const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attempts, send_started_at, job_id, channel_id, message_provider_id, reply_to";
+const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attempts, send_started_at, job_id, channel_id, message_provider_id, reply_to, start_request";
 
 impl Store {
     /// Writes a new pending entry; returns its id.
@@ -96,36 +104,8 @@ impl Store {
     }
 
     async fn write_outbox_entry(&self, entry: &NewOutboxEntry) -> Result<i64> {
-        let now = now_millis();
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (account_id, conversation_id, text, state, next_attempt_at, created_at, updated_at,
-                                 reply_to)
-             VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(entry.account_id)
-        .bind(entry.conversation_id)
-        .bind(&entry.text)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(&entry.reply_to)
-        .fetch_one(&mut *tx)
-        .await?;
-        for (position, file) in entry.files.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO outbox_files (outbox_id, position, file_name, mime_type, size, stored_path)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(position as i64)
-            .bind(&file.file_name)
-            .bind(&file.mime_type)
-            .bind(file.size)
-            .bind(&file.stored_path)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let id = write_outbox_entry_in(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -170,7 +150,7 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let files = sqlx::query(
             "SELECT position, file_name, mime_type, size, stored_path, provider_attachment_id,
-                    message_provider_id
+                    message_provider_id, source_url
              FROM outbox_files WHERE outbox_id = ? ORDER BY position",
         )
         .bind(id)
@@ -186,6 +166,7 @@ impl Store {
                 stored_path: file.try_get("stored_path")?,
                 provider_attachment_id: file.try_get("provider_attachment_id")?,
                 message_provider_id: file.try_get("message_provider_id")?,
+                source_url: file.try_get("source_url")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -205,6 +186,9 @@ impl Store {
             },
             files,
             reply_to: row.try_get("reply_to")?,
+            start: row
+                .try_get::<Option<String>, _>("start_request")?
+                .and_then(|json| serde_json::from_str(&json).ok()),
         })
     }
 
@@ -504,4 +488,51 @@ impl Store {
         }
         Ok(views)
     }
+}
+
+/// Writes a new pending entry and its files inside the caller's transaction; returns its id.
+pub(super) async fn write_outbox_entry_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    entry: &NewOutboxEntry,
+) -> Result<i64> {
+    let now = now_millis();
+    let start = entry
+        .start
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| {
+            CoreError::InvalidInput(format!("cannot store the start request: {error}"))
+        })?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (account_id, conversation_id, text, state, next_attempt_at, created_at, updated_at,
+                             reply_to, start_request)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(entry.account_id)
+    .bind(entry.conversation_id)
+    .bind(&entry.text)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .bind(&entry.reply_to)
+    .bind(start)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (position, file) in entry.files.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO outbox_files (outbox_id, position, file_name, mime_type, size, stored_path, source_url)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&file.file_name)
+        .bind(&file.mime_type)
+        .bind(file.size)
+        .bind(&file.stored_path)
+        .bind(&file.source_url)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
 }

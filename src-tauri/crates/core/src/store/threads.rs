@@ -42,8 +42,10 @@ pub struct CachedConversation {
     pub account_id: i64,
     /// The provider's company id.
     pub company_provider_id: String,
-    /// The provider's conversation id.
+    /// The provider's conversation id (a placeholder while `pending_start`).
     pub provider_id: String,
+    /// True for a conversation started here that the outbox has not opened on the server yet.
+    pub pending_start: bool,
 }
 
 /// How a page of messages moves the thread's history cursor.
@@ -510,7 +512,7 @@ impl Store {
         provider_id: &str,
     ) -> Result<CachedConversation> {
         let row = sqlx::query(
-            "SELECT c.id, c.account_id, co.provider_id AS company, c.provider_id
+            "SELECT c.id, c.account_id, co.provider_id AS company, c.provider_id, c.pending_start
              FROM conversations c JOIN accounts a ON a.id = c.account_id JOIN companies co ON co.id = c.company_id
              WHERE a.name = ? AND c.provider_id = ?",
         )
@@ -528,6 +530,7 @@ impl Store {
             account_id: row.try_get("account_id")?,
             company_provider_id: row.try_get("company")?,
             provider_id: row.try_get("provider_id")?,
+            pending_start: row.try_get("pending_start")?,
         })
     }
 
@@ -558,7 +561,7 @@ impl Store {
     /// The cached conversation with this local id.
     pub async fn conversation_by_id(&self, id: i64) -> Result<CachedConversation> {
         let row = sqlx::query(
-            "SELECT c.id, c.account_id, co.provider_id AS company, c.provider_id
+            "SELECT c.id, c.account_id, co.provider_id AS company, c.provider_id, c.pending_start
              FROM conversations c JOIN companies co ON co.id = c.company_id WHERE c.id = ?",
         )
         .bind(id)
@@ -570,6 +573,7 @@ impl Store {
             account_id: row.try_get("account_id")?,
             company_provider_id: row.try_get("company")?,
             provider_id: row.try_get("provider_id")?,
+            pending_start: row.try_get("pending_start")?,
         })
     }
 
@@ -579,18 +583,44 @@ impl Store {
         account: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Vec<ConversationView>> {
+        self.conversation_views(account, None, limit).await
+    }
+
+    /// The conversation `account/provider_id` as the inbox lists it, or `NotFound`.
+    pub async fn conversation_view(
+        &self,
+        account: &str,
+        provider_id: &str,
+    ) -> Result<ConversationView> {
+        self.conversation_views(Some(account), Some(provider_id), Some(1))
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                CoreError::NotFound(format!(
+                    "no conversation {account}/{provider_id} in the cache"
+                ))
+            })
+    }
+
+    async fn conversation_views(
+        &self,
+        account: Option<&str>,
+        provider_id: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Vec<ConversationView>> {
         let rows = sqlx::query(
             "SELECT a.name AS account, c.provider_id, co.provider_id AS company, c.title, c.channel,
                     c.last_message_at, c.assignee_id, c.note, c.bitrix_openlines,
                     COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread,
                     COALESCE(c.state, 'open') AS state, c.replied
              FROM conversations c JOIN accounts a ON a.id = c.account_id JOIN companies co ON co.id = c.company_id
-             WHERE (?1 IS NULL OR a.name = ?1)
+             WHERE (?1 IS NULL OR a.name = ?1) AND (?3 IS NULL OR c.provider_id = ?3)
              ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
              LIMIT ?2",
         )
         .bind(account)
         .bind(limit.unwrap_or(-1))
+        .bind(provider_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
