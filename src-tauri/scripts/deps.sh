@@ -16,9 +16,10 @@ BUILD_PACKAGES=(
     libwebkit2gtk-4.1-dev build-essential file libxdo-dev libssl-dev
     libayatana-appindicator3-dev librsvg2-dev pkg-config
 )
-# Headless display, WebDriver, screenshots, and a Secret Service (gnome-keyring) for the token store.
+# Headless display, WebDriver, screenshots, the X clipboard (xclip, for the paste test), and a Secret
+# Service (gnome-keyring) for the token store.
 TEST_PACKAGES=(
-    xvfb xauth webkit2gtk-driver x11-utils gnome-keyring dbus dbus-x11
+    xvfb xauth webkit2gtk-driver x11-utils xclip gnome-keyring dbus dbus-x11
     libsecret-tools xdotool imagemagick
     # So customer emoji and Chinese names render in the demo window and the end-to-end screenshots
     # instead of boxes (a desktop has such fonts; a bare server does not).
