@@ -14,6 +14,11 @@ use crate::{Outgoing, Parley};
 /// The prefix of a conversation id that is not on the server yet.
 pub const PLACEHOLDER_PREFIX: &str = "new-";
 
+/// The settings key prefix remembering whether an account's server can start conversations.
+const START_PROBE_KEY: &str = "start_probe.";
+/// How a remembered "cannot" starts; the reason follows.
+const UNAVAILABLE_MARK: &str = "unavailable: ";
+
 /// The longest first message accepted (messengers cap texts at about 4,096 characters).
 const MAX_FIRST_TEXT_CHARS: usize = 4096;
 
@@ -161,7 +166,10 @@ impl Parley {
                 None if companies.is_empty() => {
                     Some("the account's companies are not known yet; sync it first".to_string())
                 }
-                None => account.features.start.reason.map(str::to_string),
+                None => match account.features.start.reason {
+                    Some(reason) => Some(reason.to_string()),
+                    None => self.start_unavailable(&account).await?,
+                },
             };
             let channels = if reason.is_some() {
                 Vec::new()
@@ -198,6 +206,12 @@ impl Parley {
             return Err(CoreError::provider(
                 &account.name,
                 ProviderError::new(ErrorCode::Unsupported, refusal),
+            ));
+        }
+        if let Some(reason) = self.start_unavailable(&account).await? {
+            return Err(CoreError::provider(
+                &account.name,
+                ProviderError::new(ErrorCode::Unsupported, reason),
             ));
         }
         let rule = channel_rule(account.provider, &new.channel)?;
@@ -280,6 +294,29 @@ impl Parley {
             .templates(company_id)
             .await
             .map_err(|error| CoreError::provider(&account.name, error))
+    }
+
+    /// Why the account's server cannot start conversations, asked once and remembered (a server
+    /// that cannot be reached now says nothing, and is asked again next time).
+    async fn start_unavailable(&self, account: &Account) -> Result<Option<String>> {
+        let key = format!("{START_PROBE_KEY}{}", account.name);
+        if let Some(verdict) = self.setting(&key).await? {
+            return Ok(verdict.strip_prefix(UNAVAILABLE_MARK).map(str::to_string));
+        }
+        let Ok(provider) = self.provider(account).await else {
+            return Ok(None);
+        };
+        match provider.start_unavailable().await {
+            Ok(verdict) => {
+                let stored = verdict.as_ref().map_or_else(
+                    || "available".to_string(),
+                    |why| format!("{UNAVAILABLE_MARK}{why}"),
+                );
+                self.set_setting(&key, &stored).await?;
+                Ok(verdict)
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     async fn existing_conversation(

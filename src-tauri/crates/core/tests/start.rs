@@ -311,10 +311,8 @@ async fn a_link_must_be_http_and_goes_out_as_an_attachment() {
     assert!(parley.outbox().await.unwrap().is_empty());
     let shown = parley.messages(&conversation, None).await.unwrap();
     let before = shown.len();
-    let link = format!(
-        "{}files/does-not-matter/price%20list.pdf",
-        sandbox.pact_root_url()
-    );
+    let bytes: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
+    let link = format!("{}/price%20list.pdf", serve_once(bytes.clone()));
     let id = parley
         .queue_send(
             &conversation,
@@ -330,5 +328,127 @@ async fn a_link_must_be_http_and_goes_out_as_an_attachment() {
     assert_eq!(staged.attachments, vec!["price list.pdf".to_string()]);
     let shown = parley.messages(&conversation, None).await.unwrap();
     assert_eq!(shown.len(), before + 1);
-    let _ = work_until_done(&parley, id, true).await;
+    assert_eq!(
+        shown.last().unwrap().attachments[0].name.as_deref(),
+        Some("price list.pdf")
+    );
+    assert_ne!(
+        work_until_done(&parley, id, true).await,
+        OutboxState::Failed
+    );
+    let server = sandbox.messages(conversation.id.parse().unwrap());
+    let sent: Vec<_> = server
+        .iter()
+        .filter(|m| m.text.as_deref() == Some("our prices"))
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].attachments.len(), 1);
+    assert_eq!(
+        sent[0].attachments[0].bytes, bytes,
+        "the server fetched the link's bytes"
+    );
+}
+
+/// Serves `bytes` over HTTP on 127.0.0.1 for every request, from a thread; returns the base URL.
+fn serve_once(bytes: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&bytes);
+        }
+    });
+    format!("http://{address}")
+}
+
+async fn voipbin_core(dir: &std::path::Path, legacy_setup: bool) -> (Sandbox, Parley) {
+    let sandbox = Sandbox::start(SandboxConfig {
+        conversations: 1,
+        messages_per_conversation: 1,
+        voipbin_conversations: 3,
+        voipbin_messages_per_conversation: 1,
+        voipbin_legacy_setup: legacy_setup,
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let parley = open(dir).await;
+    let (username, password) = sandbox.voipbin_login();
+    parley
+        .add_account_with_username(
+            NewAccount {
+                name: "vb".to_string(),
+                provider: ProviderKind::Voipbin,
+                base_url: Some(sandbox.voipbin_base_url()),
+                company_ids: vec![],
+            },
+            Some(username),
+            Secret::new(password),
+        )
+        .await
+        .expect("account added");
+    parley.sync("vb", &mut |_| {}).await.expect("first sync");
+    (sandbox, parley)
+}
+
+fn line() -> NewConversation {
+    NewConversation {
+        account: "vb".to_string(),
+        channel: "line".to_string(),
+        ..NewConversation::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voipbin_without_the_legacy_setup_says_why_it_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, parley) = voipbin_core(dir.path(), false).await;
+    let options = parley.start_options().await.unwrap();
+    let vb = options.iter().find(|o| o.account == "vb").unwrap();
+    assert!(vb.channels.is_empty());
+    let reason = vb.reason.clone().expect("a reason");
+    assert!(reason.contains("setup"), "{reason}");
+    let error = parley.start_conversation(line()).await.unwrap_err();
+    assert_eq!(error.code().as_str(), "unsupported", "{error}");
+    assert!(parley.outbox().await.unwrap().is_empty());
+    assert_eq!(
+        sandbox.voipbin_conversations().len(),
+        3,
+        "nothing was set up"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voipbin_with_the_legacy_setup_opens_a_line_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, parley) = voipbin_core(dir.path(), true).await;
+    let options = parley.start_options().await.unwrap();
+    let vb = options.iter().find(|o| o.account == "vb").unwrap();
+    assert_eq!(vb.channels, vec!["line"], "{:?}", vb.reason);
+    assert_eq!(
+        sandbox.voipbin_conversations().len(),
+        3,
+        "asking set nothing up"
+    );
+    let started = parley.start_conversation(line()).await.unwrap();
+    let status = work_until_done(&parley, started.outbox_id.unwrap(), false).await;
+    assert_eq!(status, OutboxState::Delivered);
+    let server = sandbox.voipbin_conversations();
+    assert_eq!(server.len(), 4, "one conversation set up");
+    let resolved = parley
+        .resolve_conversation(&ConversationRef {
+            account: "vb".into(),
+            id: started.conversation.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(server.iter().any(|c| c.id == resolved.id), "{resolved:?}");
 }

@@ -462,6 +462,11 @@ pub trait Provider: Send + Sync {
             "this provider cannot start a conversation",
         ))
     }
+    /// Why this server cannot start conversations, found without side effects, or `None` when
+    /// it can (or nothing says otherwise).
+    async fn start_unavailable(&self) -> Result<Option<String>, ProviderError> {
+        Ok(None)
+    }
     /// The company's conversations with the newest activity (page 1), to find a started one
     /// whose answer was lost.
     async fn newest_conversations(

@@ -267,6 +267,18 @@ impl Provider for VoipbinProvider {
         Err(unsupported(NO_ATTACHMENTS))
     }
 
+    /// Asks the legacy setup for an empty channel: a server that has it refuses the request as
+    /// invalid (and sets nothing up), one without it answers 404.
+    async fn start_unavailable(&self) -> Result<Option<String>, ProviderError> {
+        match self.client.setup_conversation("").await {
+            Err(vb::Error::Unsupported { message }) => Ok(Some(format!(
+                "{message}; on this server conversations start when the customer writes"
+            ))),
+            Ok(_) | Err(vb::Error::Validation { .. }) => Ok(None),
+            Err(error) => Err(map_error(error)),
+        }
+    }
+
     /// The legacy `POST /conversations/setup`, where the server still answers it (the current
     /// API opens conversations from the customer's side and answers 404: `unsupported`).
     async fn start_conversation(
