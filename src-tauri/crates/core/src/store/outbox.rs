@@ -465,11 +465,14 @@ impl Store {
             .await?
             .iter()
             .map(|file| {
+                // A link (nothing staged) has no size or local copy until the server fetched it.
+                let stored: String = file.try_get("stored_path")?;
+                let staged = !stored.is_empty();
                 Ok(AttachmentView {
                     name: Some(file.try_get("file_name")?),
-                    size: Some(file.try_get("size")?),
+                    size: staged.then(|| file.try_get("size")).transpose()?,
                     mime: file.try_get("mime_type")?,
-                    local_path: Some(file.try_get("stored_path")?),
+                    local_path: staged.then_some(stored),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
