@@ -1,10 +1,16 @@
-//! Conversation commands: the inbox list and the actions in a thread's header.
+//! Conversation commands: the inbox list, the actions in a thread's header, and starting a
+//! conversation with a new contact (what each account can start, WhatsApp Business templates, the
+//! start itself, and a started conversation's server id once the outbox has opened it).
 
-use parley_core::provider::ConversationState;
-use parley_core::{ConversationSummary, InboxFilter, InboxPage, InboxQuery};
-use tauri::State;
+use parley_core::provider::{ConversationState, RemoteTemplate};
+use parley_core::{
+    ConversationSummary, ConversationView, InboxFilter, InboxPage, InboxQuery, NewConversation,
+    StartOption, StartedConversation,
+};
+use tauri::{AppHandle, State};
 
 use super::{conversation, AppState};
+use crate::commands::messages::follow_send;
 use crate::error::CommandResult;
 
 /// One page of the inbox (most recent activity first) with the size of the whole filtered list.
@@ -148,5 +154,71 @@ pub async fn conversations_set_replied(
     Ok(state
         .parley
         .set_replied(&conversation(account, id), replied)
+        .await?)
+}
+
+/// Per account: the companies and messengers a conversation can be started on, or why not.
+#[tauri::command]
+pub async fn conversations_start_options(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<StartOption>> {
+    Ok(state.parley.start_options().await?)
+}
+
+/// The WhatsApp Business templates of an account's company.
+#[tauri::command]
+pub async fn conversations_templates(
+    state: State<'_, AppState>,
+    account: String,
+    company_id: String,
+) -> CommandResult<Vec<RemoteTemplate>> {
+    Ok(state.parley.templates(&account, &company_id).await?)
+}
+
+/// Starts a conversation (or opens the contact's existing one) and sends its first message through
+/// the outbox at once, as `messages_send` does. The answer's conversation may carry a placeholder id
+/// (`new-…`) until the outbox has opened it: see `conversations_resolve`.
+#[allow(clippy::too_many_arguments)]
+#[tauri::command]
+pub async fn conversations_start(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    account: String,
+    company_id: Option<String>,
+    channel: String,
+    phone: Option<String>,
+    username: Option<String>,
+    text: Option<String>,
+    template: Option<String>,
+    template_vars: Option<Vec<String>>,
+) -> CommandResult<StartedConversation> {
+    let new = NewConversation {
+        account,
+        company_id,
+        channel,
+        phone,
+        username,
+        text,
+        template,
+        template_vars: template_vars.unwrap_or_default(),
+    };
+    let started = state.parley.start_conversation(new).await?;
+    if let Some(outbox_id) = started.outbox_id {
+        tauri::async_runtime::spawn(follow_send(app, outbox_id));
+    }
+    Ok(started)
+}
+
+/// The conversation as it is now: a placeholder's real conversation once the outbox has opened it
+/// on the server, else the conversation itself.
+#[tauri::command]
+pub async fn conversations_resolve(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<ConversationView> {
+    Ok(state
+        .parley
+        .resolve_conversation(&conversation(account, id))
         .await?)
 }

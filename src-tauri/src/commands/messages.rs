@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use parley_core::{MessageView, OutboxState, UploadProgress};
+use parley_core::{MessageView, OutboxState, Outgoing, UploadProgress};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use super::{conversation, AppState};
@@ -38,9 +38,11 @@ pub async fn messages_list(
     })
 }
 
-/// Queues a message with text and/or files and starts sending it in the background; returns the outbox id
-/// at once, so sending works offline and the UI shows the entry as pending. With `reply_to` (a message's
-/// provider id) the message answers that one, which the customer sees quoted.
+/// Queues a message with text, files and/or links (http(s) addresses the server fetches and attaches
+/// itself) and starts sending it in the background; returns the outbox id at once, so sending works
+/// offline and the UI shows the entry as pending. With `reply_to` (a message's provider id) the
+/// message answers that one, which the customer sees quoted.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub async fn messages_send(
     app: AppHandle,
@@ -49,12 +51,18 @@ pub async fn messages_send(
     id: String,
     text: Option<String>,
     files: Vec<String>,
+    links: Option<Vec<String>>,
     reply_to: Option<String>,
 ) -> CommandResult<i64> {
-    let files: Vec<PathBuf> = files.into_iter().map(PathBuf::from).collect();
+    let message = Outgoing {
+        text,
+        files: files.into_iter().map(PathBuf::from).collect(),
+        links: links.unwrap_or_default(),
+        reply_to,
+    };
     let outbox_id = state
         .parley
-        .queue_reply(&conversation(account, id), reply_to, text, &files)
+        .queue_send(&conversation(account, id), message)
         .await?;
     tauri::async_runtime::spawn(follow_send(app, outbox_id));
     Ok(outbox_id)

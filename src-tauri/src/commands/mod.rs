@@ -8,9 +8,11 @@ pub mod drafts;
 pub mod files;
 pub mod messages;
 pub mod outbox;
+pub mod replies;
 pub mod search;
 pub mod settings;
 pub mod sync;
+pub mod teammates;
 
 use parley_core::{ConversationRef, Parley};
 
