@@ -1,6 +1,7 @@
-// Conversation actions in the thread header: assign to a teammate by user id (with a list of the ids
-// used recently, kept in the core's settings), edit the note, block or unblock Bitrix openlines, archive
-// or unarchive, mark replied or unreplied. Each
+// Conversation actions in the thread header: assign to a teammate by name or user id (the list offers
+// the account's teammates by name, as the provider lists them or as the agent named an id with
+// "42 = Olga" typed in the same box, and the ids used recently, kept in the core's settings), edit the
+// note, block or unblock Bitrix openlines, archive or unarchive, mark replied or unreplied. Each
 // goes to the server through the core; success updates the header and the list row, failure shows the
 // command's error message beside the controls. What the account's provider lacks (notes and Bitrix on
 // VoIPbin, archive and replied on Pact p1) stays visible but disabled, with a one-line reason.
@@ -12,6 +13,12 @@ import { t, unsupportedReason } from "./i18n.js";
 /** The settings key holding the recently used assignee ids (a JSON array, newest first). */
 const RECENT_KEY = "recent_assignees";
 const RECENT_MAX = 10;
+/** The provider's teammate list is read again at most this often per account (when one is opened). */
+const TEAMMATES_REFRESH_MS = 10 * 60 * 1000;
+/** "42 = Olga": names a user id. */
+const LABEL = /^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$/;
+/** "Olga (42)": a teammate picked from the list. */
+const PICKED = /\(([^()]+)\)\s*$/;
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,11 +37,23 @@ const actions = {
   account: null,
   /** Called with the changed conversation after a successful action. */
   onChanged: () => {},
+  /** Called when teammates' names were loaded or changed (the header shows the assignee's name). */
+  onNames: () => {},
+  /** Teammates per account name: `[{ id, name, source }]`. */
+  teammates: new Map(),
+  /** When each account's provider list was last read again (ms). */
+  refreshedAt: new Map(),
+  /** The recently used assignee ids. */
+  recent: [],
 };
 
-/** Wires the header forms. `onChanged(conversation)` runs after each successful action. */
-export function initActions(onChanged) {
+/**
+ * Wires the header forms. `onChanged(conversation)` runs after each successful action, `onNames()`
+ * when teammates' names became known or changed.
+ */
+export function initActions(onChanged, onNames = () => {}) {
   actions.onChanged = onChanged;
+  actions.onNames = onNames;
   $("assign-form").addEventListener("submit", assign);
   $("note-form").addEventListener("submit", saveNote);
   $("bitrix-toggle").addEventListener("change", toggleBitrix);
@@ -52,12 +71,61 @@ export function showActions(conversation, account) {
   actions.conversation = conversation;
   actions.account = account ?? null;
   $("thread-actions").hidden = false;
-  $("assign-input").value = conversation.assignee_id ?? "";
+  $("assign-input").value = assigneeLabel(conversation);
   $("note-input").value = conversation.note ?? "";
   $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
   showToggles();
   say("", false);
   applyFeatures();
+  fillDatalist();
+  loadTeammates(conversation.account).catch(() => {});
+}
+
+/** The name the agent knows teammate `id` of `account` by, or null. */
+export function teammateName(account, id) {
+  if (!id) return null;
+  return actions.teammates.get(account)?.find((mate) => mate.id === id)?.name ?? null;
+}
+
+/** What the assign box shows for the conversation's assignee: "Olga (42)", or the id alone. */
+function assigneeLabel(conversation) {
+  const id = conversation.assignee_id;
+  if (!id) return "";
+  const name = teammateName(conversation.account, id);
+  return name ? `${name} (${id})` : id;
+}
+
+/**
+ * The account's teammates from the core's cache; when a conversation of the account is opened and the
+ * provider's list was last read more than 10 minutes ago, it is read again (then the list refreshes).
+ */
+async function loadTeammates(account) {
+  await showTeammates(account);
+  const last = actions.refreshedAt.get(account) ?? 0;
+  if (Date.now() - last < TEAMMATES_REFRESH_MS) return;
+  actions.refreshedAt.set(account, Date.now());
+  // Pact lists no teammates (false); a VoIPbin agent without permission fails: the cache stays.
+  if (await invoke("teammates_refresh", { account }).catch(() => false)) await showTeammates(account);
+}
+
+async function showTeammates(account) {
+  const teammates = await invoke("teammates_list", { account });
+  actions.teammates.set(account, teammates);
+  if (actions.conversation?.account !== account) return;
+  fillDatalist();
+  // Shows the name once it is known, unless the agent is typing in the box.
+  if (document.activeElement !== $("assign-input")) $("assign-input").value = assigneeLabel(actions.conversation);
+  actions.onNames();
+}
+
+/** The user id the assign box means: a picked "Name (id)", a teammate's exact name, or an id. */
+function assigneeIdOf(typed) {
+  const mates = actions.teammates.get(actions.conversation?.account) ?? [];
+  const picked = typed.match(PICKED);
+  if (picked && mates.some((mate) => mate.id === picked[1].trim())) return picked[1].trim();
+  const named = mates.filter((mate) => mate.name.toLowerCase() === typed.toLowerCase());
+  if (named.length === 1) return named[0].id;
+  return typed;
 }
 
 /** Disables what the provider lacks, with its reason on the control and in one line below. */
@@ -107,13 +175,38 @@ async function run(command, args, change, done) {
 
 async function assign(event) {
   event.preventDefault();
-  const assigneeId = $("assign-input").value.trim();
-  if (!assigneeId) {
+  const typed = $("assign-input").value.trim();
+  const label = typed.match(LABEL);
+  if (label) {
+    await nameTeammate(label[1], label[2]);
+    return;
+  }
+  if (!typed) {
     say(t("actions.needId"), true);
     return;
   }
-  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: assigneeId }));
-  if (actions.conversation?.assignee_id === assigneeId) await remember(assigneeId);
+  const assigneeId = assigneeIdOf(typed);
+  const name = teammateName(actions.conversation?.account, assigneeId);
+  const who = name ? `${name} (${assigneeId})` : assigneeId;
+  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: who }));
+  if (actions.conversation?.assignee_id === assigneeId) {
+    $("assign-input").value = assigneeLabel(actions.conversation);
+    await remember(assigneeId);
+  }
+}
+
+/** "42 = Olga" typed in the assign box: the account knows user 42 as Olga from now on ("42 =" forgets it). */
+async function nameTeammate(userId, name) {
+  const conversation = actions.conversation;
+  if (!conversation) return;
+  try {
+    await invoke("teammates_label", { account: conversation.account, userId, name: name || null });
+    await showTeammates(conversation.account);
+    say(name ? t("actions.named", { id: userId, name }) : t("actions.unnamed", { id: userId }), false);
+    $("assign-input").value = assigneeLabel(conversation);
+  } catch (error) {
+    say(error?.message ?? String(error), true);
+  }
 }
 
 async function unassign() {
@@ -166,19 +259,30 @@ async function recent() {
 }
 
 async function loadRecent() {
-  fillDatalist(await recent());
+  actions.recent = await recent();
+  fillDatalist();
 }
 
 async function remember(assigneeId) {
   const ids = [assigneeId, ...(await recent()).filter((id) => id !== assigneeId)].slice(0, RECENT_MAX);
-  fillDatalist(ids);
+  actions.recent = ids;
+  fillDatalist();
   await invoke("settings_set", { key: RECENT_KEY, value: JSON.stringify(ids) }).catch(() => {});
 }
 
-function fillDatalist(ids) {
-  $("recent-assignees").replaceChildren(...ids.map((id) => {
+/** The assign box's suggestions: the account's teammates by name, then recent ids nobody named. */
+function fillDatalist() {
+  const mates = actions.teammates.get(actions.conversation?.account) ?? [];
+  const named = new Set(mates.map((mate) => mate.id));
+  const byName = mates.map((mate) => {
+    const option = element("option");
+    option.value = `${mate.name} (${mate.id})`;
+    return option;
+  });
+  const unnamed = actions.recent.filter((id) => !named.has(id)).map((id) => {
     const option = element("option");
     option.value = id;
     return option;
-  }));
+  });
+  $("recent-assignees").replaceChildren(...byName, ...unnamed);
 }

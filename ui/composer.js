@@ -1,11 +1,13 @@
 // The composer: multi-line text (Ctrl+Enter sends), a draft per conversation kept in the core across
-// restarts (saved shortly after typing stops), staged files with name, size and a remove button, a quoted
-// message to answer (shown above, with a remove button), and sending through the outbox (so it also
-// works offline).
+// restarts (saved shortly after typing stops), staged files with name, size and a remove button (picked,
+// dropped, or pasted with Ctrl+V), links the server fetches itself (Attach link…, http(s) only), a quoted
+// message to answer (shown above, with a remove button), saved replies picked after a `/` (replies.js),
+// and sending through the outbox (so it also works offline).
 
 import { invoke } from "./ipc.js";
 import { clear, element, size } from "./dom.js";
 import { t, unsupportedReason } from "./i18n.js";
+import { initReplyPicker, showReplyPicker } from "./replies.js";
 
 /** How much of a quoted message's text the composer shows. */
 const QUOTE_CHARS = 80;
@@ -18,7 +20,9 @@ const composer = {
   conversation: null,
   /** Why files cannot be attached in the open conversation ("" when they can). */
   noFilesReason: "",
-  /** Staged files per conversation key. */
+  /** Why links cannot be attached in the open conversation ("" when they can). */
+  noLinksReason: "",
+  /** Staged files (`{ path, name, size }`) and links (`{ url, name }`) per conversation key. */
   staged: new Map(),
   /** The message being answered per conversation key: `{ id, text }`. */
   replies: new Map(),
@@ -53,7 +57,25 @@ export function initComposer(hooks) {
     if (event.key === "Enter" && event.ctrlKey) send(event);
   });
   textarea.addEventListener("input", scheduleDraftSave);
+  textarea.addEventListener("paste", onPaste);
+  initReplyPicker(textarea, hooks.onError);
   $("attach").addEventListener("click", pickFiles);
+  $("attach-link").addEventListener("click", openLinkInput);
+  $("link-add").addEventListener("click", addLink);
+  $("link-cancel").addEventListener("click", closeLinkInput);
+  $("link-input").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      // The box sits inside the composer's form: Enter adds the link, it does not send.
+      event.preventDefault();
+      addLink();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      closeLinkInput();
+      textarea.focus();
+    }
+  });
+  $("link-input").addEventListener("input", () => { $("link-error").textContent = ""; });
   $("composer-quote-remove").addEventListener("click", () => {
     if (composer.conversation) composer.replies.delete(keyOf(composer.conversation));
     renderQuote();
@@ -73,11 +95,17 @@ export async function showComposer(conversation, account) {
   textarea.value = "";
   const filesOffered = account?.features?.attachments?.enabled !== false;
   composer.noFilesReason = filesOffered ? "" : unsupportedReason(account, "attachments");
+  const linksOffered = account?.features?.attach_url?.enabled !== false;
+  composer.noLinksReason = linksOffered ? "" : unsupportedReason(account, "attach_url");
   for (const id of ["composer-text", "composer-send"]) $(id).disabled = false;
   $("attach").disabled = !filesOffered;
   $("attach").title = filesOffered ? t("composer.attachTitle") : composer.noFilesReason;
+  $("attach-link").disabled = !linksOffered;
+  $("attach-link").title = linksOffered ? t("composer.attachLinkTitle") : composer.noLinksReason;
   $("composer-hint").textContent = composer.noFilesReason;
   $("composer-hint").hidden = filesOffered;
+  closeLinkInput();
+  showReplyPicker(conversation);
   renderStaged();
   renderQuote();
   try {
@@ -106,6 +134,159 @@ export function stageFiles(files) {
   renderStaged();
 }
 
+/**
+ * The open conversation got its server id (it was started here under a placeholder): its staged
+ * files, quote and typed text stay with it under the new key.
+ */
+export function renameConversation(conversation) {
+  const old = composer.conversation;
+  if (!old) return;
+  const [from, to] = [keyOf(old), keyOf(conversation)];
+  for (const map of [composer.staged, composer.replies]) {
+    if (map.has(from)) {
+      map.set(to, map.get(from));
+      map.delete(from);
+    }
+  }
+  if (composer.draftFor === old) composer.draftFor = conversation;
+  composer.conversation = conversation;
+  showReplyPicker(conversation);
+}
+
+/** Images pasted so far (their clipboard names are generic: they are numbered instead). */
+let pastedImages = 0;
+const IMAGE_EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp", "image/bmp": "bmp" };
+
+/**
+ * Ctrl+V: files in the clipboard (an image copied from a page or a screenshot tool, files copied in a
+ * file manager as a text/uri-list of file:// URIs) are staged like dropped ones; a paste with text
+ * stays a normal text paste. Web views that keep images and file paths out of the paste event
+ * (WebKitGTK) still give them to the async clipboard API during the user's paste, so that is read then.
+ */
+function onPaste(event) {
+  const data = event.clipboardData;
+  if (!data) return;
+  // Read everything now: the clipboard data is gone once the handler returns.
+  const paths = filePaths(data.getData("text/uri-list"));
+  const names = new Set(paths.map((path) => path.slice(path.lastIndexOf("/") + 1)));
+  const files = Array.from(data.files ?? []).filter((file) => !names.has(file.name));
+  const types = Array.from(data.types ?? []);
+  const hidden = paths.length === 0 && files.length === 0
+    && !data.getData("text/plain")
+    && (types.length === 0 || types.every((type) => type === "text/uri-list" || type === "Files"));
+  if (paths.length === 0 && files.length === 0 && !(hidden && navigator.clipboard?.read)) return;
+  event.preventDefault();
+  if (!composer.conversation) return;
+  if (composer.noFilesReason) {
+    composer.onError({ message: composer.noFilesReason });
+    return;
+  }
+  const staging = hidden ? readClipboard() : Promise.resolve({ paths, files });
+  staging.then(({ paths: found, files: blobs }) => stagePasted(found, blobs)).catch(composer.onError);
+}
+
+/** Images and file:// URIs from the async clipboard API, as `{ paths, files }`. */
+async function readClipboard() {
+  const paths = [];
+  const files = [];
+  for (const item of await navigator.clipboard.read()) {
+    const image = item.types.find((type) => type.startsWith("image/"));
+    if (image) {
+      const blob = await item.getType(image);
+      files.push(new File([blob], "", { type: image }));
+    } else if (item.types.includes("text/uri-list")) {
+      paths.push(...filePaths(await (await item.getType("text/uri-list")).text()));
+    }
+  }
+  return { paths, files };
+}
+
+/** The local paths of the file:// URIs in a text/uri-list (comments and other schemes left out). */
+function filePaths(uriList) {
+  return (uriList ?? "")
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("file://"))
+    .map((line) => {
+      try {
+        return decodeURIComponent(new URL(line).pathname);
+      } catch {
+        return "";
+      }
+    })
+    .filter(Boolean);
+}
+
+async function stagePasted(paths, files) {
+  const staged = paths.length > 0 ? await invoke("files_describe", { paths }) : [];
+  for (const file of files) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const headers = { "Parley-File-Name": encodeURIComponent(pastedName(file)), "Parley-File-Type": file.type || "" };
+    staged.push(await invoke("files_stage_pasted", bytes, { headers }));
+  }
+  stageFiles(staged);
+}
+
+/** A pasted file's name: its own, or "pasted-image-N.png" for an image the clipboard calls "image.png". */
+function pastedName(file) {
+  const generic = !file.name || /^image\.\w+$/i.test(file.name);
+  if (!generic) return file.name;
+  if (file.type.startsWith("image/")) {
+    pastedImages += 1;
+    return `pasted-image-${pastedImages}.${IMAGE_EXTENSIONS[file.type] ?? "png"}`;
+  }
+  return file.name || "pasted-file";
+}
+
+/** Attach link…: shows the inline box for a URL. */
+function openLinkInput() {
+  if (!composer.conversation || composer.noLinksReason) return;
+  $("link-row").hidden = false;
+  $("link-error").textContent = "";
+  $("link-input").focus();
+}
+
+function closeLinkInput() {
+  $("link-row").hidden = true;
+  $("link-input").value = "";
+  $("link-error").textContent = "";
+}
+
+/** The http(s) URL in `text`, or null. */
+function parseLink(text) {
+  try {
+    const url = new URL(text.trim());
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The name a link's file goes by: its last path segment, else the host. */
+function linkName(url) {
+  const segment = url.pathname.split("/").filter(Boolean).pop() ?? "";
+  try {
+    return decodeURIComponent(segment) || url.hostname;
+  } catch {
+    return segment || url.hostname;
+  }
+}
+
+/** Stages the link typed in the box (http and https only). */
+function addLink() {
+  const url = parseLink($("link-input").value);
+  if (!url) {
+    $("link-error").textContent = t("composer.linkInvalid");
+    $("link-input").focus();
+    return;
+  }
+  const staged = stagedFiles();
+  if (!staged.some((known) => known.url === url.href)) staged.push({ url: url.href, name: linkName(url) });
+  closeLinkInput();
+  renderStaged();
+  $("composer-text").focus();
+}
+
 /** Quotes `message` (a thread message with an id) in the open conversation's next send. */
 export function stageReply(message) {
   if (!composer.conversation || !message.id) return;
@@ -126,8 +307,10 @@ function renderStaged() {
   const list = $("staged-files");
   clear(list);
   stagedFiles().forEach((file, index, staged) => {
-    const item = element("li", "staged__file");
-    item.append(element("span", "staged__name", file.name), element("span", "staged__size", size(file.size)));
+    const item = element("li", file.url ? "staged__file staged__file--link" : "staged__file");
+    const name = element("span", "staged__name", file.name);
+    name.title = file.url ?? file.name;
+    item.append(name, element("span", "staged__size", file.url ? t("composer.link") : size(file.size)));
     const remove = element("button", "staged__remove secondary", "×");
     remove.type = "button";
     remove.title = t("composer.remove", { name: file.name });
@@ -186,7 +369,8 @@ async function send(event) {
       account: conversation.account,
       id: conversation.id,
       text: text || null,
-      files: staged.map((file) => file.path),
+      files: staged.filter((file) => !file.url).map((file) => file.path),
+      links: staged.filter((file) => file.url).map((file) => file.url),
       replyTo: reply?.id ?? null,
     });
     clearTimeout(composer.draftTimer);

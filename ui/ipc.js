@@ -10,11 +10,13 @@ export function insideTauri() {
 /**
  * Calls a Rust command and resolves with its result.
  * Rejects with `{ code, message, retryable }` when the command fails or Tauri is absent.
+ * `args` may also be a Uint8Array, sent as the raw body of the call (with `options.headers`).
  * @param {string} command
- * @param {Record<string, unknown>} [args]
+ * @param {Record<string, unknown> | Uint8Array} [args]
+ * @param {{ headers?: Record<string, string> }} [options]
  * @returns {Promise<unknown>}
  */
-export function invoke(command, args = {}) {
+export function invoke(command, args = {}, options = undefined) {
   if (!insideTauri()) {
     return Promise.reject({
       code: "unavailable",
@@ -22,7 +24,7 @@ export function invoke(command, args = {}) {
       retryable: false,
     });
   }
-  return window.__TAURI__.core.invoke(command, args);
+  return window.__TAURI__.core.invoke(command, args, options);
 }
 
 /**

@@ -1,6 +1,9 @@
-// The window's controller: picks the language, wires the inbox, search, thread, composer and actions
-// modules together, listens to the backend's events, and handles the keyboard (Ctrl+K search,
-// Alt+Up/Down previous/next conversation, Esc closes dialogs), sync, and the two dialogs.
+// The window's controller: picks the language, wires the inbox, search, thread, composer, actions,
+// new-conversation and settings modules together, listens to the backend's events, and handles the
+// keyboard (Ctrl+K search, Ctrl+N new conversation, Ctrl+, settings, Alt+Up/Down previous/next
+// conversation, Esc closes dialogs), sync, and the account dialogs. A conversation started here has a
+// placeholder id ("new-…") until the outbox opened it on the server; then the selection moves to the
+// real id.
 
 import { invoke, listen } from "./ipc.js";
 import { element } from "./dom.js";
@@ -8,10 +11,15 @@ import { language, setLocale, t, translatePage } from "./i18n.js";
 import { currentFilter, initInbox, keyOf, loadSidebar, reloadInbox, setOpenKey, step, updateRow } from "./inbox.js";
 import { focusSearch, initSearch } from "./search.js";
 import { initThread, refreshThread, showThread, showUploadProgress } from "./thread.js";
-import { initComposer, showComposer, stageFiles, stageReply } from "./composer.js";
-import { initActions, showActions } from "./actions.js";
+import { initComposer, renameConversation, showComposer, stageFiles, stageReply } from "./composer.js";
+import { initActions, showActions, teammateName } from "./actions.js";
+import { initNewConversation, openNewConversation } from "./newconv.js";
+import { initSettings, openSettings } from "./settings.js";
+import { forgetReplies } from "./replies.js";
 
 const MY_ID_PREFIX = "my_user_id.";
+/** The id prefix of a conversation started here that the server has not opened yet. */
+const PLACEHOLDER_PREFIX = "new-";
 const $ = (id) => document.getElementById(id);
 let accounts = [];
 /** The conversation open in the thread, or null. */
@@ -70,10 +78,11 @@ async function open(conversation, focusId = null) {
 }
 
 function showMeta(conversation) {
+  const assignee = teammateName(conversation.account, conversation.assignee_id) ?? conversation.assignee_id;
   const parts = [
     conversation.channel,
     conversation.account,
-    conversation.assignee_id ? t("thread.assignee", { id: conversation.assignee_id }) : t("thread.unassigned"),
+    assignee ? t("thread.assignee", { id: assignee }) : t("thread.unassigned"),
     conversation.note ? t("thread.note", { note: conversation.note }) : "",
     conversation.state === "archived" ? t("thread.archived") : "",
     conversation.replied === true ? t("thread.replied") : conversation.replied === false ? t("thread.notReplied") : "",
@@ -88,6 +97,44 @@ async function openSearchHit(account, id, messageId) {
   } catch (error) {
     showError(error);
   }
+}
+
+/** A conversation was started (or an existing one found) from the New conversation dialog. */
+async function onStarted({ conversation, existing }) {
+  await Promise.all([refreshSidebar(), reloadInbox()]).catch(showError);
+  let summary = conversation;
+  try {
+    summary = await invoke("conversations_get", { account: conversation.account, id: conversation.id });
+  } catch {
+    // The started conversation itself is enough to show it.
+  }
+  await open(summary);
+  if (existing) showStatus(t("newConversation.existing"));
+  $("composer-text").focus();
+  // The outbox may have opened it on the server already, before its events could find it open here.
+  await resolvePlaceholder().catch(showError);
+}
+
+/**
+ * After the outbox moved: a conversation started here and open under its placeholder id switches to
+ * the server's id once the outbox opened it (the inbox row too).
+ */
+async function resolvePlaceholder() {
+  const placeholder = openConversation;
+  if (!placeholder?.id.startsWith(PLACEHOLDER_PREFIX)) return;
+  const resolved = await invoke("conversations_resolve", { account: placeholder.account, id: placeholder.id });
+  if (resolved.id === placeholder.id || openConversation !== placeholder) return;
+  const conversation = { ...placeholder, ...resolved };
+  openConversation = conversation;
+  renameConversation(conversation);
+  setOpenKey(keyOf(conversation));
+  $("thread-title").textContent = conversation.title ?? t("conversation.noName");
+  showMeta(conversation);
+  showActions(conversation, accounts.find((known) => known.name === conversation.account));
+  invoke("window_focus_conversation", { account: conversation.account, id: conversation.id }).catch(() => {});
+  invoke("conversations_focus", { account: conversation.account, id: conversation.id }).catch(() => {});
+  await reloadInbox();
+  await showThread(conversation, null, accounts.find((known) => known.name === conversation.account));
 }
 
 async function syncNow() {
@@ -235,9 +282,16 @@ function askMyIds(known) {
 }
 
 function onKeyDown(event) {
+  const modalOpen = document.querySelector("dialog[open]") !== null;
   if (event.ctrlKey && event.key.toLowerCase() === "k") {
     event.preventDefault();
     focusSearch();
+  } else if (event.ctrlKey && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "n") {
+    event.preventDefault();
+    if (!modalOpen) openNewConversation();
+  } else if (event.ctrlKey && event.key === ",") {
+    event.preventDefault();
+    if (!modalOpen) openSettings();
   } else if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
     event.preventDefault();
     step(event.key === "ArrowUp" ? -1 : 1).catch(showError);
@@ -268,7 +322,11 @@ function wire() {
   initSearch({ onPick: openSearchHit, onError: showError });
   initThread(showError, stageReply);
   initComposer({ onSent: refreshThread, onError: showError });
-  initActions(onConversationChanged);
+  initActions(onConversationChanged, () => {
+    if (openConversation) showMeta(openConversation);
+  });
+  initNewConversation(onStarted);
+  initSettings({ accounts: () => accounts.map((account) => account.name), onChanged: forgetReplies });
   $("sync-now").addEventListener("click", syncNow);
   $("add-account-open").addEventListener("click", openAddAccount);
   $("add-account-cancel").addEventListener("click", () => $("add-account").close());
@@ -294,9 +352,13 @@ function wire() {
     if (done >= total) return showStatus(t("sync.upToDate", { time }));
     showStatus([t("sync.progress", { account, done, total }), historyLeft(progress)].filter(Boolean).join(" · "));
   });
-  listen("outbox-changed", () => refreshThread().catch(showError));
+  listen("outbox-changed", async () => {
+    await resolvePlaceholder().catch(showError);
+    await refreshThread().catch(showError);
+  });
   listen("outbox-progress", showUploadProgress);
   listen("inbox-changed", async () => {
+    await resolvePlaceholder().catch(showError);
     refreshThread().catch(showError);
     // New messages in the thread the user is looking at are read, not unread.
     await markOpenConversationRead().catch(showError);

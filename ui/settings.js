@@ -1,0 +1,155 @@
+// The settings view (the sidebar's Settings… button, or Ctrl+,): the saved replies, each for one
+// account or for all, listed with Edit and Remove, and a form to add or change one. `{name}` in a
+// reply's text becomes the contact's name when it is inserted in the composer (after a `/`).
+
+import { invoke } from "./ipc.js";
+import { element } from "./dom.js";
+import { t } from "./i18n.js";
+
+/** How much of a reply's text the list shows. */
+const EXCERPT_CHARS = 120;
+
+const $ = (id) => document.getElementById(id);
+
+const settings = {
+  /** The reply being edited, or null when the form adds a new one. */
+  editing: null,
+  /** The account names to offer, from accounts_list. */
+  accounts: () => [],
+  /** Runs after a reply was added, changed or removed. */
+  onChanged: () => {},
+};
+
+/**
+ * Wires the view. `accounts()` gives the account names; `onChanged()` runs when the replies changed.
+ * @param {{ accounts: () => string[], onChanged: () => void }} hooks
+ */
+export function initSettings(hooks) {
+  settings.accounts = hooks.accounts;
+  settings.onChanged = hooks.onChanged;
+  $("settings-open").addEventListener("click", openSettings);
+  $("settings-close").addEventListener("click", () => $("settings").close());
+  $("reply-form").addEventListener("submit", saveReply);
+  $("reply-cancel-edit").addEventListener("click", () => editReply(null));
+  $("reply-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.ctrlKey) {
+      event.preventDefault();
+      $("reply-form").requestSubmit();
+    }
+  });
+}
+
+/** Opens the settings view on the saved replies. */
+export async function openSettings() {
+  const box = $("settings");
+  if (!box.open) box.showModal();
+  fillAccounts();
+  editReply(null);
+  await loadReplies();
+  $("reply-title").focus();
+}
+
+function say(text) {
+  $("reply-error").textContent = text;
+}
+
+function fillAccounts() {
+  const select = $("reply-account");
+  const previous = select.value;
+  const all = element("option", "", t("replies.allAccounts"));
+  all.value = "";
+  select.replaceChildren(all, ...settings.accounts().map((name) => {
+    const node = element("option", "", name);
+    node.value = name;
+    return node;
+  }));
+  select.value = settings.accounts().includes(previous) ? previous : "";
+}
+
+async function loadReplies() {
+  let replies;
+  try {
+    replies = await invoke("replies_list", { account: null });
+  } catch (error) {
+    say(error?.message ?? String(error));
+    return;
+  }
+  const list = $("replies-list");
+  if (replies.length === 0) {
+    list.replaceChildren(element("li", "replies__empty", t("replies.empty")));
+    return;
+  }
+  list.replaceChildren(...replies.map(renderReply));
+}
+
+function renderReply(reply) {
+  const item = element("li", "replies__item");
+  item.dataset.replyId = String(reply.id);
+  const text = reply.text.replace(/\s+/g, " ").trim();
+  const head = element("div", "replies__head");
+  head.append(
+    element("span", "replies__title", reply.title),
+    element("span", "replies__account", reply.account ?? t("replies.allAccounts")),
+  );
+  const edit = element("button", "secondary replies__action", t("replies.edit"));
+  edit.type = "button";
+  edit.setAttribute("aria-label", t("replies.editNamed", { title: reply.title }));
+  edit.addEventListener("click", () => editReply(reply));
+  const remove = element("button", "secondary replies__action", t("replies.remove"));
+  remove.type = "button";
+  remove.setAttribute("aria-label", t("replies.removeNamed", { title: reply.title }));
+  remove.addEventListener("click", () => removeReply(reply));
+  head.append(edit, remove);
+  item.append(head, element("p", "replies__text", text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text));
+  item.querySelector(".replies__text").dir = "auto";
+  return item;
+}
+
+/** Fills the form with `reply` to change it, or (null) empties it for a new one. */
+function editReply(reply) {
+  settings.editing = reply;
+  $("reply-title").value = reply?.title ?? "";
+  $("reply-text").value = reply?.text ?? "";
+  $("reply-account").value = reply?.account ?? "";
+  $("reply-form-title").textContent = t(reply ? "replies.editTitle" : "replies.addTitle");
+  $("reply-save").textContent = t(reply ? "replies.save" : "replies.add");
+  $("reply-cancel-edit").hidden = !reply;
+  say("");
+  if (reply) $("reply-title").focus();
+}
+
+async function saveReply(event) {
+  event.preventDefault();
+  const fields = {
+    title: $("reply-title").value.trim(),
+    text: $("reply-text").value,
+    account: $("reply-account").value || null,
+  };
+  if (!fields.title || !fields.text.trim()) {
+    say(t("replies.needBoth"));
+    return;
+  }
+  try {
+    if (settings.editing) await invoke("replies_update", { id: settings.editing.id, ...fields });
+    else await invoke("replies_add", fields);
+  } catch (error) {
+    say(error?.message ?? String(error));
+    return;
+  }
+  editReply(null);
+  settings.onChanged();
+  await loadReplies();
+  $("reply-title").focus();
+}
+
+async function removeReply(reply) {
+  try {
+    await invoke("replies_remove", { id: reply.id });
+  } catch (error) {
+    say(error?.message ?? String(error));
+    return;
+  }
+  if (settings.editing?.id === reply.id) editReply(null);
+  settings.onChanged();
+  await loadReplies();
+}
