@@ -45,6 +45,8 @@ pub struct SandboxConfig {
     pub p2_status_delivered_after: Duration,
     /// ... and from `delivered` to `read` this long after the send (divided by the time scale).
     pub p2_status_read_after: Duration,
+    /// How long downloading an attachment's `file_url` may take in all (Pact p1 and p2).
+    pub file_url_timeout: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -67,6 +69,7 @@ impl Default for SandboxConfig {
             p2_limit_scale: Some(1.0),
             p2_status_delivered_after: Duration::from_secs(2),
             p2_status_read_after: Duration::from_secs(6),
+            file_url_timeout: Duration::from_secs(10),
         }
     }
 }

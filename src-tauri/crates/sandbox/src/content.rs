@@ -305,14 +305,3 @@ pub fn sample_file(rng: &mut impl Rng) -> SampleFile {
         },
     }
 }
-
-/// Placeholder bytes for an attachment given by URL (the sandbox never fetches it).
-pub fn placeholder_for(mime_type: &str) -> Bytes {
-    if mime_type.starts_with("image/") {
-        Bytes::from_static(SAMPLE_PNG)
-    } else if mime_type == "application/pdf" {
-        Bytes::from_static(INVOICE_PDF)
-    } else {
-        Bytes::from_static(b"placeholder: the sandbox does not fetch file_url\n")
-    }
-}

@@ -26,6 +26,7 @@ mod content;
 mod delivery;
 mod error;
 mod guard;
+mod link;
 mod model;
 mod p1;
 mod p2;

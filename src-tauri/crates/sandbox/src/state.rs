@@ -117,6 +117,10 @@ pub struct Shared {
     pub p2: Mutex<P2Limiter>,
     /// A live send's p2 status turns `delivered`, then `read`, this long after it (unscaled).
     pub p2_delays: P2Delays,
+    /// Downloads attachments given by `file_url` (within `file_url_timeout`).
+    pub links: reqwest::Client,
+    /// How long a `file_url` download may take in all.
+    pub file_url_timeout: Duration,
 }
 
 /// The p2 status delays of the config.
@@ -148,6 +152,8 @@ impl Shared {
                 delivered_after: config.p2_status_delivered_after,
                 read_after: config.p2_status_read_after,
             },
+            links: crate::link::client(config.file_url_timeout),
+            file_url_timeout: config.file_url_timeout,
         }
     }
 
@@ -170,6 +176,16 @@ impl Shared {
         world
             .append_live_message(conversation_id, message)
             .then_some(id)
+    }
+
+    /// Downloads an attachment's `file_url` (422 when it cannot be fetched). Call it before
+    /// locking the world.
+    pub async fn fetch_link(
+        &self,
+        raw: &str,
+        limit: usize,
+    ) -> Result<crate::link::Fetched, crate::error::ApiError> {
+        crate::link::fetch(&self.links, raw, limit, self.file_url_timeout).await
     }
 
     /// Counts a p1 request on its route.

@@ -1,4 +1,5 @@
-//! Attachment upload: a multipart `file` part, or `file_url` (form or multipart field).
+//! Attachment upload: a multipart `file` part, or `file_url` (form or multipart field), which the
+//! sandbox downloads (see `link.rs`) before it stores anything.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::{ok, parse_id, require_conversation, UPLOAD_LIMIT_BYTES};
-use crate::content;
 use crate::error::ApiError;
+use crate::link;
 use crate::model::Attachment;
 use crate::params::{parse_bool, Params};
 use crate::state::{lock, Shared};
@@ -49,7 +50,8 @@ pub async fn upload(
         None => request,
     };
     let upload = read_upload(query.as_deref(), request).await?;
-    let attachment = into_attachment(upload, company_id)?;
+    // The download (if any) happens here, with no lock held.
+    let attachment = into_attachment(&shared, upload, company_id).await?;
     let mut world = lock(&shared.world);
     let id = world.take_attachment_id();
     world
@@ -152,7 +154,11 @@ async fn read_form(query: Option<&str>, request: Request) -> Result<Upload, ApiE
     })
 }
 
-fn into_attachment(upload: Upload, company_id: i64) -> Result<Attachment, ApiError> {
+async fn into_attachment(
+    shared: &Shared,
+    upload: Upload,
+    company_id: i64,
+) -> Result<Attachment, ApiError> {
     let (file_name, mime_type, bytes) = match (upload.file, upload.file_url) {
         (Some(_), Some(_)) => {
             return Err(ApiError::unprocessable(
@@ -161,7 +167,10 @@ fn into_attachment(upload: Upload, company_id: i64) -> Result<Attachment, ApiErr
         }
         (None, None) => return Err(ApiError::unprocessable("file or file_url is required")),
         (Some(file), None) => from_file(file)?,
-        (None, Some(url)) => from_url(&url)?,
+        (None, Some(url)) => {
+            let fetched = shared.fetch_link(&url, UPLOAD_LIMIT_BYTES).await?;
+            (fetched.file_name, fetched.mime_type, fetched.bytes)
+        }
     };
     Ok(Attachment {
         id: 0,
@@ -184,30 +193,6 @@ fn from_file(file: UploadedFile) -> Result<(String, String, Bytes), ApiError> {
     Ok((file.file_name, mime_type, file.bytes))
 }
 
-/// The sandbox never fetches the URL: it stores a small placeholder of the right kind.
-pub(crate) fn from_url(raw: &str) -> Result<(String, String, Bytes), ApiError> {
-    let parsed = url::Url::parse(raw.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| ApiError::unprocessable("file_url must be an http or https URL"))?;
-    let file_name = parsed
-        .path_segments()
-        .and_then(|mut segments| segments.next_back())
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            url::form_urlencoded::parse(format!("n={s}").as_bytes())
-                .next()
-                .map_or_else(|| s.to_owned(), |(_, v)| v.into_owned())
-        })
-        .unwrap_or_else(|| "file".to_owned());
-    let mime_type = guess_mime(&file_name);
-    let bytes = content::placeholder_for(&mime_type);
-    Ok((file_name, mime_type, bytes))
-}
-
 pub(crate) fn guess_mime(file_name: &str) -> String {
-    mime_guess::from_path(file_name)
-        .first_raw()
-        .unwrap_or("application/octet-stream")
-        .to_owned()
+    link::guess_mime(file_name)
 }

@@ -1,5 +1,6 @@
 //! `POST /api/p2/attachments/`: a multipart `file` (with `company_id`, optional `metadata[...]`)
-//! or JSON `{"company_id", "file_url"}` (a placeholder is stored; nothing is fetched).
+//! or JSON `{"company_id", "file_url"}`, which the sandbox downloads (see `link.rs`) before it
+//! stores anything.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use super::render;
 use super::{require_company, UPLOAD_LIMIT_BYTES};
 use crate::error::ApiError;
 use crate::model::Attachment;
-use crate::p1::attachments::{from_url, guess_mime, throttled};
+use crate::p1::attachments::{guess_mime, throttled};
 use crate::params::parse_bool;
 use crate::state::{lock, Shared};
 
@@ -48,7 +49,8 @@ pub async fn upload(
     let file_url = params
         .first("file_url")
         .map(str::trim)
-        .filter(|u| !u.is_empty());
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned);
     let (file_name, mime_type, bytes) = match (file, file_url) {
         (Some(_), Some(_)) => {
             return Err(ApiError::unprocessable(
@@ -66,7 +68,11 @@ pub async fn upload(
                 .unwrap_or_else(|| guess_mime(&file.file_name));
             (file.file_name, mime_type, file.bytes)
         }
-        (None, Some(url)) => from_url(url)?,
+        // Downloaded with no lock held; a link that fails stores nothing.
+        (None, Some(url)) => {
+            let fetched = shared.fetch_link(&url, UPLOAD_LIMIT_BYTES).await?;
+            (fetched.file_name, fetched.mime_type, fetched.bytes)
+        }
     };
     let mut world = lock(&shared.world);
     let id = world.take_attachment_id();

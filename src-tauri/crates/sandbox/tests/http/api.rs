@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use parley_sandbox::SandboxConfig;
 use serde_json::{json, Value};
 
-use crate::harness::Harness;
+use crate::harness::{FileServer, Harness, Served};
 
 const UNAUTHORIZED: &str = r#"{"errors":[{"status":401,"code":"unauthorized","title":"Unauthorized","detail":"Invalid API token"}]}"#;
 
@@ -187,9 +187,15 @@ async fn uploads_are_served_back_byte_identical_and_several_can_be_sent() {
         "application/pdf",
     )
     .await;
+    let jpeg: Vec<u8> = (0..5_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let files = FileServer::start(vec![(
+        "/media/Katun.jpg",
+        Served::file(Some("image/jpeg"), &jpeg),
+    )])
+    .await;
     let url_response = harness
         .post(&format!("{conversation}/messages/attachments"))
-        .form(&[("file_url", "https://example.com/media/Katun.jpg")])
+        .form(&[("file_url", files.url("/media/Katun.jpg?sig=abc"))])
         .send()
         .await
         .unwrap();
@@ -226,6 +232,8 @@ async fn uploads_are_served_back_byte_identical_and_several_can_be_sent() {
     assert_eq!(attachments[0]["mime_type"], "image/jpeg");
     assert_eq!(attachments[0]["size"], 70_000);
     assert_eq!(attachments[2]["file_name"], "Katun.jpg");
+    assert_eq!(attachments[2]["mime_type"], "image/jpeg");
+    assert_eq!(attachments[2]["size"], jpeg.len());
     let url = attachments[0]["attachment_url"].as_str().unwrap();
     let served = harness.http.get(url).send().await.unwrap();
     assert_eq!(served.status(), 200);
@@ -241,6 +249,7 @@ async fn uploads_are_served_back_byte_identical_and_several_can_be_sent() {
     let sent = harness.sandbox.sent_messages();
     assert_eq!(sent[0].attachments.len(), 3);
     assert_eq!(sent[0].attachments[0].bytes, photo);
+    assert_eq!(sent[0].attachments[2].bytes, jpeg);
 }
 
 #[tokio::test]

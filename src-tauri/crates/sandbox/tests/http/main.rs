@@ -3,6 +3,7 @@
 mod api;
 mod data;
 mod harness;
+mod links;
 mod p2;
 mod process;
 mod switches;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use parley_sandbox::{FaultConfig, FaultKind, SandboxConfig};
 use serde_json::{json, Value};
 
-use crate::harness::Harness;
+use crate::harness::{FileServer, Harness, Served};
 
 /// A sandbox whose p2 limits are off, so tests can make as many requests as they like.
 async fn unlimited() -> Harness {
@@ -944,15 +944,21 @@ async fn p2_attachments_upload_by_file_or_url_and_one_per_message() {
     assert_eq!(text["attachment"]["mime_type"], "text/plain");
     assert!(text["attachment"].get("preview_url").is_none());
 
+    let files = FileServer::start(vec![(
+        "/files/report.pdf",
+        Served::file(None, b"%PDF-1.4 report"),
+    )])
+    .await;
     let by_url = ok(
         &harness,
         "POST",
         "attachments/",
-        json!({"company_id": 1, "file_url": "https://example.com/files/report.pdf"}),
+        json!({"company_id": 1, "file_url": files.url("/files/report.pdf")}),
     )
     .await;
     assert_eq!(by_url["attachment"]["file_name"], "report.pdf");
     assert_eq!(by_url["attachment"]["mime_type"], "application/pdf");
+    assert_eq!(by_url["attachment"]["size"], 15);
     let url_id = by_url["attachment"]["id"].as_i64().unwrap();
     for body in [
         json!({"company_id": 1, "file_url": "ftp://example.com/a.pdf"}),
