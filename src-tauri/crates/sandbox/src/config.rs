@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What a sandbox generates at start and how it behaves.
@@ -45,6 +46,11 @@ pub struct SandboxConfig {
     pub p2_status_delivered_after: Duration,
     /// ... and from `delivered` to `read` this long after the send (divided by the time scale).
     pub p2_status_read_after: Duration,
+    /// The instant every seeded time lies before (p1, p2 and VoIPbin alike): the newest
+    /// conversation's last message is a few minutes before it. `None` (the default) is the moment
+    /// the sandbox starts, rounded down to a whole second, so the data looks alive; a fixed value
+    /// makes two sandboxes of the same seed serve identical data. See [`crate::Sandbox::seed_anchor`].
+    pub seed_anchor: Option<DateTime<Utc>>,
     /// How long downloading an attachment's `file_url` may take in all (Pact p1 and p2).
     pub file_url_timeout: Duration,
 }
@@ -69,6 +75,7 @@ impl Default for SandboxConfig {
             p2_limit_scale: Some(1.0),
             p2_status_delivered_after: Duration::from_secs(2),
             p2_status_read_after: Duration::from_secs(6),
+            seed_anchor: None,
             file_url_timeout: Duration::from_secs(10),
         }
     }

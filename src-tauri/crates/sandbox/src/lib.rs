@@ -57,11 +57,6 @@ pub use voipbin::{VoipbinConversation, VoipbinMessage};
 
 use state::{lock, Shared};
 
-/// The fixed instant all seed timestamps lie before (data does not depend on `now()`).
-pub fn seed_reference_instant() -> DateTime<Utc> {
-    seed::reference_instant()
-}
-
 /// A running sandbox server. It runs on a small runtime of its own, so it keeps answering
 /// even while the caller blocks (a `current_thread` test waiting on a child process).
 /// Dropping it stops the server too; [`Sandbox::shutdown`] also waits until it has stopped.
@@ -85,12 +80,13 @@ impl Sandbox {
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
-        let world = seed::generate(&config);
+        let anchor = seed::anchor_of(&config);
+        let world = seed::generate(&config, anchor);
         let shared = Arc::new(Shared::new(
             world,
             &config,
             files_base(addr),
-            voipbin::VoipbinState::new(&config),
+            voipbin::VoipbinState::new(&config, anchor),
         ));
         let router = p1::router(Arc::clone(&shared))
             .merge(p2::router(Arc::clone(&shared)))
@@ -158,6 +154,12 @@ impl Sandbox {
     /// `waba_templates`), so a test can check no window was exceeded.
     pub fn p2_request_log(&self) -> Vec<(String, std::time::Instant)> {
         lock(&self.shared.p2).log()
+    }
+
+    /// The instant every seeded time lies before (the config's `seed_anchor`, else when the sandbox
+    /// started, whole seconds): the newest seeded activity is a few minutes before it.
+    pub fn seed_anchor(&self) -> DateTime<Utc> {
+        lock(&self.shared.world).seeded_at
     }
 
     /// The API token the sandbox accepts.

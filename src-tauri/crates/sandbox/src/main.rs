@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::Parser;
 use parley_sandbox::{Sandbox, SandboxConfig};
 
@@ -48,6 +49,16 @@ struct Args {
     /// 0 or "off" turns them off.
     #[arg(long, default_value = "1", value_parser = parse_scale)]
     p2_limit_scale: Scale,
+    /// Lay the seeded times out before this RFC 3339 instant instead of the start time (the same
+    /// seed and anchor always give the same data).
+    #[arg(long, value_parser = parse_anchor)]
+    seed_anchor: Option<DateTime<Utc>>,
+}
+
+fn parse_anchor(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|error| format!("{raw:?} is not an RFC 3339 time: {error}"))
 }
 
 /// A p2 time scale; `None` is off.
@@ -84,6 +95,7 @@ impl Args {
             voipbin_conversations: self.voipbin_conversations,
             voipbin_messages_per_conversation: self.voipbin_messages,
             p2_limit_scale: self.p2_limit_scale.0,
+            seed_anchor: self.seed_anchor,
             ..SandboxConfig::default()
         }
     }

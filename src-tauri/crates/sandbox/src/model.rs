@@ -191,6 +191,8 @@ pub struct World {
     pub next_message_id: i64,
     pub next_attachment_id: i64,
     pub next_job_id: i64,
+    /// The anchor every seeded time lies before (when the sandbox started, whole seconds).
+    pub seeded_at: DateTime<Utc>,
 }
 
 impl World {

@@ -1,5 +1,7 @@
-//! Deterministic generation of the seed data: the same config (and seed) always gives the
-//! same world, with timestamps laid out before a fixed reference instant, never `now()`.
+//! Deterministic generation of the seed data: the same config (and seed) and the same anchor (the
+//! instant the sandbox started, or [`SandboxConfig::seed_anchor`]) always give the same world, with
+//! timestamps laid out before the anchor: the newest conversation's last message a few minutes old,
+//! a handful within the last hour, the rest spread over days and weeks.
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -12,11 +14,14 @@ use crate::model::{
     TimeShape, World,
 };
 
-/// Epoch seconds of the instant all seed timestamps lie before (2026-01-15T12:00:00Z).
-pub const REFERENCE_EPOCH_SECONDS: i64 = 1_768_478_400;
-
-/// Seed messages span at most this many days before the reference instant.
+/// Seed messages span at most this many days before the anchor.
 const SPAN_DAYS: i64 = 89;
+
+/// The oldest last activity of a conversation, in days before the anchor.
+const OLDEST_ACTIVITY_DAYS: i64 = 60;
+
+/// Mixed into the seed for the order of conversations by recency (no draw from the generators).
+const RECENCY_SALT: u64 = 0x2EC3_0C1D_0000_0005;
 
 /// First message id; ids below it are never used, so they are easy to tell from other ids.
 const FIRST_MESSAGE_ID: i64 = 100_000;
@@ -42,21 +47,29 @@ const COMPANY_NAMES: &[&str] = &[
 
 const ASSIGNEES: [i64; 4] = [7, 12, 31, 58];
 
-/// The fixed instant all seed timestamps lie before.
-pub fn reference_instant() -> DateTime<Utc> {
-    Utc.timestamp_opt(REFERENCE_EPOCH_SECONDS, 0)
+/// The anchor of a sandbox starting now: the current time, rounded down to a whole second (so
+/// every seeded time has whole milliseconds, as the wire shows them).
+pub fn anchor_now() -> DateTime<Utc> {
+    let now = Utc::now();
+    Utc.timestamp_opt(now.timestamp(), 0)
         .single()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+        .unwrap_or(now)
 }
 
-/// Builds the whole world for a config.
-pub fn generate(config: &SandboxConfig) -> World {
+/// The anchor a config asks for, or [`anchor_now`].
+pub fn anchor_of(config: &SandboxConfig) -> DateTime<Utc> {
+    config.seed_anchor.unwrap_or_else(anchor_now)
+}
+
+/// Builds the whole world for a config, its times before `anchor`.
+pub fn generate(config: &SandboxConfig, anchor: DateTime<Utc>) -> World {
     let mut root = StdRng::seed_from_u64(config.seed);
     let mut rng = SeedRng::from_root(&mut root);
     let mut world = World {
         next_message_id: FIRST_MESSAGE_ID - 1,
         next_job_id: 5_000,
         next_attachment_id: 0,
+        seeded_at: anchor,
         ..World::default()
     };
     let company_count = config.companies.max(1);
@@ -64,10 +77,17 @@ pub fn generate(config: &SandboxConfig) -> World {
         add_company(&mut world, &mut rng, index);
     }
     world.conversations.reserve(config.conversations);
-    for index in 0..config.conversations {
+    let ranks = recency_ranks(config.seed ^ RECENCY_SALT, config.conversations);
+    for (index, rank) in ranks.into_iter().enumerate() {
         let company_id = (index % company_count) as i64 + 1;
         let mut rng = SeedRng::from_root(&mut root);
-        let conversation = generate_conversation(&mut world, &mut rng, company_id, index, config);
+        let recency = Recency {
+            anchor,
+            rank,
+            count: config.conversations,
+        };
+        let conversation =
+            generate_conversation(&mut world, &mut rng, company_id, index, recency, config);
         world.companies[(company_id - 1) as usize]
             .conversation_ids
             .push(conversation.id);
@@ -130,18 +150,65 @@ fn forced_feature(conversation_index: usize) -> Forced {
     }
 }
 
+/// Where a conversation stands among the others by last activity.
+#[derive(Debug, Clone, Copy)]
+struct Recency {
+    anchor: DateTime<Utc>,
+    /// 0 for the conversation with the newest activity.
+    rank: usize,
+    count: usize,
+}
+
+/// The rank by recency (0 newest) of each of `count` items, a permutation derived from `key`
+/// alone (nothing drawn from the seed generators, so every other seeded value stays the same).
+pub fn recency_ranks(key: u64, count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&index| mix64(key ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+    let mut ranks = vec![0; count];
+    for (rank, index) in order.into_iter().enumerate() {
+        ranks[index] = rank;
+    }
+    ranks
+}
+
+/// How long before the anchor the last activity of the item of this `rank` (0 newest) among
+/// `count` lies, `jitter` in 0..1 moving it within its slot: the newest 4–9 minutes, a handful
+/// (up to 5, one in eight) within the hour, the rest from 70 minutes to 60 days, denser in the
+/// recent days. Strictly increasing with the rank.
+pub fn last_activity_age(rank: usize, count: usize, jitter: f64) -> ChronoDuration {
+    const MINUTE: f64 = 60_000.0;
+    let jitter = jitter.clamp(0.0, 0.999_999);
+    let hot = (count / 8).clamp(1, 5).min(count.saturating_sub(1));
+    let millis = if rank == 0 {
+        (4.0 + 5.0 * jitter) * MINUTE
+    } else if rank <= hot {
+        let slot = (rank - 1) as f64 + jitter;
+        (12.0 + 46.0 * slot / hot as f64) * MINUTE
+    } else {
+        let rest = (count - hot - 1).max(1) as f64;
+        let q = ((rank - hot - 1) as f64 + jitter) / rest;
+        let oldest = (OLDEST_ACTIVITY_DAYS * 1440) as f64 * MINUTE;
+        70.0 * MINUTE + q * q * (oldest - 70.0 * MINUTE)
+    };
+    ChronoDuration::milliseconds(millis as i64)
+}
+
 fn generate_conversation(
     world: &mut World,
     rng: &mut SeedRng,
     company_id: i64,
     index: usize,
+    recency: Recency,
     config: &SandboxConfig,
 ) -> Conversation {
     let id = index as i64 + 1;
     let channel = pick_channel(world, rng, company_id);
     let locale = Locale::pick(rng);
-    let times = message_times(rng, config.messages_per_conversation);
-    let first = times.first().copied().unwrap_or_else(reference_instant);
+    let times = message_times(rng, config.messages_per_conversation, recency);
+    let first = times
+        .first()
+        .copied()
+        .unwrap_or_else(|| recency.anchor - last_activity_age(recency.rank, recency.count, 0.5));
     let created_at = first - ChronoDuration::seconds(rng.gen_range(1..600));
     let mut conversation = Conversation {
         id,
@@ -234,29 +301,35 @@ fn pick_channel(world: &World, rng: &mut SeedRng, company_id: i64) -> Channel {
         })
 }
 
-/// Strictly increasing times, ending before the reference instant. Now and then two lines come less
-/// than a second apart (a burst, as people write), which whole-second timestamps show as one second.
-fn message_times(rng: &mut SeedRng, count: usize) -> Vec<DateTime<Utc>> {
+/// Strictly increasing times, the last one the conversation's last activity (its rank's age
+/// before the anchor), the first within [`SPAN_DAYS`] of the anchor. Now and then two lines come
+/// less than a second apart (a burst, as people write), which whole-second timestamps show as one
+/// second.
+fn message_times(rng: &mut SeedRng, count: usize, recency: Recency) -> Vec<DateTime<Utc>> {
     let mut gaps: Vec<i64> = (0..count).map(|_| gap_millis(rng)).collect();
-    let span_limit = SPAN_DAYS * 86_400_000;
-    let total: i64 = gaps.iter().sum();
+    // The same draw as ever (so every later value stays the same), now the place within the slot.
+    let jitter: f64 = rng.gen();
+    let age = last_activity_age(recency.rank, recency.count, jitter).num_milliseconds();
+    // The first gap leads up to the first message, so the thread spans the others.
+    let span_limit = (SPAN_DAYS * 86_400_000 - age).max(count as i64);
+    let total: i64 = gaps.iter().skip(1).sum();
     if total > span_limit {
-        for gap in &mut gaps {
+        for gap in gaps.iter_mut().skip(1) {
             *gap = (*gap as i128 * span_limit as i128 / total as i128).max(1) as i64;
         }
     }
-    let total: i64 = gaps.iter().sum();
-    let room = (SPAN_DAYS * 86_400_000 - total).max(0);
-    // Squaring the fraction puts most conversations' last activity in the recent past.
-    let fraction: f64 = rng.gen::<f64>().powi(2);
-    let end = REFERENCE_EPOCH_SECONDS * 1000 - 60_000 - (room as f64 * fraction) as i64;
+    let end = recency.anchor.timestamp_millis() - age;
+    let total: i64 = gaps.iter().skip(1).sum();
     let mut at = end - total;
     gaps.iter()
-        .map(|gap| {
-            at += gap;
+        .enumerate()
+        .map(|(slot, gap)| {
+            if slot > 0 {
+                at += gap;
+            }
             Utc.timestamp_millis_opt(at)
                 .single()
-                .unwrap_or_else(reference_instant)
+                .unwrap_or(recency.anchor)
         })
         .collect()
 }
@@ -345,7 +418,7 @@ fn generate_message(
         income,
         text: None,
         empty_text: EmptyText::Null,
-        created_at: reference_instant(),
+        created_at: conversation.created_at,
         time_shape: TimeShape::Iso,
         attachment_ids: Vec::new(),
         empty_attachments: empty_list_shape(rng),

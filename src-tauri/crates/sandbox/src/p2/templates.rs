@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::params::{P2Params, Page};
 use crate::error::ApiError;
 use crate::model::World;
-use crate::seed::{mix64, reference_instant};
+use crate::seed::mix64;
 use crate::state::{lock, Shared};
 
 /// A WABA template.
@@ -39,7 +39,7 @@ pub fn for_company(world: &World, company_id: i64) -> Vec<Template> {
     let hash = mix64(company.id as u64 ^ 0x00AB_A000_0000_0004);
     let base = (company.id - 1) * 3;
     let day = |days: i64, minutes: i64| {
-        reference_instant() - ChronoDuration::days(days) + ChronoDuration::minutes(minutes)
+        world.seeded_at - ChronoDuration::days(days) + ChronoDuration::minutes(minutes)
     };
     let mut templates = vec![
         Template {

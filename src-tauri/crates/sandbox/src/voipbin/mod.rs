@@ -88,10 +88,10 @@ pub struct VoipbinState {
 }
 
 impl VoipbinState {
-    /// State for the configuration's seed.
-    pub fn new(config: &SandboxConfig) -> VoipbinState {
+    /// State for the configuration's seed, its times before `anchor`.
+    pub fn new(config: &SandboxConfig, anchor: DateTime<Utc>) -> VoipbinState {
         VoipbinState {
-            world: Mutex::new(seed::generate(config)),
+            world: Mutex::new(seed::generate(config, anchor)),
             access_key: config.voipbin_access_key.clone(),
             username: config.voipbin_username.clone(),
             password: config.voipbin_password.clone(),

@@ -1,26 +1,36 @@
 //! Deterministic VoIPbin seed data: LINE, SMS and WhatsApp conversations in both shapes, with
-//! multilingual support chat from `content.rs`, all before the sandbox's reference instant.
+//! multilingual support chat from `content.rs`, all before the world's anchor: as on the Pact side, the newest conversation's last
+//! message is a few minutes old, a handful within the hour, the rest spread over days and weeks.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::model::{uuid_from, Channel, VbConversation, VbMessage, VbWorld};
 use crate::config::SandboxConfig;
 use crate::content::{self, Locale};
-use crate::seed::reference_instant;
+use crate::seed::{last_activity_age, mix64, recency_ranks};
 
 /// Mixed into the seed so VoIPbin data does not mirror the p1 data.
 const VOIPBIN_SEED_SALT: u64 = 0x0B0B_1B1A_2026_0004;
+/// Mixed into the seed for the conversations' order by recency and their place within it.
+const RECENCY_SALT: u64 = 0x0B0B_2EC3_0C1D_0006;
 
-/// Generates the VoIPbin world for a configuration.
-pub fn generate(config: &SandboxConfig) -> VbWorld {
+/// Generates the VoIPbin world for a configuration, its times before `anchor`.
+pub fn generate(config: &SandboxConfig, anchor: DateTime<Utc>) -> VbWorld {
     let mut rng = StdRng::seed_from_u64(config.seed ^ VOIPBIN_SEED_SALT);
     let customer_id = uuid_from(rng.gen(), rng.gen());
     let agents: Vec<String> = (0..3).map(|_| uuid_from(rng.gen(), rng.gen())).collect();
-    let conversations = (0..config.voipbin_conversations)
-        .map(|index| conversation(&mut rng, index, config, &agents))
+    let count = config.voipbin_conversations;
+    let ranks = recency_ranks(config.seed ^ RECENCY_SALT, count);
+    let mut conversations: Vec<VbConversation> = (0..count)
+        .map(|index| {
+            let jitter = unit(mix64(config.seed ^ RECENCY_SALT ^ index as u64));
+            let end = anchor - last_activity_age(ranks[index], count, jitter);
+            conversation(&mut rng, index, config, &agents, end)
+        })
         .collect();
+    keep_creation_times_apart(&mut conversations);
     VbWorld {
         customer_id,
         conversations,
@@ -28,24 +38,30 @@ pub fn generate(config: &SandboxConfig) -> VbWorld {
     }
 }
 
+/// A number in 0..1 from a hash.
+fn unit(hash: u64) -> f64 {
+    (hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The conversation whose last activity (newest message, else creation) is `end`.
 fn conversation(
     rng: &mut StdRng,
     index: usize,
     config: &SandboxConfig,
     agents: &[String],
+    end: DateTime<Utc>,
 ) -> VbConversation {
     let channel = [Channel::Line, Channel::Sms, Channel::Whatsapp][index % 3];
-    // Conversations lie about 9 hours apart and never share a creation time.
-    let created = reference_instant()
-        - Duration::hours(9 * (index as i64 + 1))
-        - Duration::microseconds(rng.gen_range(0..3_600_000_000));
+    // Laid out from a provisional start, then moved so the newest activity falls on `end`.
+    let start = end - Duration::microseconds(rng.gen_range(0..3_600_000_000));
     let locale = Locale::pick(rng);
-    let messages = messages(
-        rng,
-        created,
-        locale,
-        config.voipbin_messages_per_conversation,
-    );
+    let mut messages = messages(rng, start, locale, config.voipbin_messages_per_conversation);
+    let shift = end - messages.last().map_or(start, |m| m.created);
+    for message in &mut messages {
+        message.created += shift;
+        message.updated += shift;
+    }
+    let created = start + shift;
     let updated = messages.last().map_or(created, |m| m.created);
     VbConversation {
         id: uuid_from(rng.gen(), rng.gen()),
@@ -65,8 +81,23 @@ fn conversation(
     }
 }
 
+/// No two conversations share a creation time (the page token is one): a tie moves the later one
+/// by a microsecond, still well before its first message.
+fn keep_creation_times_apart(conversations: &mut [VbConversation]) {
+    let mut order: Vec<usize> = (0..conversations.len()).collect();
+    order.sort_by_key(|&index| conversations[index].created);
+    for pair in order.windows(2) {
+        let before = conversations[pair[0]].created;
+        let after = &mut conversations[pair[1]];
+        if after.created <= before {
+            after.created = before + Duration::microseconds(1);
+            after.updated = after.updated.max(after.created);
+        }
+    }
+}
+
 /// A phone number or a LINE user id.
-fn target(rng: &mut StdRng, channel: Channel) -> String {
+pub fn target(rng: &mut impl Rng, channel: Channel) -> String {
     match channel {
         Channel::Line => format!("U{:016x}{:016x}", rng.gen::<u64>(), rng.gen::<u64>()),
         Channel::Sms | Channel::Whatsapp => {
@@ -81,7 +112,7 @@ fn target(rng: &mut StdRng, channel: Channel) -> String {
 
 fn messages(
     rng: &mut StdRng,
-    start: chrono::DateTime<chrono::Utc>,
+    start: DateTime<Utc>,
     locale: Locale,
     count: usize,
 ) -> Vec<VbMessage> {

@@ -1,17 +1,31 @@
-//! Seed data: determinism, variety of content and shapes, paging, generation speed.
+//! Seed data: determinism (relative to the anchor), times that look alive, variety of content and
+//! shapes, paging, generation speed.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
-use parley_sandbox::{seed_reference_instant, Sandbox, SandboxConfig};
+use chrono::{DateTime, Duration, Utc};
+use parley_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::harness::{ids, Harness};
 
+/// A fixed anchor, so two sandboxes of one seed serve identical data.
+fn fixed_anchor() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-15T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
 #[tokio::test]
 async fn same_seed_gives_the_same_data_and_another_seed_does_not() {
-    let first = Harness::default().await;
-    let second = Harness::default().await;
+    let anchored = || SandboxConfig {
+        seed_anchor: Some(fixed_anchor()),
+        ..SandboxConfig::default()
+    };
+    let first = Harness::start(anchored()).await;
+    let second = Harness::start(anchored()).await;
+    assert_eq!(first.sandbox.seed_anchor(), fixed_anchor());
     assert_eq!(first.sandbox.companies(), second.sandbox.companies());
     assert_eq!(
         first.sandbox.conversations(),
@@ -28,7 +42,7 @@ async fn same_seed_gives_the_same_data_and_another_seed_does_not() {
 
     let other = Sandbox::start(SandboxConfig {
         seed: 7,
-        ..SandboxConfig::default()
+        ..anchored()
     })
     .await
     .unwrap();
@@ -47,8 +61,10 @@ async fn seed_respects_the_counts_and_the_time_window() {
     assert_eq!(harness.sandbox.companies().len(), 3);
     let conversations = harness.sandbox.conversations();
     assert_eq!(conversations.len(), 10);
-    let reference = seed_reference_instant();
-    let earliest = reference - chrono::Duration::days(91);
+    let reference = harness.sandbox.seed_anchor();
+    assert!(reference <= Utc::now() && reference > Utc::now() - Duration::minutes(1));
+    assert_eq!(reference.timestamp_subsec_nanos(), 0, "whole seconds");
+    let earliest = reference - Duration::days(91);
     for conversation in &conversations {
         let messages = harness.sandbox.messages(conversation.id);
         assert_eq!(messages.len(), 12);
@@ -63,6 +79,129 @@ async fn seed_respects_the_counts_and_the_time_window() {
             conversation.last_message_at,
             messages.last().map(|m| m.created_at)
         );
+    }
+}
+
+#[tokio::test]
+async fn the_same_seed_started_later_is_the_same_data_moved_by_the_anchor() {
+    let early = fixed_anchor();
+    let late = early + Duration::seconds(3_601);
+    let start = |anchor| {
+        Sandbox::start(SandboxConfig {
+            seed_anchor: Some(anchor),
+            ..SandboxConfig::default()
+        })
+    };
+    let (first, second) = (start(early).await.unwrap(), start(late).await.unwrap());
+    let moved = late - early;
+    for (a, b) in first.conversations().iter().zip(second.conversations()) {
+        assert_eq!(a.last_message_at.map(|t| t + moved), b.last_message_at);
+        let shifted: Vec<_> = first
+            .messages(a.id)
+            .into_iter()
+            .map(|m| (m.id, m.text, m.created_at + moved))
+            .collect();
+        let later: Vec<_> = second
+            .messages(b.id)
+            .into_iter()
+            .map(|m| (m.id, m.text, m.created_at))
+            .collect();
+        assert_eq!(shifted, later);
+    }
+    for (a, b) in first
+        .voipbin_conversations()
+        .iter()
+        .zip(second.voipbin_conversations())
+    {
+        assert_eq!((&a.id, a.created_at + moved), (&b.id, b.created_at));
+        assert_eq!(a.updated_at + moved, b.updated_at);
+    }
+}
+
+#[tokio::test]
+async fn the_newest_activity_is_minutes_old_and_the_rest_spreads_over_weeks() {
+    // The demo's sizes.
+    let harness = Harness::start(SandboxConfig {
+        conversations: 120,
+        messages_per_conversation: 60,
+        voipbin_conversations: 30,
+        voipbin_messages_per_conversation: 40,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let now = Utc::now();
+    let anchor = harness.sandbox.seed_anchor();
+    let conversations = harness.sandbox.conversations();
+    let mut ages: Vec<Duration> = conversations
+        .iter()
+        .map(|c| now - c.last_message_at.unwrap())
+        .collect();
+    ages.sort();
+    assert!(
+        ages[0] >= Duration::minutes(3) && ages[0] <= Duration::minutes(10),
+        "newest {:?}",
+        ages[0]
+    );
+    let within_hour = ages.iter().filter(|a| **a < Duration::hours(1)).count();
+    assert!((3..=8).contains(&within_hour), "{within_hour} in the hour");
+    let within_day = ages.iter().filter(|a| **a < Duration::days(1)).count();
+    let within_week = ages.iter().filter(|a| **a < Duration::days(7)).count();
+    assert!((10..40).contains(&within_day), "{within_day} in a day");
+    assert!(within_week > within_day + 10, "{within_week} in a week");
+    assert!(ages.iter().any(|a| *a > Duration::days(30)), "weeks old");
+    for conversation in &conversations {
+        let messages = harness.sandbox.messages(conversation.id);
+        let last = conversation.last_message_at.unwrap();
+        assert_eq!(messages.last().unwrap().created_at, last);
+        assert!(last < anchor, "never after the anchor");
+        for pair in messages.windows(2) {
+            assert!(pair[0].created_at < pair[1].created_at);
+        }
+    }
+    // p2 serves the same times: the top of its first page is the newest conversation.
+    let p2 = harness
+        .http
+        .get(format!(
+            "{}conversations?company_id=1&per_page=1",
+            harness.sandbox.pact_p2_base_url()
+        ))
+        .header("X-Private-Api-Token", harness.sandbox.token())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let top = &p2["conversations"][0];
+    let newest_of_company = conversations
+        .iter()
+        .filter(|c| c.company_id == 1)
+        .max_by_key(|c| c.last_message_at)
+        .unwrap();
+    assert_eq!(top["id"], newest_of_company.id);
+    let served = DateTime::parse_from_rfc3339(top["last_updated_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        Some(served.with_timezone(&Utc)),
+        newest_of_company.last_message_at
+    );
+
+    // VoIPbin is laid out before the same anchor, the same way.
+    let voipbin = harness.sandbox.voipbin_conversations();
+    let mut ages: Vec<Duration> = voipbin.iter().map(|c| now - c.updated_at).collect();
+    ages.sort();
+    assert!(ages[0] >= Duration::minutes(3) && ages[0] <= Duration::minutes(10));
+    assert!(ages.iter().filter(|a| **a < Duration::hours(1)).count() >= 2);
+    assert!(ages.iter().any(|a| *a > Duration::days(7)));
+    let created: HashSet<_> = voipbin.iter().map(|c| c.created_at).collect();
+    assert_eq!(created.len(), voipbin.len(), "creation times differ");
+    for conversation in &voipbin {
+        let messages = harness.sandbox.voipbin_messages(&conversation.id);
+        assert_eq!(messages.last().unwrap().created_at, conversation.updated_at);
+        assert!(conversation.created_at < messages[0].created_at);
+        assert!(conversation.updated_at < anchor);
+        for pair in messages.windows(2) {
+            assert!(pair[0].created_at < pair[1].created_at);
+        }
     }
 }
 
