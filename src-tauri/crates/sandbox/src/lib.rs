@@ -53,7 +53,7 @@ pub use config::{FaultConfig, FaultKind, SandboxConfig};
 pub use snapshot::{
     SandboxStats, SnapshotAttachment, SnapshotCompany, SnapshotConversation, SnapshotMessage,
 };
-pub use voipbin::{VoipbinConversation, VoipbinMessage};
+pub use voipbin::{VoipbinAgent, VoipbinConversation, VoipbinMessage};
 
 use state::{lock, Shared};
 
@@ -284,6 +284,12 @@ impl Sandbox {
             .add_message(conversation_id, text, true)
             .and_then(|message| message["id"].as_str().map(str::to_owned))
             .unwrap_or_default()
+    }
+
+    /// The customer's VoIPbin agents, newest first (the order of `GET /v1.0/agents`); the login
+    /// user is the one with `current` set, and conversations' `owner_id`s are among them.
+    pub fn voipbin_agents(&self) -> Vec<VoipbinAgent> {
+        self.shared.voipbin.agents()
     }
 
     /// Every VoIPbin conversation, newest first (the API's order).

@@ -43,6 +43,24 @@ pub struct VoipbinConversation {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A VoIPbin agent of the customer, as `GET /v1.0/agents` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoipbinAgent {
+    /// Agent UUID (what a conversation's `owner_id` holds).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Login name (the login user's is the configured `voipbin_username`).
+    pub username: String,
+    /// `available`, `away`, `busy` or `offline`.
+    pub status: String,
+    /// Permission bits now: 16 agent, 32 admin, 64 manager (the login user is 16 while the
+    /// agent-role switch is on).
+    pub permission: u64,
+    /// Whether this is the login user (the one `/auth/login` and the access key act as).
+    pub current: bool,
+}
+
 /// A VoIPbin message as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VoipbinMessage {
@@ -192,6 +210,25 @@ impl VoipbinState {
         let topic = format!("customer_id:{customer}:conversation:{id}");
         let frames = vec![frame_text("conversation_updated", conversation, false)];
         let _ = self.events.send(WsEvent { topic, frames });
+    }
+
+    /// The customer's agents, newest first as listed by the API.
+    pub fn agents(&self) -> Vec<VoipbinAgent> {
+        let agent_role = self.agent_role.load(Ordering::Relaxed);
+        let world = lock(&self.world);
+        let mut agents: Vec<_> = world.agents.iter().collect();
+        agents.sort_by_key(|a| std::cmp::Reverse(a.created));
+        agents
+            .into_iter()
+            .map(|a| VoipbinAgent {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                username: a.username.clone(),
+                status: a.status.to_owned(),
+                permission: a.permission_now(agent_role),
+                current: a.current,
+            })
+            .collect()
     }
 
     /// Every conversation, newest first as listed by the API.

@@ -86,10 +86,59 @@ pub struct VbMessage {
     pub updated: DateTime<Utc>,
 }
 
+/// An agent of the customer.
+#[derive(Debug, Clone)]
+pub struct VbAgent {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub detail: String,
+    /// `available`, `away`, `busy`, `offline`.
+    pub status: &'static str,
+    /// Permission bits (agent 16, admin 32, manager 64).
+    pub permission: u64,
+    /// The login user (its permission drops to the agent's while the agent-role switch is on).
+    pub current: bool,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl VbAgent {
+    /// The permission bits now: the login user is a plain agent while `agent_role` is on.
+    pub fn permission_now(&self, agent_role: bool) -> u64 {
+        if self.current && agent_role {
+            super::seed::PERMISSION_AGENT
+        } else {
+            self.permission
+        }
+    }
+
+    /// The JSON `GET /v1.0/agents` lists (the documented fields, legacy timestamps).
+    pub fn to_json(&self, customer_id: &str, agent_role: bool) -> Value {
+        json!({
+            "id": self.id,
+            "customer_id": customer_id,
+            "username": self.username,
+            "name": self.name,
+            "detail": self.detail,
+            "ring_method": "ringall",
+            "status": self.status,
+            "permission": self.permission_now(agent_role),
+            "tag_ids": [],
+            "addresses": [],
+            "tm_create": legacy_time(self.created),
+            "tm_update": legacy_time(self.updated),
+            "tm_delete": LEGACY_NEVER,
+        })
+    }
+}
+
 /// Every VoIPbin object of the sandbox.
 #[derive(Debug, Clone, Default)]
 pub struct VbWorld {
     pub customer_id: String,
+    /// The customer's agents, the login user first.
+    pub agents: Vec<VbAgent>,
     pub conversations: Vec<VbConversation>,
     /// Ids of messages accepted through `POST .../messages`, in order.
     pub sent: Vec<(String, String)>,

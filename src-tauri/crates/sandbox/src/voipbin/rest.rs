@@ -1,5 +1,5 @@
-//! VoIPbin REST: login, conversations, messages, the legacy `setup` (404), the guard in front of
-//! `/v1.0` (latency, rate limit, faults, auth, the agent role) and the `/_sandbox/voipbin/` admin.
+//! VoIPbin REST: login, agents, conversations, messages, the legacy `setup` (404), the guard in front of `/v1.0` (latency, rate limit, faults, auth, the agent role) and the
+//! `/_sandbox/voipbin/` admin.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -119,6 +119,7 @@ impl IntoResponse for VbError {
 pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     let api = Router::new()
         .route("/v1.0/customer", get(get_customer))
+        .route("/v1.0/agents", get(list_agents))
         .route("/v1.0/conversations", get(list_conversations))
         .route(
             "/v1.0/conversations/setup",
@@ -142,6 +143,7 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/_sandbox/voipbin/expire_tokens", post(admin_expire_tokens))
         .route("/_sandbox/voipbin/websocket", post(admin_websocket))
         .route("/_sandbox/voipbin/conversations", get(admin_conversations))
+        .route("/_sandbox/voipbin/agents", get(admin_agents))
         .route("/_sandbox/voipbin/sent", get(admin_sent))
         .route(
             "/_sandbox/voipbin/conversations/{id}/messages",
@@ -305,6 +307,28 @@ async fn list_conversations(
         .into_iter()
         .take(size)
         .map(|c| c.to_json(&world.customer_id))
+        .collect();
+    Ok(page_body(items))
+}
+
+/// `GET /v1.0/agents`: the customer's agents, paged like conversations (newest `tm_create` first).
+async fn list_agents(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, VbError> {
+    let (size, before) = page_params(&query)?;
+    let agent_role = shared.voipbin.agent_role.load(Ordering::Relaxed);
+    let world = lock(&shared.voipbin.world);
+    let mut list: Vec<_> = world
+        .agents
+        .iter()
+        .filter(|a| before.is_none_or(|before| a.created < before))
+        .collect();
+    list.sort_by_key(|a| std::cmp::Reverse(a.created));
+    let items = list
+        .into_iter()
+        .take(size)
+        .map(|a| a.to_json(&world.customer_id, agent_role))
         .collect();
     Ok(page_body(items))
 }
@@ -482,6 +506,10 @@ async fn admin_agent_role(State(shared): State<Arc<Shared>>, body: Bytes) -> Res
 
 async fn admin_conversations(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(serde_json::to_value(shared.voipbin.conversations()).unwrap_or(Value::Null))
+}
+
+async fn admin_agents(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(serde_json::to_value(shared.voipbin.agents()).unwrap_or(Value::Null))
 }
 
 async fn admin_messages(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Json<Value> {

@@ -116,6 +116,7 @@ async fn the_same_seed_started_later_is_the_same_data_moved_by_the_anchor() {
         assert_eq!((&a.id, a.created_at + moved), (&b.id, b.created_at));
         assert_eq!(a.updated_at + moved, b.updated_at);
     }
+    assert_eq!(first.voipbin_agents(), second.voipbin_agents());
 }
 
 #[tokio::test]

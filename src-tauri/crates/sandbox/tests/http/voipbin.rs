@@ -1,5 +1,6 @@
-//! VoIPbin in the sandbox: login and JWT expiry, access key, paging, both shapes, assignment,
-//! sending, the legacy setup 404, 403/429, and the WebSocket (subscribe, push, shapes, cut).
+//! VoIPbin in the sandbox: login and JWT expiry, access key, paging, both shapes, agents,
+//! assignment, sending, the legacy setup 404, 403/429, and the WebSocket (subscribe, push, shapes,
+//! cut).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -618,4 +619,120 @@ async fn the_client_event_socket_reads_both_shapes_and_renews_its_login() {
     assert!(!refused.to_string().contains(&sandbox.voipbin_access_key()));
     sandbox.set_voipbin_websocket_down(false);
     assert!(by_key.connect_events(&topics).await.is_ok());
+}
+
+#[tokio::test]
+async fn agents_page_newest_first_with_the_documented_fields() {
+    let harness = Harness::default().await;
+    let agents = harness.sandbox.voipbin_agents();
+    assert_eq!(agents.len(), 3);
+    let current: Vec<_> = agents.iter().filter(|a| a.current).collect();
+    assert_eq!(current.len(), 1, "the login user is one of the agents");
+    assert_eq!(current[0].username, harness.sandbox.voipbin_login().0);
+    assert_eq!(current[0].permission, 32, "an admin");
+    let names: HashSet<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{agents:?}");
+    // Conversations are assigned to these agents (and only these).
+    let agent_ids: HashSet<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+    let owners: Vec<String> = harness
+        .sandbox
+        .voipbin_conversations()
+        .into_iter()
+        .filter_map(|c| c.owner_id)
+        .collect();
+    assert!(!owners.is_empty());
+    assert!(
+        owners.iter().all(|o| agent_ids.contains(o.as_str())),
+        "{owners:?}"
+    );
+
+    let page = get_json(&harness, "agents").await;
+    let listed = page["result"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    let keys: Vec<&str> = listed[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "id",
+        "customer_id",
+        "username",
+        "name",
+        "detail",
+        "ring_method",
+        "status",
+        "permission",
+        "tag_ids",
+        "addresses",
+        "tm_create",
+        "tm_update",
+        "tm_delete",
+    ] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    for (item, agent) in listed.iter().zip(&agents) {
+        assert_eq!(item["id"], agent.id.as_str());
+        assert_eq!(item["name"], agent.name.as_str());
+        assert_eq!(item["username"], agent.username.as_str());
+        assert_eq!(item["status"], agent.status.as_str());
+        assert_eq!(item["permission"], agent.permission);
+        assert_eq!(item["customer_id"], harness.sandbox.voipbin_customer_id());
+        assert_eq!(item["ring_method"], "ringall");
+        assert_eq!(item["tm_delete"], "9999-01-01 00:00:00.000000");
+        assert_eq!(item["tag_ids"], json!([]));
+        assert_eq!(item["addresses"], json!([]));
+    }
+    let (paged, pages) = collect(&harness, "agents", 2).await;
+    assert_eq!(ids(&paged), ids(listed));
+    assert_eq!(pages, 2);
+    let (one_by_one, _) = collect(&harness, "agents", 1).await;
+    assert_eq!(ids(&one_by_one), ids(listed));
+    let response = harness
+        .http
+        .get(key_url(&harness, "agents?page_size=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    // The client crate reads them the same.
+    let client = VoipbinClient::builder(Credentials::AccessKey(Secret::new(
+        harness.sandbox.voipbin_access_key(),
+    )))
+    .root_url(harness.sandbox.voipbin_base_url())
+    .build()
+    .unwrap();
+    let read = client.agents_page(100, None).await.unwrap().items;
+    let read: Vec<(String, Option<String>)> = read.into_iter().map(|a| (a.id, a.name)).collect();
+    let expected: Vec<(String, Option<String>)> = agents
+        .iter()
+        .map(|a| (a.id.clone(), Some(a.name.clone())))
+        .collect();
+    assert_eq!(read, expected);
+
+    // An agent without admin or manager permission may not list them.
+    harness.sandbox.set_voipbin_agent_role(true);
+    let response = harness
+        .http
+        .get(key_url(&harness, "agents"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["reason"], "PERMISSION_DENIED");
+    let me = harness.sandbox.voipbin_agents();
+    assert_eq!(me.iter().find(|a| a.current).unwrap().permission, 16);
+    let admin: Value = harness
+        .http
+        .get(harness.admin_url("/_sandbox/voipbin/agents"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin.as_array().unwrap().len(), 3);
 }
