@@ -51,6 +51,9 @@ pub struct SandboxConfig {
     /// the sandbox starts, rounded down to a whole second, so the data looks alive; a fixed value
     /// makes two sandboxes of the same seed serve identical data. See [`crate::Sandbox::seed_anchor`].
     pub seed_anchor: Option<DateTime<Utc>>,
+    /// Whether VoIPbin's legacy `POST /v1.0/conversations/setup` is answered (`{"reference_type":
+    /// "line"}` creates a LINE conversation); off (the default), it is 404 as in today's API.
+    pub voipbin_legacy_setup: bool,
     /// How long downloading an attachment's `file_url` may take in all (Pact p1 and p2).
     pub file_url_timeout: Duration,
 }
@@ -76,6 +79,7 @@ impl Default for SandboxConfig {
             p2_status_delivered_after: Duration::from_secs(2),
             p2_status_read_after: Duration::from_secs(6),
             seed_anchor: None,
+            voipbin_legacy_setup: false,
             file_url_timeout: Duration::from_secs(10),
         }
     }

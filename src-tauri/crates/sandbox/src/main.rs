@@ -49,6 +49,9 @@ struct Args {
     /// 0 or "off" turns them off.
     #[arg(long, default_value = "1", value_parser = parse_scale)]
     p2_limit_scale: Scale,
+    /// Answer VoIPbin's legacy `POST /v1.0/conversations/setup` (else 404, as today's API).
+    #[arg(long)]
+    voipbin_legacy_setup: bool,
     /// Lay the seeded times out before this RFC 3339 instant instead of the start time (the same
     /// seed and anchor always give the same data).
     #[arg(long, value_parser = parse_anchor)]
@@ -95,6 +98,7 @@ impl Args {
             voipbin_conversations: self.voipbin_conversations,
             voipbin_messages_per_conversation: self.voipbin_messages,
             p2_limit_scale: self.p2_limit_scale.0,
+            voipbin_legacy_setup: self.voipbin_legacy_setup,
             seed_anchor: self.seed_anchor,
             ..SandboxConfig::default()
         }

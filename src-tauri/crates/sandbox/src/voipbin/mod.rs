@@ -18,9 +18,13 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::SandboxConfig;
 use crate::state::{lock, Shared};
-use model::{VbMessage, VbWorld, NIL_UUID};
+use model::{uuid_from, Channel, VbConversation, VbMessage, VbWorld, NIL_UUID};
+use rand::Rng;
 
 pub use auth::Issued;
+
+/// Mixed into a live id for the addresses of a conversation made by the legacy setup.
+const SETUP_SALT: u64 = 0x5E70_0000_0000_0008;
 
 /// A VoIPbin conversation as stored (not as written on the wire).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +99,8 @@ pub struct VoipbinState {
     pub issued: Mutex<Vec<Issued>>,
     /// While set, conversation endpoints answer 403 `PERMISSION_DENIED` (an agent account).
     pub agent_role: AtomicBool,
+    /// Whether the legacy `POST /v1.0/conversations/setup` is answered (else 404).
+    pub legacy_setup: bool,
     /// While set, the WebSocket refuses connections (503) and open ones were cut.
     pub websocket_down: AtomicBool,
     /// Successful `/auth/login` calls.
@@ -116,6 +122,7 @@ impl VoipbinState {
             jwt_lifetime: config.jwt_lifetime,
             issued: Mutex::new(Vec::new()),
             agent_role: AtomicBool::new(false),
+            legacy_setup: config.voipbin_legacy_setup,
             websocket_down: AtomicBool::new(false),
             logins: AtomicU64::new(0),
             events: broadcast::channel(1024).0,
@@ -210,6 +217,40 @@ impl VoipbinState {
         let topic = format!("customer_id:{customer}:conversation:{id}");
         let frames = vec![frame_text("conversation_updated", conversation, false)];
         let _ = self.events.send(WsEvent { topic, frames });
+    }
+
+    /// Creates a LINE conversation now, as the legacy `POST /v1.0/conversations/setup` did, and
+    /// publishes it; answers it in the legacy shape with the current fields beside.
+    pub fn setup_line(&self) -> Value {
+        let (conversation, customer) = {
+            let mut world = lock(&self.world);
+            let at = world.take_stamp();
+            let serial = world.take_live_id();
+            let customer = world.customer_id.clone();
+            let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(
+                crate::seed::mix64(world.next_live_id ^ SETUP_SALT),
+            );
+            let conversation = VbConversation {
+                id: serial,
+                legacy: true,
+                with_current_fields: true,
+                channel: Channel::Line,
+                peer_target: seed::target(&mut rng, Channel::Line),
+                peer_name: None,
+                self_target: seed::target(&mut rng, Channel::Line),
+                account_id: uuid_from(rng.gen(), rng.gen()),
+                owner_id: None,
+                omit_empty: false,
+                created: at,
+                updated: at,
+                messages: Vec::new(),
+            };
+            let json = conversation.to_json(&customer);
+            world.conversations.push(conversation);
+            (json, customer)
+        };
+        self.publish_conversation(&customer, &conversation);
+        conversation
     }
 
     /// The customer's agents, newest first as listed by the API.

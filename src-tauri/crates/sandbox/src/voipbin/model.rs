@@ -61,6 +61,9 @@ impl Channel {
 pub struct VbConversation {
     pub id: String,
     pub legacy: bool,
+    /// With `legacy`: the current shape's fields are written too (what the legacy
+    /// `POST /v1.0/conversations/setup` answers).
+    pub with_current_fields: bool,
     pub channel: Channel,
     /// Phone number or LINE user id of the contact.
     pub peer_target: String,
@@ -226,11 +229,20 @@ fn address(kind: &str, target: &str, target_name: &str) -> Value {
 impl VbConversation {
     /// The JSON the API answers for this conversation.
     pub fn to_json(&self, customer_id: &str) -> Value {
-        if self.legacy {
-            self.legacy_json()
-        } else {
-            self.current_json(customer_id)
+        if !self.legacy {
+            return self.current_json(customer_id);
         }
+        let mut legacy = self.legacy_json();
+        if self.with_current_fields {
+            if let (Value::Object(legacy), Value::Object(current)) =
+                (&mut legacy, self.current_json(customer_id))
+            {
+                for (key, value) in current {
+                    legacy.entry(key).or_insert(value);
+                }
+            }
+        }
+        legacy
     }
 
     fn legacy_json(&self) -> Value {

@@ -1,4 +1,5 @@
-//! VoIPbin REST: login, agents, conversations, messages, the legacy `setup` (404), the guard in front of `/v1.0` (latency, rate limit, faults, auth, the agent role) and the
+//! VoIPbin REST: login, agents, conversations, messages, the legacy `setup` (404 unless switched
+//! on), the guard in front of `/v1.0` (latency, rate limit, faults, auth, the agent role) and the
 //! `/_sandbox/voipbin/` admin.
 
 use std::sync::atomic::Ordering;
@@ -121,10 +122,7 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/customer", get(get_customer))
         .route("/v1.0/agents", get(list_agents))
         .route("/v1.0/conversations", get(list_conversations))
-        .route(
-            "/v1.0/conversations/setup",
-            post(|| async { VbError::route_not_found() }),
-        )
+        .route("/v1.0/conversations/setup", post(setup_conversation))
         .route(
             "/v1.0/conversations/{id}",
             get(get_conversation).put(update_conversation),
@@ -331,6 +329,32 @@ async fn list_agents(
         .map(|a| a.to_json(&world.customer_id, agent_role))
         .collect();
     Ok(page_body(items))
+}
+
+#[derive(Deserialize)]
+struct SetupBody {
+    reference_type: Option<String>,
+}
+
+/// The legacy `POST /v1.0/conversations/setup` `{"reference_type": "line"}`: while
+/// `voipbin_legacy_setup` is on, creates a LINE conversation and answers it (legacy shape with the
+/// current fields beside); another reference type is 400. Off (today's API), 404.
+async fn setup_conversation(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, VbError> {
+    if !shared.voipbin.legacy_setup {
+        return Err(VbError::route_not_found());
+    }
+    let setup: SetupBody = serde_json::from_slice(&body)
+        .map_err(|_| VbError::invalid_argument("The request body is not valid JSON."))?;
+    match setup.reference_type.as_deref().map(str::trim) {
+        Some("line") => Ok(Json(shared.voipbin.setup_line())),
+        Some("") | None => Err(VbError::invalid_argument("reference_type is required.")),
+        Some(other) => Err(VbError::invalid_argument(&format!(
+            "reference_type {other:?} cannot be set up: only \"line\" is supported."
+        ))),
+    }
 }
 
 async fn get_conversation(

@@ -93,6 +93,7 @@ fn conversation(
     VbConversation {
         id: uuid_from(rng.gen(), rng.gen()),
         legacy: index % 3 == 1 || rng.gen_bool(0.25),
+        with_current_fields: false,
         channel,
         peer_target: target(rng, channel),
         peer_name: rng.gen_bool(0.8).then(|| content::contact_name(rng)),

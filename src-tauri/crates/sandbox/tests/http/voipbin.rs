@@ -1,6 +1,6 @@
 //! VoIPbin in the sandbox: login and JWT expiry, access key, paging, both shapes, agents,
-//! assignment, sending, the legacy setup 404, 403/429, and the WebSocket (subscribe, push, shapes,
-//! cut).
+//! assignment, sending, the legacy setup (404, or a LINE conversation when switched on), 403/429,
+//! and the WebSocket (subscribe, push, shapes, cut).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -735,4 +735,91 @@ async fn agents_page_newest_first_with_the_documented_fields() {
         .await
         .unwrap();
     assert_eq!(admin.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_legacy_setup_creates_a_line_conversation_when_switched_on() {
+    let harness = Harness::start(SandboxConfig {
+        voipbin_legacy_setup: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let before = harness.sandbox.voipbin_conversations().len();
+    let setup = key_url(&harness, "conversations/setup");
+    let response = harness
+        .http
+        .post(&setup)
+        .json(&json!({ "reference_type": "line" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["reference_type"], "line");
+    let reference = created["reference_id"].as_str().unwrap();
+    assert!(
+        reference.starts_with('U') && reference.len() == 33,
+        "{reference}"
+    );
+    let participants = created["participants"].as_array().unwrap();
+    assert_eq!(participants.len(), 2);
+    assert_eq!(participants[1]["target"], reference);
+    // The current fields beside the legacy ones.
+    assert_eq!(created["type"], "line");
+    assert_eq!(created["dialog_id"], reference);
+    assert_eq!(
+        created["customer_id"],
+        harness.sandbox.voipbin_customer_id()
+    );
+    assert_eq!(created["peer"]["target"], reference);
+    assert!(created["self"]["target"].is_string());
+    assert_eq!(created["tm_delete"], "9999-01-01 00:00:00.000000");
+
+    let conversations = harness.sandbox.voipbin_conversations();
+    assert_eq!(conversations.len(), before + 1);
+    assert_eq!(conversations[0].id, created["id"].as_str().unwrap());
+    assert_eq!(conversations[0].channel, "line");
+    let listed = get_json(&harness, "conversations?page_size=1").await;
+    assert_eq!(listed["result"][0], created);
+    let detail = get_json(
+        &harness,
+        &format!("conversations/{}", created["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(detail, created);
+
+    // The client crate's setup call gets it back.
+    let client = VoipbinClient::builder(Credentials::AccessKey(Secret::new(
+        harness.sandbox.voipbin_access_key(),
+    )))
+    .root_url(harness.sandbox.voipbin_base_url())
+    .build()
+    .unwrap();
+    let again = client.setup_conversation("line").await.unwrap().unwrap();
+    assert_ne!(again.id, created["id"].as_str().unwrap());
+    assert_eq!(again.channel().as_str(), "line");
+
+    for body in [
+        json!({ "reference_type": "telegram" }),
+        json!({ "reference_type": "" }),
+        json!({}),
+    ] {
+        let response = harness.http.post(&setup).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["reason"], "INVALID_ARGUMENT");
+    }
+    let response = harness.http.post(&setup).body("{").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(harness.sandbox.voipbin_conversations().len(), before + 2);
+
+    harness.sandbox.set_voipbin_agent_role(true);
+    let response = harness
+        .http
+        .post(&setup)
+        .json(&json!({ "reference_type": "line" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
 }
