@@ -7,7 +7,11 @@
 //! - before the send request goes out the entry is marked "outcome unknown"; if the request then fails in
 //!   a way that may have reached the server (reset after sending, timeout, 5xx), the next attempt first
 //!   looks for the message on the server and only sends again once it has not shown up within
-//!   [`OutboxPolicy::reconcile_window`].
+//!   [`OutboxPolicy::reconcile_window`];
+//! - "is this message ours" is decided from what the server says alone: the thread's newest message
+//!   when the request went out (the server's own timestamp and id) is kept with the entry, and only
+//!   messages the server wrote at or after it are candidates. The computer's clock is never compared
+//!   with the server's, so a wrong clock or time zone on either side cannot make a message twice.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +26,7 @@ use crate::provider::{
     DeliveryStatus, OutgoingFile, Provider, RemoteConversation, RemoteMessage, SendReceipt,
     SendRequest, StartRequest,
 };
-use crate::store::{same_handle, CachedConversation, OutboxEntry, Store};
+use crate::store::{same_handle, CachedConversation, OutboxEntry, SendAnchor, Store};
 use crate::ui_state::UploadProgress;
 
 /// Timing of the outbox.
@@ -199,7 +203,8 @@ async fn start_entry(
             Err(error) => return reschedule_after_error(store, &entry, &error, true, policy).await,
         }
     }
-    store.outbox_send_started(entry.id).await?;
+    // A placeholder has no messages: the conversation found afterwards is new, or the contact's.
+    store.outbox_send_started(entry.id, None).await?;
     let started = provider
         .start_conversation(
             &placeholder.company_provider_id,
@@ -287,7 +292,7 @@ async fn send_entry(
     let parts = plan_parts(&entry, provider.max_attachments_per_message());
     if let Some(started_at) = entry.send_started_at {
         let part = parts.iter().find(|part| !part.is_sent(&entry));
-        match find_sent_message(store, provider, conversation, &entry, part, started_at).await {
+        match find_sent_message(store, provider, conversation, &entry, part).await {
             Ok(Some(message_id)) => match part {
                 Some(part) if parts.len() > 1 => {
                     store
@@ -332,7 +337,8 @@ async fn send_entry(
         attachment_ids: &attachment_ids,
         reply_to: reply_to.as_deref(),
     };
-    store.outbox_send_started(entry.id).await?;
+    let anchor = store.thread_anchor(conversation.id).await?;
+    store.outbox_send_started(entry.id, anchor.as_ref()).await?;
     let sent = provider
         .send_message(
             &conversation.company_provider_id,
@@ -411,7 +417,8 @@ async fn send_parts(
                 None
             },
         };
-        store.outbox_send_started(entry.id).await?;
+        let anchor = store.thread_anchor(conversation.id).await?;
+        store.outbox_send_started(entry.id, anchor.as_ref()).await?;
         let sent = provider
             .send_message(
                 &conversation.company_provider_id,
@@ -635,7 +642,6 @@ async fn find_sent_message(
     conversation: &CachedConversation,
     entry: &OutboxEntry,
     part: Option<&Part>,
-    started_at: i64,
 ) -> std::result::Result<Option<String>, ProviderError> {
     let cursor = store
         .thread_cursor(conversation.id)
@@ -648,12 +654,10 @@ async fn find_sent_message(
             cursor,
         )
         .await?;
-    // Allow for the server's clock running behind ours.
-    let earliest = started_at - 120_000;
     let expected = Expected::of(entry, part);
     for message in recent
         .iter()
-        .filter(|message| expected.matches(message, earliest))
+        .filter(|message| expected.matches(message, entry.send_anchor.as_ref()))
     {
         let claimed = store
             .outbox_message_claimed(conversation.id, &message.id, entry.id)
@@ -690,9 +694,16 @@ impl<'a> Expected<'a> {
         }
     }
 
-    fn matches(&self, message: &RemoteMessage, earliest: i64) -> bool {
+    /// True for a message of ours with this content that the server wrote after the thread's
+    /// newest message at send time (`anchor`; both times are the server's own). Without an
+    /// anchor the server showed no message in the thread then, so any such message is a candidate.
+    fn matches(&self, message: &RemoteMessage, anchor: Option<&SendAnchor>) -> bool {
+        let after_anchor = anchor.is_none_or(|anchor| {
+            message.id != anchor.message_id
+                && message.created_at.timestamp_millis() >= anchor.server_time_ms
+        });
         !message.incoming
-            && message.created_at.timestamp_millis() >= earliest
+            && after_anchor
             && message.text.as_deref().unwrap_or("") == self.text
             && message.attachments.len() == self.attachments
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile};
+pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile, SendAnchor};
 pub use replies::StoredReply;
 pub use search::MESSAGE_SEARCH_SQL;
 pub use started::{same_handle, CachedCompany, NewStartedConversation};

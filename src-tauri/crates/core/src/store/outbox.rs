@@ -42,6 +42,16 @@ pub struct NewOutboxEntry {
     pub start: Option<StartRequest>,
 }
 
+/// The newest message the server had shown in a thread when a send went out: its time as the
+/// server stamped it and its id. Reconciliation compares the server's times only with each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendAnchor {
+    /// The message's `created_at` as the server gave it, in milliseconds.
+    pub server_time_ms: i64,
+    /// Its provider id.
+    pub message_id: String,
+}
+
 /// A staged file and its upload state.
 #[derive(Debug, Clone)]
 pub struct OutboxFile {
@@ -80,6 +90,8 @@ pub struct OutboxEntry {
     pub attempts: i64,
     /// Set while a send may have reached the server.
     pub send_started_at: Option<i64>,
+    /// The thread's newest message on the server when the last send request went out.
+    pub send_anchor: Option<SendAnchor>,
     /// What the server answered to the send.
     pub receipt: SendReceipt,
     /// The files.
@@ -90,7 +102,7 @@ pub struct OutboxEntry {
     pub start: Option<StartRequest>,
 }
 
-const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attempts, send_started_at, job_id, channel_id, message_provider_id, reply_to, start_request";
+const ENTRY_COLUMNS: &str = "id, account_id, conversation_id, text, state, attempts, send_started_at, job_id, channel_id, message_provider_id, reply_to, start_request, send_anchor_at, send_anchor_id";
 
 impl Store {
     /// Writes a new pending entry; returns its id.
@@ -178,6 +190,16 @@ impl Store {
             state: OutboxState::parse(&row.try_get::<String, _>("state")?),
             attempts: row.try_get("attempts")?,
             send_started_at: row.try_get("send_started_at")?,
+            send_anchor: match (
+                row.try_get::<Option<i64>, _>("send_anchor_at")?,
+                row.try_get::<Option<String>, _>("send_anchor_id")?,
+            ) {
+                (Some(server_time_ms), Some(message_id)) => Some(SendAnchor {
+                    server_time_ms,
+                    message_id,
+                }),
+                _ => None,
+            },
             receipt: SendReceipt {
                 job_id: row.try_get("job_id")?,
                 channel_id: row.try_get("channel_id")?,
@@ -230,15 +252,36 @@ impl Store {
     }
 
     /// Records that the send request is about to go out: from now on its outcome is unknown until answered.
-    pub async fn outbox_send_started(&self, id: i64) -> Result<()> {
+    pub async fn outbox_send_started(&self, id: i64, anchor: Option<&SendAnchor>) -> Result<()> {
         let now = now_millis();
-        sqlx::query("UPDATE outbox SET send_started_at = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET send_started_at = ?, attempts = attempts + 1, updated_at = ?,
+                 send_anchor_at = ?, send_anchor_id = ?
+             WHERE id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(anchor.map(|anchor| anchor.server_time_ms))
+        .bind(anchor.map(|anchor| anchor.message_id.as_str()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    /// The thread's newest cached message, as the server stamped it: what a send is anchored on.
+    pub async fn thread_anchor(&self, conversation_id: i64) -> Result<Option<SendAnchor>> {
+        Ok(sqlx::query_as::<_, (i64, String)>(
+            "SELECT created_at, provider_id FROM messages WHERE conversation_id = ?
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|(server_time_ms, message_id)| SendAnchor {
+            server_time_ms,
+            message_id,
+        }))
     }
 
     /// The server accepted the send; follow its delivery from `next_check_at`.
