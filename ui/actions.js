@@ -45,6 +45,8 @@ const actions = {
   refreshedAt: new Map(),
   /** The recently used assignee ids. */
   recent: [],
+  /** What the assign box was last filled with (a value the agent changed is never overwritten). */
+  shown: "",
 };
 
 /**
@@ -71,7 +73,7 @@ export function showActions(conversation, account) {
   actions.conversation = conversation;
   actions.account = account ?? null;
   $("thread-actions").hidden = false;
-  $("assign-input").value = assigneeLabel(conversation);
+  showAssignee();
   $("note-input").value = conversation.note ?? "";
   $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
   showToggles();
@@ -85,6 +87,12 @@ export function showActions(conversation, account) {
 export function teammateName(account, id) {
   if (!id) return null;
   return actions.teammates.get(account)?.find((mate) => mate.id === id)?.name ?? null;
+}
+
+/** Fills the assign box with the conversation's assignee. */
+function showAssignee() {
+  actions.shown = actions.conversation ? assigneeLabel(actions.conversation) : "";
+  $("assign-input").value = actions.shown;
 }
 
 /** What the assign box shows for the conversation's assignee: "Olga (42)", or the id alone. */
@@ -113,8 +121,8 @@ async function showTeammates(account) {
   actions.teammates.set(account, teammates);
   if (actions.conversation?.account !== account) return;
   fillDatalist();
-  // Shows the name once it is known, unless the agent is typing in the box.
-  if (document.activeElement !== $("assign-input")) $("assign-input").value = assigneeLabel(actions.conversation);
+  // Shows the name once it is known, unless the agent has typed in the box meanwhile.
+  if ($("assign-input").value === actions.shown && document.activeElement !== $("assign-input")) showAssignee();
   actions.onNames();
 }
 
@@ -190,7 +198,7 @@ async function assign(event) {
   const who = name ? `${name} (${assigneeId})` : assigneeId;
   await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: who }));
   if (actions.conversation?.assignee_id === assigneeId) {
-    $("assign-input").value = assigneeLabel(actions.conversation);
+    showAssignee();
     await remember(assigneeId);
   }
 }
@@ -203,7 +211,7 @@ async function nameTeammate(userId, name) {
     await invoke("teammates_label", { account: conversation.account, userId, name: name || null });
     await showTeammates(conversation.account);
     say(name ? t("actions.named", { id: userId, name }) : t("actions.unnamed", { id: userId }), false);
-    $("assign-input").value = assigneeLabel(conversation);
+    showAssignee();
   } catch (error) {
     say(error?.message ?? String(error), true);
   }
