@@ -6,6 +6,8 @@
 //!   closes, the conversation is in the inbox, opened and selected, its first message shows pending and
 //!   then delivered, the selection moves from the placeholder to the server's id, and the sandbox holds
 //!   the message once, on a conversation with the normalised phone.
+//!   A WhatsApp Business conversation starts with a template: its substitutions are asked for in the
+//!   dialog and the sandbox gets the filled template.
 //! - **Paste** (Ctrl+V): an image put on the X clipboard with `xclip` (as image/png) and a file copied
 //!   as a `text/uri-list` (as a file manager does) are staged as chips and sent; the sandbox holds both
 //!   byte for byte.
@@ -91,6 +93,7 @@ fn the_agents_daily_work_in_the_window() {
             attach_a_link(window, world.sandbox(), started).await;
             name_a_user_id_and_assign_by_name(window, world.sandbox(), started).await;
             assign_a_voipbin_agent_by_name(window, world.sandbox()).await;
+            start_with_a_template(window, world.sandbox()).await;
             let (id, name) = named_conversation(&listed);
             add_saved_replies(window).await;
             pick_a_saved_reply(window, id, &name).await;
@@ -347,6 +350,78 @@ async fn start_a_conversation(window: &Window, sandbox: &Sandbox) -> i64 {
     window.settle().await;
     window.screenshot("new-conversation-sent").await;
     conversation.id
+}
+
+/// Scenario 1b: WhatsApp Business starts with a template: the dialog shows the template's text and one
+/// field per substitution instead of a free text; Enter starts it; the sandbox gets the filled template.
+async fn start_with_a_template(window: &Window, sandbox: &Sandbox) {
+    let search = window.find("#search").await;
+    within("click the search box", search.click()).await;
+    press(window, &[Key::Control], "n").await;
+    wait(
+        window,
+        "the New conversation dialog",
+        "return document.getElementById('new-conversation').open;",
+        vec![],
+    )
+    .await;
+    choose(window, "#nc-account", ACCOUNT).await;
+    choose(window, "#nc-channel", "whatsapp_business").await;
+    wait(
+        window,
+        "the company's templates instead of a free text",
+        "return document.getElementById('nc-text-field').hidden \
+           && !document.getElementById('nc-template-field').hidden \
+           && Array.from(document.getElementById('nc-template').options).some(o => o.value === 'order_status');",
+        vec![],
+    )
+    .await;
+    choose(window, "#nc-template", "order_status").await;
+    wait(
+        window,
+        "two substitution fields and the template's text",
+        "return document.querySelectorAll('#nc-template-vars input').length === 2 \
+           && document.getElementById('nc-template-body').textContent.includes('{{2}}');",
+        vec![],
+    )
+    .await;
+    let order = format!("{}", std::process::id());
+    let fields = within(
+        "the substitution fields",
+        window
+            .client()
+            .find_all(fantoccini::Locator::Css("#nc-template-vars input")),
+    )
+    .await;
+    for (field, value) in fields.iter().zip(["Анна", order.as_str()]) {
+        within("click a field", field.click()).await;
+        within("type a value", field.send_keys(value)).await;
+    }
+    window
+        .js("document.getElementById('nc-contact').value = '';", vec![])
+        .await;
+    type_into(window, "#nc-contact", "+7 925 000-55-88").await;
+    window.settle().await;
+    window.screenshot("new-conversation-template").await;
+    // Enter in a field starts it.
+    press(window, &[], &key(Key::Enter)).await;
+    let expected = format!("Привет, Анна. Ваш заказ {order} передан в доставку.");
+    let arrived = wait_for_text(sandbox, &expected).await;
+    assert_eq!(arrived.len(), 1, "the template went out once");
+    let conversation = sandbox
+        .conversations()
+        .into_iter()
+        .find(|c| c.name.as_deref() == Some("79250005588"))
+        .expect("a conversation with the normalised phone");
+    assert_eq!(conversation.channel_type, "whatsapp_business");
+    wait(
+        window,
+        "the dialog closed and the conversation open",
+        "return !document.getElementById('new-conversation').open \
+           && document.getElementById('thread-title').textContent === '+7 925 000-55-88';",
+        vec![],
+    )
+    .await;
 }
 
 /// The delivery states the outgoing message with `text` shows, in order (each once), until it is
