@@ -171,24 +171,36 @@ function onPaste(event) {
   const names = new Set(paths.map((path) => path.slice(path.lastIndexOf("/") + 1)));
   const files = Array.from(data.files ?? []).filter((file) => !names.has(file.name));
   const types = Array.from(data.types ?? []);
+  // What the view held back: an image (no types at all), or file URLs (a uri-list it reads as empty).
   const hidden = paths.length === 0 && files.length === 0
-    && !data.getData("text/plain")
-    && (types.length === 0 || types.every((type) => type === "text/uri-list" || type === "Files"));
+    && ((types.length === 0 && !data.getData("text/plain"))
+      || (types.includes("text/uri-list") && !data.getData("text/uri-list"))
+      || (types.includes("Files") && !data.getData("text/plain")));
   if (paths.length === 0 && files.length === 0 && !(hidden && navigator.clipboard?.read)) return;
   event.preventDefault();
   if (!composer.conversation) return;
-  if (composer.noFilesReason) {
-    composer.onError({ message: composer.noFilesReason });
-    return;
-  }
-  const staging = hidden ? readClipboard() : Promise.resolve({ paths, files });
-  staging.then(({ paths: found, files: blobs }) => stagePasted(found, blobs)).catch(composer.onError);
+  const textarea = event.target;
+  const staging = hidden ? readClipboard() : Promise.resolve({ paths, files, text: "" });
+  staging.then(({ paths: found, files: blobs, text }) => {
+    if (found.length === 0 && blobs.length === 0) {
+      // No file after all: the paste is the clipboard's text, as it would have been.
+      if (text) textarea.setRangeText(text, textarea.selectionStart, textarea.selectionEnd, "end");
+      if (text) textarea.dispatchEvent(new Event("input"));
+      return undefined;
+    }
+    if (composer.noFilesReason) {
+      composer.onError({ message: composer.noFilesReason });
+      return undefined;
+    }
+    return stagePasted(found, blobs);
+  }).catch(composer.onError);
 }
 
-/** Images and file:// URIs from the async clipboard API, as `{ paths, files }`. */
+/** Images, file:// URIs and the text from the async clipboard API, as `{ paths, files, text }`. */
 async function readClipboard() {
   const paths = [];
   const files = [];
+  let text = "";
   for (const item of await navigator.clipboard.read()) {
     const image = item.types.find((type) => type.startsWith("image/"));
     if (image) {
@@ -197,8 +209,10 @@ async function readClipboard() {
     } else if (item.types.includes("text/uri-list")) {
       paths.push(...filePaths(await (await item.getType("text/uri-list")).text()));
     }
+    const plain = item.types.find((type) => type.startsWith("text/plain"));
+    if (!text && plain) text = await (await item.getType(plain)).text();
   }
-  return { paths, files };
+  return { paths, files, text };
 }
 
 /** The local paths of the file:// URIs in a text/uri-list (comments and other schemes left out). */
