@@ -10,7 +10,7 @@
 //!   dialog and the sandbox gets the filled template.
 //! - **Paste** (Ctrl+V): an image put on the X clipboard with `xclip` (as image/png) and a file copied
 //!   as a `text/uri-list` (as a file manager does) are staged as chips and sent; the sandbox holds both
-//!   byte for byte.
+//!   byte for byte. Text on the clipboard stays a text paste.
 //! - **Attach link…**: a non-http(s) link is refused with a message; a link to a file served on
 //!   127.0.0.1 by the test is staged (its name, the URL as title) and sent; the sandbox fetches it and
 //!   holds the served bytes.
@@ -521,9 +521,33 @@ async fn paste_an_image_and_a_copied_file(
     let image = std::fs::read(&image_path).expect("read the PNG");
     let copied = write_random_file(&scratch.join("copied"), "contract draft.pdf", 30_000);
 
-    let clipboard = Clipboard::offer("image/png", &image);
+    // Text stays a text paste.
+    let clipboard = Clipboard::offer("UTF8_STRING", "plain words".as_bytes());
     let composer = window.find("#composer-text").await;
     within("click the composer", composer.click()).await;
+    press(window, &[Key::Control], "v").await;
+    wait(
+        window,
+        "the text pasted as text",
+        "return document.getElementById('composer-text').value === 'plain words';",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        window.count("#staged-files li").await,
+        0,
+        "no chip for text"
+    );
+    drop(clipboard);
+    window
+        .js(
+            "const box = document.getElementById('composer-text'); box.value = '';\
+             box.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await;
+
+    let clipboard = Clipboard::offer("image/png", &image);
     press(window, &[Key::Control], "v").await;
     wait_for_chip(window, "pasted-image-1.png").await;
     drop(clipboard);
