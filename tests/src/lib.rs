@@ -153,8 +153,10 @@ impl World {
     }
 
     /// Stops the current sandbox and starts another with `config` (new port, new state).
-    pub fn restart_sandbox(&mut self, config: SandboxConfig) {
+    pub fn restart_sandbox(&mut self, mut config: SandboxConfig) {
         if let Some(old) = self.sandbox.take() {
+            // The same seed serves the same data only at the same anchor time.
+            config.seed_anchor = config.seed_anchor.or(Some(old.seed_anchor()));
             self.runtime.block_on(old.shutdown());
         }
         let fresh = self

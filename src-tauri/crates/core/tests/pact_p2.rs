@@ -211,7 +211,20 @@ async fn messages_arriving_during_a_sync_are_cached_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_p1_account_switched_to_p2_keeps_its_cache_and_reads_no_history() {
-    let sandbox = p2_sandbox(10, 15).await;
+    // Two days back, every sent message is settled (delivered or read), so the switch re-reads no
+    // status either; newer ones would be read again through p2, whose times carry milliseconds where
+    // p1 wrote whole seconds.
+    std::env::set_var(parley_core::RATE_LIMIT_SCALE_ENV, SCALE.to_string());
+    let sandbox = Sandbox::start(SandboxConfig {
+        conversations: 10,
+        messages_per_conversation: 15,
+        p2_limit_scale: Some(SCALE),
+        job_delay: Duration::ZERO,
+        seed_anchor: Some(chrono::Utc::now() - chrono::Duration::days(2)),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
     let dir = tempfile::tempdir().unwrap();
     let parley = common::core_with_account(dir.path(), &sandbox).await;
     common::sync(&parley).await;
