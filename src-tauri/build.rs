@@ -37,6 +37,20 @@ const COMMANDS: &[&str] = &[
     "attachments_open",
     "attachments_save",
     "app_locale",
+    "files_describe",
+    "files_stage_pasted",
+    "conversations_start_options",
+    "conversations_templates",
+    "conversations_start",
+    "conversations_resolve",
+    "replies_list",
+    "replies_add",
+    "replies_update",
+    "replies_remove",
+    "replies_fill",
+    "teammates_list",
+    "teammates_refresh",
+    "teammates_label",
 ];
 
 fn main() {
