@@ -26,6 +26,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/_sandbox/upload_speed", post(set_upload_speed))
         .route("/_sandbox/p2_limits", post(set_p2_limits))
         .route("/_sandbox/incoming", post(push_incoming))
+        .route("/_sandbox/clock", post(set_clock))
         .route("/_sandbox/stats", get(stats))
         .route("/files/{id}/{file_name}", get(serve_file))
 }
@@ -56,6 +57,24 @@ async fn set_faults(
         }
     }
     lock(&shared.switches).faults = faults;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    offset_seconds: i64,
+}
+
+/// `POST /_sandbox/clock` with `{"offset_seconds":-31536000}`: the server's clock that far from
+/// the computer's for every time written from now on (0 puts them in agreement again).
+async fn set_clock(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let ClockBody { offset_seconds } = parse_body(&body)?;
+    let offset = chrono::Duration::try_seconds(offset_seconds)
+        .ok_or_else(|| ApiError::bad_request("offset_seconds is out of range"))?;
+    shared.clock.set_offset(offset);
     Ok(done())
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What a sandbox generates at start and how it behaves.
@@ -48,9 +48,18 @@ pub struct SandboxConfig {
     pub p2_status_read_after: Duration,
     /// The instant every seeded time lies before (p1, p2 and VoIPbin alike): the newest
     /// conversation's last message is a few minutes before it. `None` (the default) is the moment
-    /// the sandbox starts, rounded down to a whole second, so the data looks alive; a fixed value
-    /// makes two sandboxes of the same seed serve identical data. See [`crate::Sandbox::seed_anchor`].
+    /// the sandbox starts by the server's clock (so shifted by [`Self::server_clock_offset`]),
+    /// rounded down to a whole second, so the data looks alive to the server itself; a fixed value
+    /// (a time on the server's clock) makes two sandboxes of the same seed serve identical data.
+    /// See [`crate::Sandbox::seed_anchor`].
     pub seed_anchor: Option<DateTime<Utc>>,
+    /// How far the server's clock is from the computer's (negative: behind). Every time the
+    /// sandbox writes for something new (a message sent or received, a conversation, a delivery
+    /// job, VoIPbin `tm_create` / `tm_update`, a login token's `iat` / `exp`) is "now + offset",
+    /// and the default seed anchor is shifted by it too, so a server a year behind has its
+    /// history a year back as well and stamps a message sent now with a date a year ago. Zero by
+    /// default; [`crate::Sandbox::set_server_clock_offset`] changes it at run time.
+    pub server_clock_offset: ChronoDuration,
     /// Whether VoIPbin's legacy `POST /v1.0/conversations/setup` is answered (`{"reference_type":
     /// "line"}` creates a LINE conversation); off (the default), it is 404 as in today's API.
     pub voipbin_legacy_setup: bool,
@@ -79,6 +88,7 @@ impl Default for SandboxConfig {
             p2_status_delivered_after: Duration::from_secs(2),
             p2_status_read_after: Duration::from_secs(6),
             seed_anchor: None,
+            server_clock_offset: ChronoDuration::zero(),
             voipbin_legacy_setup: false,
             file_url_timeout: Duration::from_secs(10),
         }

@@ -30,6 +30,7 @@ pub fn deliver(shared: &Shared, job_id: i64) -> Option<Job> {
         false,
         sent.text.clone(),
         sent.attachment_ids.clone(),
+        world.now(),
     );
     message.job_id = Some(job.id);
     if !world.append_live_message(job.conversation_id, message) {

@@ -26,7 +26,8 @@ const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\
 
 /// Runs every p1 request through the switches, then the handler.
 pub async fn p1_guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    shared.count_request(&route_name(&request));
+    let route = route_name(&request);
+    shared.count_request(&route);
     let latency = lock(&shared.switches).latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -37,10 +38,7 @@ pub async fn p1_guard(State(shared): State<Arc<Shared>>, request: Request, next:
     }
     let fault = lock(&shared.switches).draw_fault();
     if let Some(kind) = fault {
-        shared.with_stats(|s| {
-            s.faults_injected += 1;
-            *s.faults_by_kind.entry(kind.name().to_owned()).or_insert(0) += 1;
-        });
+        shared.count_fault(&route, kind);
     }
     let kill = request.extensions().get::<ConnectionKill>().cloned();
     match fault {

@@ -18,9 +18,12 @@
 //! "reset_after_processing"]}`, `POST /_sandbox/latency {"ms":50}`,
 //! `POST /_sandbox/rate_limit {"per_minute":N}` (or `null`), `POST /_sandbox/p2_limits {"scale":1.0}`
 //! (or `null`: p2's documented per-endpoint limits off),
-//! `POST /_sandbox/incoming {"conversation_id":1,"text":"hi"}` and `GET /_sandbox/stats`.
+//! `POST /_sandbox/incoming {"conversation_id":1,"text":"hi"}`,
+//! `POST /_sandbox/clock {"offset_seconds":-31536000}` (the server's clock a year behind the
+//! computer's, see [`Sandbox::set_server_clock_offset`]) and `GET /_sandbox/stats`.
 
 mod admin;
+mod clock;
 mod config;
 mod content;
 mod delivery;
@@ -80,13 +83,16 @@ impl Sandbox {
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
-        let anchor = seed::anchor_of(&config);
-        let world = seed::generate(&config, anchor);
+        let clock = clock::ServerClock::new(config.server_clock_offset);
+        let anchor = seed::anchor_of(&config, &clock);
+        let mut world = seed::generate(&config, anchor);
+        world.clock = clock.clone();
         let shared = Arc::new(Shared::new(
             world,
             &config,
             files_base(addr),
-            voipbin::VoipbinState::new(&config, anchor),
+            voipbin::VoipbinState::new(&config, anchor, clock.clone()),
+            clock,
         ));
         let router = p1::router(Arc::clone(&shared))
             .merge(p2::router(Arc::clone(&shared)))
@@ -162,6 +168,26 @@ impl Sandbox {
         lock(&self.shared.world).seeded_at
     }
 
+    /// Sets the server's clock `offset` from the computer's (negative: behind) for every time
+    /// written from now on, on p1, p2 and VoIPbin alike (see
+    /// [`SandboxConfig::server_clock_offset`]). What is stored keeps its times, and a thread stays
+    /// in time order: after a step back, new messages of a thread whose newest message is later
+    /// than the server's new "now" are stamped just after it. To have a whole sandbox (its seeded
+    /// history too) on a wrong clock, set the offset in the config.
+    pub fn set_server_clock_offset(&self, offset: chrono::Duration) {
+        self.shared.clock.set_offset(offset);
+    }
+
+    /// How far the server's clock is from the computer's.
+    pub fn server_clock_offset(&self) -> chrono::Duration {
+        self.shared.clock.offset()
+    }
+
+    /// The server's time now: the computer's plus [`Sandbox::server_clock_offset`].
+    pub fn server_now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
     /// The API token the sandbox accepts.
     pub fn token(&self) -> String {
         self.shared.token.clone()
@@ -200,6 +226,16 @@ impl Sandbox {
     pub fn push_incoming_message(&self, conversation_id: i64, text: &str) -> i64 {
         self.shared
             .push_incoming(conversation_id, text)
+            .unwrap_or(0)
+    }
+
+    /// Adds an outgoing message now as a teammate would write it elsewhere (Pact's web app, another
+    /// device): it joins the thread at once, but it is not a send accepted through the API, so
+    /// [`Sandbox::sent_messages`] does not list it. Returns its id, or 0 when the conversation
+    /// does not exist.
+    pub fn push_team_message(&self, conversation_id: i64, text: &str) -> i64 {
+        self.shared
+            .push_message(conversation_id, text, false)
             .unwrap_or(0)
     }
 
@@ -282,6 +318,17 @@ impl Sandbox {
         self.shared
             .voipbin
             .add_message(conversation_id, text, true)
+            .and_then(|message| message["id"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Adds an outgoing VoIPbin message now as a teammate would write it in VoIPbin's console (not
+    /// through the API, so [`Sandbox::voipbin_sent_messages`] does not list it), pushes it on the
+    /// WebSocket and returns its id (empty when the conversation does not exist).
+    pub fn push_voipbin_team_message(&self, conversation_id: &str, text: &str) -> String {
+        self.shared
+            .voipbin
+            .add_message_from(conversation_id, text, voipbin::Origin::Team)
             .and_then(|message| message["id"].as_str().map(str::to_owned))
             .unwrap_or_default()
     }

@@ -56,6 +56,10 @@ struct Args {
     /// seed and anchor always give the same data).
     #[arg(long, value_parser = parse_anchor)]
     seed_anchor: Option<DateTime<Utc>>,
+    /// Run the server's clock this many seconds from the computer's (negative: behind), for every
+    /// time it writes and for the default seed anchor.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    server_clock_offset_secs: i64,
 }
 
 fn parse_anchor(raw: &str) -> Result<DateTime<Utc>, String> {
@@ -100,6 +104,8 @@ impl Args {
             p2_limit_scale: self.p2_limit_scale.0,
             voipbin_legacy_setup: self.voipbin_legacy_setup,
             seed_anchor: self.seed_anchor,
+            server_clock_offset: chrono::Duration::try_seconds(self.server_clock_offset_secs)
+                .unwrap_or_default(),
             ..SandboxConfig::default()
         }
     }

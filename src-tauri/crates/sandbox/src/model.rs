@@ -7,6 +7,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
+use crate::clock::ServerClock;
+
 /// How a timestamp is written on the wire (the docs show both shapes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeShape {
@@ -193,9 +195,16 @@ pub struct World {
     pub next_job_id: i64,
     /// The anchor every seeded time lies before (when the sandbox started, whole seconds).
     pub seeded_at: DateTime<Utc>,
+    /// The server's clock every new time is read from.
+    pub clock: ServerClock,
 }
 
 impl World {
+    /// The server's time now (the computer's plus the clock offset).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// The company with this id.
     pub fn company(&self, id: i64) -> Option<&Company> {
         let index = usize::try_from(id.checked_sub(1)?).ok()?;
@@ -244,14 +253,15 @@ impl World {
         self.next_job_id
     }
 
-    /// Appends a message created now (or just after the newest one, so created_at keeps
-    /// strictly increasing) and moves the conversation's last-message times.
-    /// Returns false when the conversation does not exist.
+    /// Appends a message created now by the server's clock (or just after the newest one, so
+    /// created_at keeps strictly increasing: after the clock was set back at run time, new
+    /// messages follow the thread's newest one until the clock catches up) and moves the
+    /// conversation's last-message times. Returns false when the conversation does not exist.
     pub fn append_live_message(&mut self, conversation_id: i64, mut message: Message) -> bool {
+        let now = self.now();
         let Some(conversation) = self.conversation_mut(conversation_id) else {
             return false;
         };
-        let now = Utc::now();
         let after_last = conversation
             .messages
             .last()
@@ -267,19 +277,21 @@ impl World {
     }
 }
 
-/// A new message as the live API creates it (ISO time, attachments as `[]`).
+/// A new message as the live API creates it (ISO time, attachments as `[]`), written at `now`
+/// (the server's time; [`World::append_live_message`] sets the time it is stored with).
 pub fn live_message(
     id: i64,
     income: bool,
     text: Option<String>,
     attachment_ids: Vec<i64>,
+    now: DateTime<Utc>,
 ) -> Message {
     Message {
         id,
         income,
         text,
         empty_text: EmptyText::Null,
-        created_at: Utc::now(),
+        created_at: now,
         time_shape: TimeShape::Iso,
         attachment_ids,
         empty_attachments: EmptyList::Array,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
+use crate::clock::ServerClock;
 use crate::config::SandboxConfig;
 use crate::content::{self, Locale};
 use crate::model::{
@@ -47,18 +48,13 @@ const COMPANY_NAMES: &[&str] = &[
 
 const ASSIGNEES: [i64; 4] = [7, 12, 31, 58];
 
-/// The anchor of a sandbox starting now: the current time, rounded down to a whole second (so
-/// every seeded time has whole milliseconds, as the wire shows them).
-pub fn anchor_now() -> DateTime<Utc> {
-    let now = Utc::now();
-    Utc.timestamp_opt(now.timestamp(), 0)
-        .single()
-        .unwrap_or(now)
-}
-
-/// The anchor a config asks for, or [`anchor_now`].
-pub fn anchor_of(config: &SandboxConfig) -> DateTime<Utc> {
-    config.seed_anchor.unwrap_or_else(anchor_now)
+/// The anchor a config asks for, or the server's time now (the computer's shifted by the config's
+/// `server_clock_offset`), rounded down to a whole second so every seeded time has whole
+/// milliseconds, as the wire shows them.
+pub fn anchor_of(config: &SandboxConfig, clock: &ServerClock) -> DateTime<Utc> {
+    config
+        .seed_anchor
+        .unwrap_or_else(|| clock.now_whole_seconds())
 }
 
 /// Builds the whole world for a config, its times before `anchor`.

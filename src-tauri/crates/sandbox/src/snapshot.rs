@@ -107,6 +107,10 @@ pub struct SandboxStats {
     /// p2 requests answered 429 by the documented per-endpoint limits.
     #[serde(default)]
     pub p2_rate_limited: u64,
+    /// Injected faults by route (as in `per_route`), then by kind name, so a test can tell that
+    /// sends themselves lost their answers.
+    #[serde(default)]
+    pub faults_by_route: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl SnapshotCompany {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::clock::ServerClock;
 use crate::config::{FaultConfig, FaultKind, SandboxConfig};
 use crate::model::{live_message, World};
 use crate::p2::limits::P2Limiter;
@@ -121,6 +122,8 @@ pub struct Shared {
     pub links: reqwest::Client,
     /// How long a `file_url` download may take in all.
     pub file_url_timeout: Duration,
+    /// The server's clock (shared with the Pact and VoIPbin worlds).
+    pub clock: ServerClock,
 }
 
 /// The p2 status delays of the config.
@@ -137,6 +140,7 @@ impl Shared {
         config: &SandboxConfig,
         files_base: String,
         voipbin: VoipbinState,
+        clock: ServerClock,
     ) -> Shared {
         Shared {
             world: Mutex::new(world),
@@ -154,6 +158,7 @@ impl Shared {
             },
             links: crate::link::client(config.file_url_timeout),
             file_url_timeout: config.file_url_timeout,
+            clock,
         }
     }
 
@@ -169,10 +174,16 @@ impl Shared {
 
     /// Adds an incoming message now; `None` when the conversation does not exist.
     pub fn push_incoming(&self, conversation_id: i64, text: &str) -> Option<i64> {
+        self.push_message(conversation_id, text, true)
+    }
+
+    /// Adds a message now, from the contact (`income`) or from the team; `None` when the
+    /// conversation does not exist.
+    pub fn push_message(&self, conversation_id: i64, text: &str, income: bool) -> Option<i64> {
         let mut world = lock(&self.world);
         world.conversation(conversation_id)?;
         let id = world.take_message_id();
-        let message = live_message(id, true, Some(text.to_owned()), Vec::new());
+        let message = live_message(id, income, Some(text.to_owned()), Vec::new(), world.now());
         world
             .append_live_message(conversation_id, message)
             .then_some(id)
@@ -193,6 +204,22 @@ impl Shared {
         let mut stats = lock(&self.stats);
         stats.requests += 1;
         *stats.per_route.entry(route.to_owned()).or_insert(0) += 1;
+    }
+
+    /// Counts a fault injected into a request on `route`.
+    pub fn count_fault(&self, route: &str, kind: FaultKind) {
+        let mut stats = lock(&self.stats);
+        stats.faults_injected += 1;
+        *stats
+            .faults_by_kind
+            .entry(kind.name().to_owned())
+            .or_insert(0) += 1;
+        *stats
+            .faults_by_route
+            .entry(route.to_owned())
+            .or_default()
+            .entry(kind.name().to_owned())
+            .or_insert(0) += 1;
     }
 
     /// Updates the statistics.

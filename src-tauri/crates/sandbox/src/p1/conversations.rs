@@ -7,7 +7,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bytes::Bytes;
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::{ok, page_of, parse_id, require_company, require_conversation};
@@ -272,7 +271,7 @@ fn find_or_add_conversation(
         channel_id: channel.id,
         hide_channel_id: false,
         channel_type: channel.provider,
-        created_at: Utc::now(),
+        created_at: world.now(),
         time_shape: TimeShape::Iso,
         avatar: "/avatars/original/missing.png".to_owned(),
         sender_external_id: handle.to_owned(),
@@ -293,14 +292,14 @@ fn find_or_add_conversation(
 
 fn add_first_message(world: &mut World, conversation_id: i64, text: String) {
     let id = world.take_message_id();
-    let message = live_message(id, false, Some(text.clone()), Vec::new());
+    let message = live_message(id, false, Some(text.clone()), Vec::new(), world.now());
     if !world.append_live_message(conversation_id, message) {
         return;
     }
     let delivered_at = world
         .conversation(conversation_id)
         .and_then(|c| c.last_message_at)
-        .unwrap_or_else(Utc::now);
+        .unwrap_or_else(|| world.now());
     world.sent.push(SentRecord {
         message_id: id,
         text: Some(text),

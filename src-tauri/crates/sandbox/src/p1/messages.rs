@@ -6,7 +6,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bytes::Bytes;
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::{ok, page_of, parse_id, require_conversation};
@@ -143,7 +142,7 @@ fn accept(
         .conversation(conversation_id)
         .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
     let (channel_id, channel_type) = (conversation.channel_id, conversation.channel_type);
-    let now = Utc::now();
+    let now = world.now();
     let job = Job {
         id: world.take_job_id(),
         company_id,

@@ -44,10 +44,7 @@ pub async fn p2_guard(State(shared): State<Arc<Shared>>, request: Request, next:
     }
     let fault = lock(&shared.switches).draw_fault();
     if let Some(kind) = fault {
-        shared.with_stats(|s| {
-            s.faults_injected += 1;
-            *s.faults_by_kind.entry(kind.name().to_owned()).or_insert(0) += 1;
-        });
+        shared.count_fault(&route, kind);
     }
     let kill = request.extensions().get::<ConnectionKill>().cloned();
     match fault {

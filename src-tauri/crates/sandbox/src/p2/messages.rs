@@ -8,7 +8,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use bytes::Bytes;
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::params::{P2Params, Page};
@@ -137,6 +136,7 @@ fn append_outgoing(
         false,
         outgoing.text.clone(),
         outgoing.attachment_ids.clone(),
+        world.now(),
     );
     message.p2.replied_to_id = replied_to_id;
     message.p2.live = Some(LiveSend {
@@ -149,7 +149,7 @@ fn append_outgoing(
     let at = world
         .conversation(conversation_id)
         .and_then(|c| c.last_message_at)
-        .unwrap_or_else(Utc::now);
+        .unwrap_or_else(|| world.now());
     world.sent.push(SentRecord {
         message_id: id,
         text: outgoing.text,
@@ -424,7 +424,7 @@ fn find_or_add_conversation(world: &mut World, company_id: i64, recipient: &Reci
         channel_id: channel.id,
         hide_channel_id: false,
         channel_type: channel.provider,
-        created_at: Utc::now(),
+        created_at: world.now(),
         time_shape: TimeShape::Iso,
         avatar: "/avatars/original/missing.png".to_owned(),
         sender_external_id: recipient.handle.clone(),

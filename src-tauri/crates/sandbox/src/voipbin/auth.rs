@@ -37,8 +37,19 @@ impl VoipbinState {
         let expires_at = now + self.jwt_lifetime;
         self.logins
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The claims carry the server's clock; whether the token is still good is measured from
+        // when it was handed out, so a wrong server clock never cuts a lifetime short here.
+        let (customer_id, server_now) = {
+            let world = lock(&self.world);
+            (world.customer_id.clone(), world.clock.system_now())
+        };
         let mut issued = lock(&self.issued);
-        let token = jwt(username, &self.customer_id(), expires_at, issued.len());
+        let claims = Claims {
+            issued_at: server_now,
+            expires_at: server_now + self.jwt_lifetime,
+            serial: issued.len(),
+        };
+        let token = jwt(username, &customer_id, &claims);
         issued.push(Issued {
             token: token.clone(),
             expires_at,
@@ -86,15 +97,23 @@ impl VoipbinState {
     }
 }
 
+/// The times and serial number a token's claims carry (times by the server's clock).
+struct Claims {
+    issued_at: SystemTime,
+    expires_at: SystemTime,
+    serial: usize,
+}
+
 /// A JWT-shaped token: the claims are real, the signature is only a sandbox marker.
-fn jwt(username: &str, customer_id: &str, expires_at: SystemTime, serial: usize) -> String {
+fn jwt(username: &str, customer_id: &str, claims: &Claims) -> String {
     let seconds = |at: SystemTime| at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let serial = claims.serial;
     let header = json!({ "alg": "HS256", "typ": "JWT" });
     let claims = json!({
         "username": username,
         "customer_id": customer_id,
-        "iat": seconds(SystemTime::now()),
-        "exp": seconds(expires_at),
+        "iat": seconds(claims.issued_at),
+        "exp": seconds(claims.expires_at),
         "serial": serial,
     });
     let encode = |value: &serde_json::Value| URL_SAFE_NO_PAD.encode(value.to_string());

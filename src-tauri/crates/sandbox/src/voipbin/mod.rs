@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch};
 
+use crate::clock::ServerClock;
 use crate::config::SandboxConfig;
 use crate::state::{lock, Shared};
 use model::{uuid_from, Channel, VbConversation, VbMessage, VbWorld, NIL_UUID};
@@ -80,6 +81,17 @@ pub struct VoipbinMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// Who wrote a new VoIPbin message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The contact (incoming).
+    Contact,
+    /// The customer, through `POST .../messages` (counted among the sent messages).
+    Api,
+    /// A teammate elsewhere (the VoIPbin admin console): outgoing, but not sent through the API.
+    Team,
+}
+
 /// One event for the WebSocket: its topic and the text frames to send (a duplicate is two frames).
 #[derive(Debug, Clone)]
 pub struct WsEvent {
@@ -112,10 +124,12 @@ pub struct VoipbinState {
 }
 
 impl VoipbinState {
-    /// State for the configuration's seed, its times before `anchor`.
-    pub fn new(config: &SandboxConfig, anchor: DateTime<Utc>) -> VoipbinState {
+    /// State for the configuration's seed, its times before `anchor`, new times read from `clock`.
+    pub fn new(config: &SandboxConfig, anchor: DateTime<Utc>, clock: ServerClock) -> VoipbinState {
+        let mut world = seed::generate(config, anchor);
+        world.clock = clock;
         VoipbinState {
-            world: Mutex::new(seed::generate(config, anchor)),
+            world: Mutex::new(world),
             access_key: config.voipbin_access_key.clone(),
             username: config.voipbin_username.clone(),
             password: config.voipbin_password.clone(),
@@ -149,16 +163,37 @@ impl VoipbinState {
         }
     }
 
-    /// Adds a message now (incoming from the contact or sent by us), publishes it and the
-    /// conversation update; `None` for an unknown conversation.
+    /// Adds a message now (incoming from the contact or sent by us through the API), publishes it
+    /// and the conversation update; `None` for an unknown conversation.
     pub fn add_message(&self, conversation_id: &str, text: &str, incoming: bool) -> Option<Value> {
+        let origin = if incoming {
+            Origin::Contact
+        } else {
+            Origin::Api
+        };
+        self.add_message_from(conversation_id, text, origin)
+    }
+
+    /// Adds a message now from `origin`, publishes it and the conversation update; `None` for an
+    /// unknown conversation. Only messages sent through the API count as sent.
+    pub fn add_message_from(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        origin: Origin,
+    ) -> Option<Value> {
+        let incoming = origin == Origin::Contact;
         let (message, conversation, customer) = {
             let mut world = lock(&self.world);
-            world.conversation(conversation_id)?;
+            let newest = world
+                .conversation(conversation_id)?
+                .messages
+                .last()
+                .map(|m| m.created);
             let id = world.take_live_id();
-            let at = world.take_stamp();
+            let at = world.take_stamp_after(newest);
             let customer = world.customer_id.clone();
-            if !incoming {
+            if origin == Origin::Api {
                 world.sent.push((conversation_id.to_owned(), id.clone()));
             }
             let conversation = world.conversation_mut(conversation_id)?;

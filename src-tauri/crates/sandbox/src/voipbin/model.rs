@@ -5,6 +5,8 @@
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
+use crate::clock::ServerClock;
+
 /// The nil UUID: "no owner".
 pub const NIL_UUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -149,6 +151,8 @@ pub struct VbWorld {
     pub next_live_id: u64,
     /// Latest timestamp handed out, so live timestamps strictly increase.
     pub last_stamp: Option<DateTime<Utc>>,
+    /// The server's clock live timestamps are read from.
+    pub clock: ServerClock,
 }
 
 impl VbWorld {
@@ -168,13 +172,22 @@ impl VbWorld {
         uuid_from(0x5A4D_B0C5_0000_0000, self.next_live_id)
     }
 
-    /// `now`, but strictly after every timestamp handed out before (no two live items tie).
+    /// `now` by the server's clock, but strictly after every timestamp handed out before (no two
+    /// live items tie).
     pub fn take_stamp(&mut self) -> DateTime<Utc> {
-        let now = Utc::now();
-        let stamp = match self.last_stamp {
-            Some(last) if now <= last => last + chrono::Duration::microseconds(1),
-            _ => now,
-        };
+        self.take_stamp_after(None)
+    }
+
+    /// [`Self::take_stamp`], and also strictly after `floor` (a thread's newest message), so a
+    /// thread stays in time order, which its pages (`page_token` = a `tm_create`) rely on, even
+    /// after the clock was set back at run time.
+    pub fn take_stamp_after(&mut self, floor: Option<DateTime<Utc>>) -> DateTime<Utc> {
+        let mut stamp = self.clock.now();
+        for earlier in [self.last_stamp, floor].into_iter().flatten() {
+            if stamp <= earlier {
+                stamp = earlier + chrono::Duration::microseconds(1);
+            }
+        }
         self.last_stamp = Some(stamp);
         stamp
     }

@@ -160,7 +160,8 @@ async fn voipbin_guard(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| request.uri().path(), MatchedPath::as_str);
-    shared.count_request(&format!("{} {route}", request.method()));
+    let route = format!("{} {route}", request.method());
+    shared.count_request(&route);
     let latency = lock(&shared.switches).latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -171,10 +172,7 @@ async fn voipbin_guard(
     }
     let fault = lock(&shared.switches).draw_fault();
     if let Some(kind) = fault {
-        shared.with_stats(|s| {
-            s.faults_injected += 1;
-            *s.faults_by_kind.entry(kind.name().to_owned()).or_insert(0) += 1;
-        });
+        shared.count_fault(&route, kind);
     }
     let kill = request.extensions().get::<ConnectionKill>().cloned();
     match fault {

@@ -44,6 +44,10 @@ async fn status_500_and_html_502_answer_without_effect() {
     assert_eq!(stats.faults_injected, 2);
     assert_eq!(stats.faults_by_kind["status500"], 1);
     assert_eq!(stats.faults_by_kind["html502"], 1);
+    let on_sends = &stats.faults_by_route
+        ["POST /p1/companies/{company_id}/conversations/{conversation_id}/messages"];
+    assert_eq!(on_sends["status500"], 1);
+    assert_eq!(on_sends["html502"], 1);
 }
 
 #[tokio::test]
