@@ -9,17 +9,6 @@ import { invoke } from "./ipc.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
 
-/** The messenger whose first message must be a template. */
-const TEMPLATE_CHANNEL = "whatsapp_business";
-/**
- * How each messenger addresses the contact (the first way is the default); the rest take a phone.
- * VoIPbin's LINE setup addresses nobody: the channel's own contact writes first.
- */
-const CONTACT_BY = {
-  telegram_personal: ["phone", "username"],
-  vkontakte_direct: ["username"],
-  line: [],
-};
 
 const $ = (id) => document.getElementById(id);
 
@@ -118,13 +107,26 @@ function showAccount() {
   $("nc-company-field").hidden = companies.length < 2;
   const channel = $("nc-channel");
   const previousChannel = channel.value;
-  channel.replaceChildren(...(choice?.channels ?? []).map((name) => option(name, channelLabel(name))));
-  if (choice?.channels.includes(previousChannel)) channel.value = previousChannel;
+  channel.replaceChildren(...(choice?.channels ?? []).map(({ name }) => option(name, channelLabel(name))));
+  if (choice?.channels.some(({ name }) => name === previousChannel)) channel.value = previousChannel;
   showChannel();
 }
 
+/** The chosen account's rules for a messenger, as the core gives them (phone, username, template). */
+function channelRule(channel) {
+  return chosenAccount()?.channels.find((choice) => choice.name === channel) ?? null;
+}
+
+/** How the messenger addresses the contact, the first way being the default ([] for none). */
 function contactWays(channel) {
-  return CONTACT_BY[channel] ?? ["phone"];
+  const rule = channelRule(channel);
+  if (!rule) return ["phone"];
+  return [rule.phone && "phone", rule.username && "username"].filter(Boolean);
+}
+
+/** True when the messenger's first message is a WABA template. */
+function takesTemplate(channel) {
+  return Boolean(channelRule(channel)?.template);
 }
 
 function showChannel() {
@@ -134,7 +136,7 @@ function showChannel() {
   if (!ways.includes($("nc-contact-kind").value)) $("nc-contact-kind").value = ways[0] ?? "phone";
   $("nc-contact-field").hidden = ways.length === 0;
   showContactKind();
-  const template = channel === TEMPLATE_CHANNEL;
+  const template = takesTemplate(channel);
   $("nc-text-field").hidden = template;
   $("nc-template-field").hidden = !template;
   if (template) loadTemplates();
@@ -220,7 +222,7 @@ async function submit(event) {
   const ways = contactWays(channel);
   const contact = ways.length > 0 ? $("nc-contact").value.trim() : "";
   const byUsername = ways.includes("username") && $("nc-contact-kind").value === "username";
-  const template = channel === TEMPLATE_CHANNEL;
+  const template = takesTemplate(channel);
   const args = {
     account: choice.account,
     companyId: chosenCompany(),

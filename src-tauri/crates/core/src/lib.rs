@@ -2,9 +2,11 @@
 //! dependency. The desktop app and `parley-cli` are thin shells over [`Parley`].
 
 mod budget;
+pub mod diagnostics;
 pub mod error;
 mod links;
 mod live;
+pub mod logging;
 pub mod model;
 mod outbox;
 mod paced_sync;
@@ -31,7 +33,8 @@ pub use model::*;
 pub use outbox::OutboxPolicy;
 pub use paced_sync::Focus;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretStore};
-pub use start::{CompanyChoice, NewConversation, StartOption, StartedConversation};
+pub use start::{ChannelChoice, CompanyChoice, NewConversation, StartOption, StartedConversation};
+pub use store::{CacheProblem, CacheRecovery};
 pub use ui_state::{
     CompanySummary, ConversationSummary, InboxFilter, InboxPage, InboxQuery, UploadProgress,
 };
@@ -69,13 +72,18 @@ pub struct Parley {
     providers: Mutex<HashMap<i64, Arc<dyn Provider>>>,
     uploads: outbox::UploadsInFlight,
     focus: Focus,
+    recovery: Mutex<Option<CacheRecovery>>,
 }
 
 impl Parley {
-    /// Opens the data folder (creating it, private to the user) and the cache inside it.
+    /// Opens the data folder (creating it, private to the user) and the cache inside it. A cache
+    /// that cannot be used (damaged, truncated, not a database, written by a newer Parley) is moved
+    /// aside and a fresh one opened, keeping the accounts where they can still be read: see
+    /// [`Parley::recovery`]. A full disk or a read-only data folder is an error that says so.
     pub async fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self> {
         create_private_dir(data_dir)?;
-        let store = Store::open(&data_dir.join(store::DATABASE_FILE)).await?;
+        let (store, recovery) =
+            Store::open_or_recover(&data_dir.join(store::DATABASE_FILE)).await?;
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
             store,
@@ -84,7 +92,28 @@ impl Parley {
             providers: Mutex::new(HashMap::new()),
             uploads: outbox::UploadsInFlight::default(),
             focus: Focus::default(),
+            recovery: Mutex::new(recovery),
         })
+    }
+
+    /// The cache this open (`just_now`) or an earlier one moved aside, until a window acknowledged
+    /// it ([`Parley::acknowledge_recovery`]): what to tell the user, once.
+    pub fn recovery(&self) -> Option<CacheRecovery> {
+        self.recovery
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Records that the user has seen the recovery message; [`Parley::recovery`] is `None` from now on,
+    /// in this process and the next.
+    pub async fn acknowledge_recovery(&self) -> Result<()> {
+        self.store.acknowledge_recovery().await?;
+        *self
+            .recovery
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        Ok(())
     }
 
     /// Replaces the outbox timing (tests, benchmarks).
@@ -221,6 +250,16 @@ impl Parley {
         account: &str,
         progress: &mut (dyn FnMut(SyncProgress) + Send),
     ) -> Result<SyncReport> {
+        let result = self.sync_now(account, progress).await;
+        diagnostics::note_sync(&self.data_dir, account, &result);
+        result
+    }
+
+    async fn sync_now(
+        &self,
+        account: &str,
+        progress: &mut (dyn FnMut(SyncProgress) + Send),
+    ) -> Result<SyncReport> {
         let account = self.store.account(account).await?;
         let provider = self.provider(&account).await?;
         let report = match provider.paced() {
@@ -343,7 +382,8 @@ impl Parley {
         let mut staged = links::stage_links(&message.links)?;
         staged.splice(
             0..0,
-            stage_files(&paths::outbox_dir(&self.data_dir), &message.files)?,
+            stage_files(&paths::outbox_dir(&self.data_dir), &message.files)
+                .map_err(|error| self.store.explain(error))?,
         );
         let entry = NewOutboxEntry {
             account_id: cached.account_id,
@@ -353,7 +393,14 @@ impl Parley {
             reply_to: message.reply_to,
             start: None,
         };
-        self.store.insert_outbox_entry(&entry).await
+        match self.store.insert_outbox_entry(&entry).await {
+            Ok(id) => Ok(id),
+            Err(error) => {
+                // Not queued: its staged copies go, what was queued before stays as it was.
+                remove_staged(&entry.files);
+                Err(self.store.explain(error))
+            }
+        }
     }
 
     /// Like [`process_outbox`](Self::process_outbox), and every `every` meanwhile hands `on_uploads`
@@ -378,6 +425,12 @@ impl Parley {
 
     /// Works every due outbox entry (or only `only`) once. Failures are recorded on the entries.
     pub async fn process_outbox(&self, only: Option<i64>) -> Result<()> {
+        self.work_outbox(only)
+            .await
+            .map_err(|error| self.store.explain(error))
+    }
+
+    async fn work_outbox(&self, only: Option<i64>) -> Result<()> {
         let lease = self.policy.lease.as_millis() as i64;
         while let Some(entry) = self.store.claim_due_outbox_entry(only, lease).await? {
             let conversation = self.store.conversation_by_id(entry.conversation_id).await?;
@@ -616,7 +669,7 @@ impl Parley {
                         .await?;
                 }
                 Err(error) => {
-                    tracing::info!(%error, "deleted message not read back; the next sync brings it")
+                    tracing::info!(code = %error.code, error = %logging::redact(&error.message), "deleted message not read back; the next sync brings it")
                 }
             }
         }
@@ -883,7 +936,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies the files to send into a fresh folder of the outbox, so the send survives the originals moving.
+/// Copies the files to send into a fresh folder of the outbox, so the send survives the originals
+/// moving, keeping each copy's size and SHA-256 so the outbox sends exactly what was queued. On any
+/// failure the folder goes again.
 fn stage_files(outbox_dir: &Path, files: &[PathBuf]) -> Result<Vec<NewOutboxFile>> {
     if files.is_empty() {
         return Ok(Vec::new());
@@ -891,47 +946,88 @@ fn stage_files(outbox_dir: &Path, files: &[PathBuf]) -> Result<Vec<NewOutboxFile
     let folder = outbox_dir.join(format!("{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&folder)
         .map_err(|error| CoreError::io("cannot create the outbox folder", error))?;
-    files
+    let staged: Result<Vec<_>> = files
         .iter()
         .enumerate()
-        .map(|(position, source)| {
-            let metadata = std::fs::metadata(source).map_err(|error| {
-                CoreError::io(format!("cannot read {}", source.display()), error)
-            })?;
-            if !metadata.is_file() {
-                return Err(CoreError::InvalidInput(format!(
-                    "{} is not a file",
-                    source.display()
-                )));
-            }
-            if metadata.len() > MAX_ATTACHMENT_BYTES {
-                return Err(CoreError::InvalidInput(format!(
-                    "{} is larger than {} MB",
-                    source.display(),
-                    MAX_ATTACHMENT_BYTES / 1024 / 1024
-                )));
-            }
-            let file_name = source.file_name().map_or_else(
-                || "file".to_string(),
-                |name| name.to_string_lossy().into_owned(),
-            );
-            let stored = folder.join(format!("{position}-{}", paths::safe_file_name(&file_name)));
-            std::fs::copy(source, &stored).map_err(|error| {
-                CoreError::io(format!("cannot copy {}", source.display()), error)
-            })?;
-            Ok(NewOutboxFile {
-                mime_type: Some(
-                    mime_guess::from_path(source)
-                        .first_or_octet_stream()
-                        .to_string(),
-                ),
-                file_name,
-                size: metadata.len() as i64,
-                stored_path: stored.to_string_lossy().into_owned(),
-                source_url: None,
-            })
-        })
-        .collect()
+        .map(|(position, source)| stage_file(&folder, position, source))
+        .collect();
+    if staged.is_err() {
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+    staged
+}
+
+fn stage_file(folder: &Path, position: usize, source: &Path) -> Result<NewOutboxFile> {
+    let metadata = std::fs::metadata(source)
+        .map_err(|error| CoreError::io(format!("cannot read \"{}\"", source.display()), error))?;
+    if !metadata.is_file() {
+        return Err(CoreError::InvalidInput(format!(
+            "\"{}\" is not a file",
+            source.display()
+        )));
+    }
+    if metadata.len() > MAX_ATTACHMENT_BYTES {
+        return Err(CoreError::InvalidInput(format!(
+            "\"{}\" is larger than {} MB",
+            source.display(),
+            MAX_ATTACHMENT_BYTES / 1024 / 1024
+        )));
+    }
+    let file_name = source.file_name().map_or_else(
+        || "file".to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let stored = folder.join(format!("{position}-{}", paths::safe_file_name(&file_name)));
+    let (size, sha256) = copy_hashing(source, &stored)
+        .map_err(|error| CoreError::io(format!("cannot copy \"{}\"", source.display()), error))?;
+    Ok(NewOutboxFile {
+        mime_type: Some(
+            mime_guess::from_path(source)
+                .first_or_octet_stream()
+                .to_string(),
+        ),
+        file_name,
+        size: size as i64,
+        stored_path: stored.to_string_lossy().into_owned(),
+        source_url: None,
+        sha256: Some(sha256),
+    })
+}
+
+/// Copies `source` to `target` in one pass, returning the bytes written and their SHA-256 (hex):
+/// what is recorded is what the copy holds, even if the original changed meanwhile.
+fn copy_hashing(source: &Path, target: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Write};
+    let mut input = std::fs::File::open(source)?;
+    let mut output = std::fs::File::create(target)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let read = match input.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        hasher.update(&buffer[..read]);
+        output.write_all(&buffer[..read])?;
+        size += read as u64;
+    }
+    output.sync_all()?;
+    Ok((size, format!("{:x}", hasher.finalize())))
+}
+
+/// Removes the staged copies of an entry that was not queued after all (their folder with them).
+fn remove_staged(files: &[NewOutboxFile]) {
+    for file in files.iter().filter(|file| !file.stored_path.is_empty()) {
+        let path = Path::new(&file.stored_path);
+        let _ = std::fs::remove_file(path);
+        if let Some(folder) = path.parent() {
+            let _ = std::fs::remove_dir(folder);
+        }
+    }
 }
 
 /// Fetches a file from an attachment URL (http or https only), with no credentials.

@@ -65,6 +65,33 @@ pub struct CompanyChoice {
     pub name: Option<String>,
 }
 
+/// A messenger a conversation can be started on, and what its first message needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChannelChoice {
+    /// The messenger's name (`whatsapp`, `telegram_personal`, ...).
+    pub name: &'static str,
+    /// True when the contact can be given by phone number.
+    pub phone: bool,
+    /// True when the contact can be given by username (or VK id).
+    pub username: bool,
+    /// True when the first message must have a text.
+    pub text_required: bool,
+    /// True when the first message is a WABA template instead of a text.
+    pub template: bool,
+}
+
+impl From<&ChannelRule> for ChannelChoice {
+    fn from(rule: &ChannelRule) -> Self {
+        Self {
+            name: rule.channel,
+            phone: rule.phone,
+            username: rule.username,
+            text_required: rule.text_required,
+            template: rule.template,
+        }
+    }
+}
+
 /// What the "New conversation" dialog offers for one account.
 #[derive(Debug, Clone, Serialize)]
 pub struct StartOption {
@@ -75,7 +102,7 @@ pub struct StartOption {
     /// Its companies.
     pub companies: Vec<CompanyChoice>,
     /// The messengers it can start conversations on (empty when it cannot).
-    pub channels: Vec<&'static str>,
+    pub channels: Vec<ChannelChoice>,
     /// Why it cannot start one, if it cannot.
     pub reason: Option<String>,
 }
@@ -176,7 +203,7 @@ impl Parley {
             } else {
                 channel_rules(account.provider)
                     .iter()
-                    .map(|rule| rule.channel)
+                    .map(ChannelChoice::from)
                     .collect()
             };
             options.push(StartOption {

@@ -432,7 +432,12 @@ async fn voipbin_with_the_legacy_setup_opens_a_line_conversation() {
     let (sandbox, parley) = voipbin_core(dir.path(), true).await;
     let options = parley.start_options().await.unwrap();
     let vb = options.iter().find(|o| o.account == "vb").unwrap();
-    assert_eq!(vb.channels, vec!["line"], "{:?}", vb.reason);
+    let names: Vec<_> = vb.channels.iter().map(|channel| channel.name).collect();
+    assert_eq!(names, vec!["line"], "{:?}", vb.reason);
+    assert!(
+        !vb.channels[0].phone && !vb.channels[0].username,
+        "LINE's setup addresses nobody"
+    );
     assert_eq!(
         sandbox.voipbin_conversations().len(),
         3,
