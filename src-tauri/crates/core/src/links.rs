@@ -27,6 +27,7 @@ fn stage_link(link: &str) -> Result<NewOutboxFile> {
         size: 0,
         stored_path: String::new(),
         source_url: Some(url.to_string()),
+        sha256: None,
     })
 }
 

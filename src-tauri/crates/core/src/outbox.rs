@@ -500,6 +500,9 @@ async fn upload_missing_files(
                 error,
             ))
         })?;
+        let bytes = check_staged_copy(file, bytes)
+            .await
+            .map_err(StepError::Local)?;
         let in_flight = uploads.start(entry.id, index, count, bytes.len() as u64);
         let outgoing = OutgoingFile {
             file_name: file.file_name.clone(),
@@ -522,6 +525,43 @@ async fn upload_missing_files(
         file.provider_attachment_id = Some(attachment_id);
     }
     Ok(())
+}
+
+/// Checks a staged copy against the size and SHA-256 kept when it was queued, so a copy changed or
+/// truncated on disk fails the entry instead of going out in place of what the user attached.
+async fn check_staged_copy(file: &crate::store::OutboxFile, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let changed = |detail: String| {
+        crate::error::CoreError::io(
+            format!(
+                "the staged copy of {} changed on disk; attach it again",
+                file.file_name
+            ),
+            std::io::Error::new(std::io::ErrorKind::InvalidData, detail),
+        )
+    };
+    if bytes.len() as u64 != file.size.max(0) as u64 {
+        return Err(changed(format!(
+            "it has {} bytes, {} when queued",
+            bytes.len(),
+            file.size
+        )));
+    }
+    let Some(expected) = file.sha256.clone() else {
+        return Ok(bytes);
+    };
+    let (bytes, actual) = tokio::task::spawn_blocking(move || {
+        use sha2::{Digest, Sha256};
+        let digest = format!("{:x}", Sha256::digest(&bytes));
+        (bytes, digest)
+    })
+    .await
+    .map_err(|error| changed(format!("its hash could not be computed: {error}")))?;
+    if !actual.eq_ignore_ascii_case(&expected) {
+        return Err(changed(
+            "its content differs from when it was queued".to_string(),
+        ));
+    }
+    Ok(bytes)
 }
 
 async fn follow_delivery(

@@ -155,7 +155,8 @@ async fn a_rejected_send_fails_with_the_reason_and_retry_resends() {
     let failed = parley.outbox_entry(id).await.unwrap();
     assert!(failed.last_error.unwrap().contains("vanishes.txt"));
 
-    std::fs::write(&staged, b"restored").unwrap();
+    // Put back as it was: the outbox sends only the bytes that were queued.
+    std::fs::write(&staged, b"soon gone").unwrap();
     parley.retry_outbox_entry(id).await.unwrap();
     assert_eq!(
         drive_until_final(&parley, id, Duration::from_secs(10)).await,

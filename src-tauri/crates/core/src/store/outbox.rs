@@ -23,6 +23,8 @@ pub struct NewOutboxFile {
     pub stored_path: String,
     /// A link the server fetches itself instead of a staged file.
     pub source_url: Option<String>,
+    /// The SHA-256 of the staged copy (lowercase hex), checked before it is sent; `None` for a link.
+    pub sha256: Option<String>,
 }
 
 /// A message to queue.
@@ -67,6 +69,9 @@ pub struct OutboxFile {
     pub stored_path: String,
     /// A link the server fetches itself instead of a staged file.
     pub source_url: Option<String>,
+    /// The SHA-256 of the staged copy (lowercase hex) when it was queued; `None` for a link and for
+    /// files queued before hashes were kept (only their size is checked).
+    pub sha256: Option<String>,
     /// The provider's attachment id once uploaded.
     pub provider_attachment_id: Option<String>,
     /// The message this file went out in, where every file is a message of its own.
@@ -162,7 +167,7 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let files = sqlx::query(
             "SELECT position, file_name, mime_type, size, stored_path, provider_attachment_id,
-                    message_provider_id, source_url
+                    message_provider_id, source_url, sha256
              FROM outbox_files WHERE outbox_id = ? ORDER BY position",
         )
         .bind(id)
@@ -179,6 +184,7 @@ impl Store {
                 provider_attachment_id: file.try_get("provider_attachment_id")?,
                 message_provider_id: file.try_get("message_provider_id")?,
                 source_url: file.try_get("source_url")?,
+                sha256: file.try_get("sha256")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -567,8 +573,9 @@ pub(super) async fn write_outbox_entry_in(
     .await?;
     for (position, file) in entry.files.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO outbox_files (outbox_id, position, file_name, mime_type, size, stored_path, source_url)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox_files (outbox_id, position, file_name, mime_type, size, stored_path, source_url,
+                                       sha256)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(position as i64)
@@ -577,6 +584,7 @@ pub(super) async fn write_outbox_entry_in(
         .bind(file.size)
         .bind(&file.stored_path)
         .bind(&file.source_url)
+        .bind(&file.sha256)
         .execute(&mut **tx)
         .await?;
     }
