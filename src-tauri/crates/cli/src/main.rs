@@ -297,6 +297,10 @@ fn describe(error: &anyhow::Error) -> String {
 async fn run(command: Command, data_dir: PathBuf) -> anyhow::Result<()> {
     let _log = output::init_logging(&data_dir);
     let parley = Parley::open(&data_dir, Arc::new(KeyringStore)).await?;
+    // Said by the run that moved the cache aside; the window shows it until acknowledged.
+    if let Some(recovery) = parley.recovery().filter(|recovery| recovery.just_now) {
+        eprintln!("warning: {}", output::one_line(&recovery.message()));
+    }
     let result = dispatch(&parley, command).await;
     parley.store().close().await;
     result

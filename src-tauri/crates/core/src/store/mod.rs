@@ -1,22 +1,24 @@
-//! The SQLite cache: opening it (WAL, foreign keys, busy timeout, migrations) and the queries, one file per domain.
+//! The SQLite cache: opening it (WAL, foreign keys, busy timeout, migrations with a backup before
+//! them, a cache that cannot be used moved aside: see [`recovery`]) and the queries, one file per domain.
 
 mod accounts;
 mod budget;
 mod outbox;
+pub mod recovery;
 mod replies;
 mod search;
 mod started;
 mod teammates;
 mod threads;
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
 pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile, SendAnchor};
+pub use recovery::{CacheProblem, CacheRecovery, BACKUPS_DIR, BACKUPS_KEPT};
 pub use replies::StoredReply;
 pub use search::MESSAGE_SEARCH_SQL;
 pub use started::{same_handle, CachedCompany, NewStartedConversation};
@@ -41,6 +43,10 @@ pub const DATABASE_FILE: &str = "parley.db";
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// The folder holding the database file, named in errors about a full disk or a read-only folder.
+    folder: Arc<PathBuf>,
+    /// The database file.
+    path: Arc<PathBuf>,
 }
 
 /// How often a write transaction is tried again after SQLite said another process's write got in
@@ -91,25 +97,16 @@ fn is_busy(error: &CoreError) -> bool {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date, with a backup
+    /// copy in `backups/` beside it before pending updates run on an existing cache. A cache that
+    /// cannot be used is an error here; [`Store::open_or_recover`] moves it aside instead.
     pub async fn open(path: &Path) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        // One connection. SQLite runs one writer at a time anyway, and with a single connection no
-        // transaction can meet a stale read snapshot left by another connection: a read whose future
-        // was dropped mid-stream keeps its statement (and its snapshot) open until reused, and a write
-        // on top of such a snapshot fails at once with SQLITE_BUSY. Sync overlaps HTTP, not SQLite.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Self::open_strict(path).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The connection pool, for queries that belong to no single domain (benchmarks, checks).
