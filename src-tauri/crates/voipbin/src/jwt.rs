@@ -1,24 +1,46 @@
-//! Reading a JWT's expiry (`exp`) without verifying it: only to know when to log in again.
+//! Reading a JWT's lifetime (`exp` − `iat`) without verifying it: only to know when to log in again.
+//! Both claims are the server's clock; the lifetime they span is counted from when the token
+//! arrived here, so a server clock far from ours neither renews the token before every request
+//! nor keeps it past what the server accepts.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a login token lasts when its payload does not say.
 pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// When the token expires: its `exp` claim if readable, else `issued_at` + 7 days.
+/// The longest lifetime believed from an `exp` alone: a longer one says the clocks disagree.
+const MAX_BELIEVED_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// When the token expires by our clock: `issued_at` (when it arrived here) plus the lifetime the
+/// server wrote into it: `exp` − `iat` when it has both (the server's clock alone), else `exp` −
+/// our clock when that is believable (positive, at most 30 days), else 7 days. A server that
+/// refuses the token earlier makes the client log in again, so a wrong guess costs one login.
 pub(crate) fn expiry(token: &str, issued_at: SystemTime) -> SystemTime {
-    exp_claim(token)
-        .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds))
-        .unwrap_or(issued_at + DEFAULT_TOKEN_LIFETIME)
+    issued_at + lifetime(token, issued_at).unwrap_or(DEFAULT_TOKEN_LIFETIME)
 }
 
-fn exp_claim(token: &str) -> Option<u64> {
+fn lifetime(token: &str, arrived: SystemTime) -> Option<Duration> {
     let payload = token.split('.').nth(1)?;
     let bytes = decode_base64url(payload)?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let exp = claims.get("exp")?;
-    exp.as_u64()
-        .or_else(|| exp.as_f64().filter(|v| *v > 0.0).map(|v| v as u64))
+    let expires = seconds(claims.get("exp")?)?;
+    match claims.get("iat").and_then(seconds) {
+        Some(issued) => (expires > issued).then(|| Duration::from_secs(expires - issued)),
+        None => {
+            let now = arrived.duration_since(UNIX_EPOCH).ok()?.as_secs();
+            let left = Duration::from_secs(expires.checked_sub(now)?);
+            (!left.is_zero() && left <= MAX_BELIEVED_LIFETIME).then_some(left)
+        }
+    }
+}
+
+fn seconds(claim: &serde_json::Value) -> Option<u64> {
+    claim.as_u64().or_else(|| {
+        claim
+            .as_f64()
+            .filter(|v| *v > 0.0 && v.is_finite())
+            .map(|v| v as u64)
+    })
 }
 
 /// Decodes unpadded (or padded) base64url.
@@ -79,18 +101,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exp_claim_is_read() {
-        let token = unsigned_token(r#"{"agent":{"id":"x"},"exp":1900000000}"#);
+    fn the_lifetime_is_the_servers_exp_minus_iat_from_our_arrival() {
+        let week = 7 * 24 * 3600;
+        let token = unsigned_token(&format!(
+            r#"{{"agent":{{"id":"x"}},"iat":1000,"exp":{}}}"#,
+            1000 + week
+        ));
+        let arrived = UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        assert_eq!(expiry(&token, arrived), arrived + Duration::from_secs(week));
+        // A server a year behind or ahead of us: the same lifetime, counted from arrival.
+        for server_now in [
+            1_900_000_000u64 - 365 * 86_400,
+            1_900_000_000 + 365 * 86_400,
+        ] {
+            let token = unsigned_token(&format!(
+                r#"{{"iat":{server_now},"exp":{}}}"#,
+                server_now + 3600
+            ));
+            assert_eq!(expiry(&token, arrived), arrived + Duration::from_secs(3600));
+        }
+    }
+
+    #[test]
+    fn an_exp_alone_is_believed_only_when_the_clocks_roughly_agree() {
+        let arrived = UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        let in_an_hour = unsigned_token(r#"{"exp":1900003600}"#);
         assert_eq!(
-            expiry(&token, UNIX_EPOCH),
-            UNIX_EPOCH + Duration::from_secs(1_900_000_000)
+            expiry(&in_an_hour, arrived),
+            arrived + Duration::from_secs(3600)
         );
+        let year = 365 * 86_400;
+        for exp in [1_900_000_000 - year, 1_900_000_000 + year] {
+            let token = unsigned_token(&format!(r#"{{"exp":{exp}}}"#));
+            assert_eq!(
+                expiry(&token, arrived),
+                arrived + DEFAULT_TOKEN_LIFETIME,
+                "{exp}"
+            );
+        }
     }
 
     #[test]
     fn unreadable_tokens_last_seven_days() {
         let now = SystemTime::now();
-        for token in ["opaque", "a.b.c", "a.!!!.c", &unsigned_token(r#"{"x":1}"#)] {
+        for token in [
+            "opaque",
+            "a.b.c",
+            "a.!!!.c",
+            &unsigned_token(r#"{"x":1}"#),
+            &unsigned_token(r#"{"iat":5,"exp":5}"#),
+        ] {
             assert_eq!(expiry(token, now), now + DEFAULT_TOKEN_LIFETIME, "{token}");
         }
     }
