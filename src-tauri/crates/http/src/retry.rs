@@ -146,8 +146,7 @@ const MAX_BELIEVED_WAIT: Duration = Duration::from_secs(86_400);
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds).min(MAX_BELIEVED_WAIT));
+        return believed_wait(seconds);
     }
     let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let target = SystemTime::from(date.with_timezone(&chrono::Utc));
@@ -189,8 +188,15 @@ pub fn wait_in_text(text: &str) -> Option<Duration> {
     } else {
         amount
     };
+    believed_wait(seconds)
+}
+
+/// `seconds` as a wait of at most [`MAX_BELIEVED_WAIT`]; `None` when negative or not finite. The
+/// cap comes before the conversion: `Duration::from_secs_f64` panics on a number too large for a
+/// `Duration` (such as `1e300`).
+fn believed_wait(seconds: f64) -> Option<Duration> {
     (seconds.is_finite() && seconds >= 0.0)
-        .then(|| Duration::from_secs_f64(seconds).min(MAX_BELIEVED_WAIT))
+        .then(|| Duration::from_secs_f64(seconds.min(MAX_BELIEVED_WAIT.as_secs_f64())))
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@
 //! ```
 
 mod client;
+#[doc(hidden)]
+pub mod decode;
 mod endpoints;
 mod error;
 mod lenient;

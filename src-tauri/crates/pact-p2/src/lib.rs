@@ -45,6 +45,8 @@
 //! ```
 
 mod client;
+#[doc(hidden)]
+pub mod decode;
 mod endpoints;
 mod envelope;
 mod error;

@@ -15,8 +15,11 @@ const MAX_BELIEVED_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// server wrote into it: `exp` − `iat` when it has both (the server's clock alone), else `exp` −
 /// our clock when that is believable (positive, at most 30 days), else 7 days. A server that
 /// refuses the token earlier makes the client log in again, so a wrong guess costs one login.
+/// A lifetime past what a `SystemTime` holds (`exp` near `u64::MAX`) counts as unreadable.
 pub(crate) fn expiry(token: &str, issued_at: SystemTime) -> SystemTime {
-    issued_at + lifetime(token, issued_at).unwrap_or(DEFAULT_TOKEN_LIFETIME)
+    lifetime(token, issued_at)
+        .and_then(|lifetime| issued_at.checked_add(lifetime))
+        .unwrap_or(issued_at + DEFAULT_TOKEN_LIFETIME)
 }
 
 fn lifetime(token: &str, arrived: SystemTime) -> Option<Duration> {

@@ -25,6 +25,8 @@
 
 mod agents;
 mod client;
+#[doc(hidden)]
+pub mod decode;
 mod error;
 pub mod events;
 mod jwt;
