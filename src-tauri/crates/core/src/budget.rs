@@ -92,7 +92,7 @@ impl RequestBudget for SharedBudget {
                 Ok(wait) if wait.is_zero() => return,
                 Ok(wait) => tokio::time::sleep(wait.min(LONGEST_NAP)).await,
                 Err(error) => {
-                    tracing::warn!(%error, bucket = %bucket.name, "request budget unavailable; pacing in memory");
+                    tracing::warn!(error = %crate::logging::describe_error(&error), bucket = %bucket.name, "request budget unavailable; pacing in memory");
                     return self.fallback.acquire(bucket).await;
                 }
             }
@@ -118,7 +118,7 @@ impl RequestBudget for SharedBudget {
             .budget_hold(&self.token_key, &bucket.name, until)
             .await
         {
-            tracing::warn!(%error, "could not record a server pause; pausing in memory");
+            tracing::warn!(error = %crate::logging::describe_error(&error), "could not record a server pause; pausing in memory");
             self.fallback.hold_off(bucket, wait).await;
         }
     }

@@ -131,7 +131,7 @@ pub(crate) async fn watch(
         watcher.report_since = now_millis() - CATCH_UP_SLACK_MS;
         let wait = backoff(failures, policy);
         failures = failures.saturating_add(1);
-        tracing::info!(account = %account.name, %reason, wait_ms = wait.as_millis() as u64, "live connection lost");
+        tracing::info!(account = %account.name, reason = %crate::logging::redact(&reason), wait_ms = wait.as_millis() as u64, "live connection lost");
         on_change(LiveChange::Disconnected {
             account: account.name.clone(),
             reason,
@@ -207,7 +207,7 @@ impl Watcher<'_> {
                     Ok(remote) => self.save_message(&conversation_id, remote, on_change).await,
                     // The catch-up after the next reconnect reads it over REST, or reports why not.
                     Err(error) => {
-                        tracing::warn!(%error, "unreadable live message skipped");
+                        tracing::warn!(code = %error.code, error = %crate::logging::redact(&error.message), "unreadable live message skipped");
                         Ok(())
                     }
                 }

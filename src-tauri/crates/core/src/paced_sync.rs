@@ -554,7 +554,7 @@ async fn follow_statuses(store: &Store, paced: &dyn PacedSource, account: &Accou
                     .await?;
             }
             Err(error) => {
-                tracing::info!(%error, message = %message_id, "status follow-up skipped");
+                tracing::info!(code = %error.code, error = %crate::logging::redact(&error.message), message = %message_id, "status follow-up skipped");
                 break;
             }
         }

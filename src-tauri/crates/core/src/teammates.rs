@@ -54,7 +54,7 @@ impl Parley {
                 .is_none_or(|at| now_millis() - at > TEAMMATES_MAX_AGE.as_millis() as i64);
             if stale {
                 if let Err(error) = self.refresh_account_teammates(&account).await {
-                    tracing::info!(account = %account.name, %error, "teammates answered from the cache");
+                    tracing::info!(account = %account.name, error = %crate::logging::describe_error(&error), "teammates answered from the cache");
                 }
             }
         }

@@ -86,7 +86,10 @@ fn read_item<T: DeserializeOwned>(item: Value) -> Option<T> {
         return None;
     }
     serde_json::from_value(item)
-        .map_err(|e| tracing::warn!(error = %e, "unreadable voipbin list item skipped"))
+        // The error itself may quote the item's fields (a customer's text): only its kind is logged.
+        .map_err(
+            |e| tracing::warn!(category = ?e.classify(), "unreadable voipbin list item skipped"),
+        )
         .ok()
 }
 

@@ -331,7 +331,7 @@ impl Store {
 
     /// Gives up on the entry with a reason the user will read.
     pub async fn outbox_failed(&self, id: i64, code: &str, reason: &str) -> Result<()> {
-        tracing::warn!(outbox_id = id, code, reason, "outbox entry failed");
+        tracing::warn!(outbox_id = id, code, reason = %crate::logging::redact(reason), "outbox entry failed");
         sqlx::query(
             "UPDATE outbox SET state = 'failed', last_error = ?, last_error_code = ?, send_started_at = NULL,
                  lease_until = NULL, updated_at = ? WHERE id = ?",
@@ -358,7 +358,7 @@ impl Store {
             tracing::info!(
                 outbox_id = id,
                 code,
-                message,
+                message = %crate::logging::redact(message),
                 keep_unknown,
                 "outbox entry will be retried"
             );
