@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use parley_core::provider::ConversationState;
 use parley_core::{
     ConversationRef, CoreError, KeyringStore, LivePolicy, NewAccount, OutboxState, Parley,
@@ -262,7 +262,10 @@ enum Switch {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // Only the subcommand's name is logged, never its arguments (texts, phone numbers, paths).
+    let command_name = matches.subcommand_name().unwrap_or("").to_string();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let data_dir = cli
         .data_dir
         .clone()
@@ -274,7 +277,7 @@ fn main() -> std::process::ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start: {error}")),
     };
-    match runtime.block_on(run(cli.command, data_dir)) {
+    match runtime.block_on(run(cli.command, &command_name, data_dir)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // The reader went away (`| head`): what it wanted was printed.
         Err(error) if output::is_closed_pipe(&error) => std::process::ExitCode::SUCCESS,
@@ -294,8 +297,30 @@ fn describe(error: &anyhow::Error) -> String {
     }
 }
 
-async fn run(command: Command, data_dir: PathBuf) -> anyhow::Result<()> {
+async fn run(command: Command, name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     let _log = output::init_logging(&data_dir);
+    tracing::info!(command = name, "command started");
+    let result = open_and_dispatch(command, data_dir).await;
+    match &result {
+        Ok(()) => tracing::info!(command = name, "command finished"),
+        Err(error) => tracing::warn!(
+            command = name,
+            "command failed: {}",
+            describe_for_log(error)
+        ),
+    }
+    result
+}
+
+/// An error as the log writes it: the code and a redacted message (`parley_core::logging`).
+fn describe_for_log(error: &anyhow::Error) -> String {
+    match error.downcast_ref::<CoreError>() {
+        Some(core) => parley_core::logging::describe_error(core),
+        None => parley_core::logging::redact(&format!("{error:#}")),
+    }
+}
+
+async fn open_and_dispatch(command: Command, data_dir: PathBuf) -> anyhow::Result<()> {
     let parley = Parley::open(&data_dir, Arc::new(KeyringStore)).await?;
     // Said by the run that moved the cache aside; the window shows it until acknowledged.
     if let Some(recovery) = parley.recovery().filter(|recovery| recovery.just_now) {

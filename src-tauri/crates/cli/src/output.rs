@@ -11,28 +11,13 @@ use parley_core::{
 };
 use serde::Serialize;
 
-/// Starts logging into `DATA_DIR/logs/parley-cli.log` (level from `RUST_LOG`, default info).
-/// Logging is best effort: a read-only data folder must not stop the command.
-pub fn init_logging(data_dir: &Path) -> Option<()> {
-    let folder = data_dir.join("logs");
-    std::fs::create_dir_all(&folder).ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(folder.join("parley-cli.log"))
-        .ok()?;
-    // The WebSocket library traces its raw upgrade request, whose query may hold a VoIPbin access
-    // key: it never logs below info, whatever RUST_LOG says.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-        .add_directive("tungstenite=info".parse().ok()?)
-        .add_directive("tokio_tungstenite=info".parse().ok()?);
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init()
-        .ok()
+/// Starts logging into `DATA_DIR/logs/cli.log` (rotated by size, level from `PARLEY_LOG`, default
+/// info; see `parley_core::logging`) and logs panics there. Nothing goes to stderr, which stays the
+/// user's. Logging is best effort: a read-only data folder must not stop the command.
+pub fn init_logging(data_dir: &Path) -> Option<parley_core::logging::LogGuard> {
+    let guard = parley_core::logging::init(data_dir, "cli", false).ok()?;
+    parley_core::logging::install_panic_hook();
+    Some(guard)
 }
 
 /// Writes one line to stdout, returning the error (a closed pipe included) instead of panicking.
