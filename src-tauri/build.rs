@@ -51,6 +51,7 @@ const COMMANDS: &[&str] = &[
     "teammates_list",
     "teammates_refresh",
     "teammates_label",
+    "diagnostics_copy",
 ];
 
 fn main() {

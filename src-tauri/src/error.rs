@@ -1,6 +1,6 @@
 //! The one error shape that crosses the IPC edge: `{ code, message, retryable }`.
 
-use parley_core::CoreError;
+use parley_core::{logging, CoreError};
 use serde::Serialize;
 
 /// What a failed command returns to the UI, which matches on `code`.
@@ -16,7 +16,15 @@ pub struct IpcError {
 }
 
 impl From<CoreError> for IpcError {
+    /// Also logs the failure at warn: its code and its message [redacted](logging::describe_error)
+    /// (no customer text, no file name, no link; tokens never were in it).
     fn from(error: CoreError) -> Self {
+        tracing::warn!(
+            code = error.code().as_str(),
+            retryable = error.retryable(),
+            "command failed: {}",
+            logging::describe_error(&error)
+        );
         Self {
             code: error.code().as_str(),
             message: error.to_string(),

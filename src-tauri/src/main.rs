@@ -17,20 +17,26 @@ mod main_window;
 mod notify;
 mod tray;
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use commands::AppState;
 use demo::Demo;
-use parley_core::{paths, KeyringStore, Parley};
+use parley_core::{logging, paths, KeyringStore, Parley};
 use tauri::RunEvent;
 use tauri_plugin_window_state::StateFlags;
 
 fn main() -> ExitCode {
     let demo_mode = std::env::args().skip(1).any(|arg| arg == demo::FLAG);
+    logging::install_panic_hook();
+    // The demo logs into its temporary folder once that exists; the app into the shared data folder.
+    let mut _log = (!demo_mode).then(|| start_logging(&data_dir())).flatten();
     if let Err(problem) = check_display() {
         eprintln!("parley: {problem}");
+        tracing::error!("cannot start: {problem}");
+        logging::flush();
         return ExitCode::FAILURE;
     }
     let opened = if demo_mode {
@@ -42,6 +48,9 @@ fn main() -> ExitCode {
         Ok(opened) => opened,
         Err(problem) => return fail_to_start(&problem),
     };
+    if let Some(demo) = &demo {
+        _log = start_logging(&demo.data_dir());
+    }
     let context = tauri::generate_context!("../tauri.conf.json");
     let mut builder = tauri::Builder::default();
     if !demo_mode {
@@ -116,6 +125,7 @@ fn main() -> ExitCode {
             commands::drafts::drafts_save,
             commands::settings::settings_get,
             commands::settings::settings_set,
+            commands::diagnostics::diagnostics_copy,
             commands::attachments::attachments_preview,
             notify::window_focus_conversation,
             links::links_open,
@@ -128,6 +138,9 @@ fn main() -> ExitCode {
         Ok(app) => {
             app.run(|app, event| {
                 if let RunEvent::Exit = event {
+                    tracing::info!("app exiting");
+                    // Tauri ends the process without returning here, so the log is written out now.
+                    logging::flush();
                     demo::finish(app);
                 }
             });
@@ -141,6 +154,8 @@ fn main() -> ExitCode {
 /// on stderr would leave a user who started it from the desktop guessing).
 fn fail_to_start(problem: &str) -> ExitCode {
     eprintln!("parley: {problem}");
+    tracing::error!("cannot start: {}", logging::redact(problem));
+    logging::flush();
     let texts = locale::texts();
     let _ = rfd::MessageDialog::new()
         .set_level(rfd::MessageLevel::Error)
@@ -149,6 +164,18 @@ fn fail_to_start(problem: &str) -> ExitCode {
         .set_buttons(rfd::MessageButtons::Ok)
         .show();
     ExitCode::FAILURE
+}
+
+/// Starts the log file `<data>/logs/app.log` (also on stderr when that is a terminal). Logging that
+/// cannot start (a read-only folder) does not stop the app.
+fn start_logging(data_dir: &Path) -> Option<logging::LogGuard> {
+    match logging::init(data_dir, "app", std::io::stderr().is_terminal()) {
+        Ok(guard) => Some(guard),
+        Err(error) => {
+            eprintln!("parley: no log file: {error}");
+            None
+        }
+    }
 }
 
 /// The data folder shared with `parley-cli`: `PARLEY_DATA_DIR` or the OS default.

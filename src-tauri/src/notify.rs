@@ -229,6 +229,10 @@ fn show(app: &AppHandle, conversation: &ConversationView, newest: &MessageView, 
         .show();
     if let Err(error) = result {
         eprintln!("parley: cannot show a notification: {error}");
+        tracing::warn!(
+            error = %parley_core::logging::redact(&error.to_string()),
+            "cannot show a notification"
+        );
     }
 }
 

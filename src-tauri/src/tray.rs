@@ -39,6 +39,7 @@ pub fn create(app: &AppHandle) {
         Ok(()) => true,
         Err(error) => {
             eprintln!("parley: no tray icon ({error}); closing the window quits");
+            tracing::warn!(%error, "no tray icon; closing the window quits");
             false
         }
     };

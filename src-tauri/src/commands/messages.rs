@@ -138,6 +138,10 @@ pub async fn work_outbox_reporting_uploads(app: &AppHandle, only: Option<i64>) -
         .await;
     if let Err(error) = &result {
         eprintln!("parley: outbox worker stopped: {error}");
+        tracing::warn!(
+            "outbox worker stopped: {}",
+            parley_core::logging::describe_error(error)
+        );
     }
     result.is_ok()
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod conversations;
+pub mod diagnostics;
 pub mod drafts;
 pub mod files;
 pub mod messages;
