@@ -1,6 +1,8 @@
 // The settings view (the sidebar's Settings… button, or Ctrl+,): the saved replies, each for one
 // account or for all, listed with Edit and Remove, and a form to add or change one. `{name}` in a
-// reply's text becomes the contact's name when it is inserted in the composer (after a `/`).
+// reply's text becomes the contact's name when it is inserted in the composer (after a `/`). Below them,
+// "Copy diagnostics" puts the core's diagnostics text (no token, no message text) on the clipboard, or
+// shows it to copy by hand where the clipboard cannot be written.
 
 import { invoke } from "./ipc.js";
 import { element } from "./dom.js";
@@ -31,6 +33,7 @@ export function initSettings(hooks) {
   $("settings-close").addEventListener("click", () => $("settings").close());
   $("reply-form").addEventListener("submit", saveReply);
   $("reply-cancel-edit").addEventListener("click", () => editReply(null));
+  $("diagnostics-copy").addEventListener("click", copyDiagnostics);
   $("reply-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.ctrlKey) {
       event.preventDefault();
@@ -45,6 +48,8 @@ export async function openSettings() {
   if (!box.open) box.showModal();
   fillAccounts();
   editReply(null);
+  $("diagnostics-status").textContent = "";
+  $("diagnostics-text").hidden = true;
   await loadReplies();
   $("reply-title").focus();
 }
@@ -64,6 +69,46 @@ function fillAccounts() {
     return node;
   }));
   select.value = settings.accounts().includes(previous) ? previous : "";
+}
+
+/**
+ * Copies the diagnostics text. WebKit lets a page write the clipboard only while the click is being
+ * handled, so the write starts at once with the text still to come (a ClipboardItem of a promise);
+ * where the clipboard cannot be written, the text shows selected in a read-only box instead.
+ */
+async function copyDiagnostics() {
+  const status = $("diagnostics-status");
+  const box = $("diagnostics-text");
+  status.textContent = "";
+  const asked = invoke("diagnostics_copy");
+  const copied = writeClipboard(asked);
+  let text;
+  try {
+    text = await asked;
+  } catch (error) {
+    status.textContent = error?.message ?? String(error);
+    return;
+  }
+  try {
+    await copied;
+    box.hidden = true;
+    status.textContent = t("diagnostics.copied");
+  } catch {
+    box.value = text;
+    box.hidden = false;
+    box.focus();
+    box.select();
+    status.textContent = t("diagnostics.copyByHand");
+  }
+}
+
+/** Puts the text `pending` resolves to on the clipboard; call it while a click is handled. */
+function writeClipboard(pending) {
+  if (typeof ClipboardItem === "function" && navigator.clipboard?.write) {
+    const blob = pending.then((text) => new Blob([text], { type: "text/plain" }));
+    return navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);
+  }
+  return pending.then((text) => navigator.clipboard.writeText(text));
 }
 
 async function loadReplies() {
