@@ -37,6 +37,8 @@ const COMMANDS: &[&str] = &[
     "attachments_open",
     "attachments_save",
     "app_locale",
+    "cache_recovery",
+    "cache_acknowledge",
     "files_describe",
     "files_stage_pasted",
     "conversations_start_options",

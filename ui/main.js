@@ -16,6 +16,7 @@ import { initActions, showActions, teammateName } from "./actions.js";
 import { initNewConversation, openNewConversation } from "./newconv.js";
 import { initSettings, openSettings } from "./settings.js";
 import { forgetReplies } from "./replies.js";
+import { showCacheRecovery } from "./recovery.js";
 
 const MY_ID_PREFIX = "my_user_id.";
 /** The id prefix of a conversation started here that the server has not opened yet. */
@@ -375,6 +376,7 @@ function wire() {
 async function start() {
   await pickLanguage();
   wire();
+  showCacheRecovery().catch(showError);
   try {
     await refreshSidebar();
     await reloadInbox();

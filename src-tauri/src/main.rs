@@ -132,6 +132,8 @@ fn main() -> ExitCode {
             links::attachments_open,
             links::attachments_save,
             locale::app_locale,
+            commands::cache::cache_recovery,
+            commands::cache::cache_acknowledge,
         ])
         .build(context);
     match app {

@@ -1,6 +1,6 @@
-//! End-to-end: when the data folder or its database cannot be opened, the app says why in a native error
-//! dialog (in the OS language) instead of a blank window or a line on stderr only, and exits with a
-//! failure once the user presses OK.
+//! End-to-end: when the data folder cannot be used, the app says why in a native error dialog (in the
+//! OS language) instead of a blank window or a line on stderr only, and exits with a failure once the
+//! user presses OK. (A damaged database is moved aside instead: see `window_recovery`.)
 //!
 //! Run: `cargo build -p parley-app && xvfb-run -a cargo test -p parley-tests --test window_startup`.
 
@@ -18,7 +18,7 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 fn unopenable_data_gets_a_native_error_dialog() {
     require_display();
     a_data_folder_that_is_a_file();
-    a_corrupt_database_in_russian();
+    a_data_folder_that_is_a_file_in_russian();
 }
 
 fn a_data_folder_that_is_a_file() {
@@ -34,16 +34,17 @@ fn a_data_folder_that_is_a_file() {
     );
 }
 
-fn a_corrupt_database_in_russian() {
+/// A damaged database is no longer fatal (it is moved aside: `window_recovery`); a data folder the
+/// app cannot create is, in Russian too.
+fn a_data_folder_that_is_a_file_in_russian() {
     let root = scratch();
-    let data = root.path().join("data");
-    std::fs::create_dir_all(&data).expect("create the data folder");
-    std::fs::write(data.join("parley.db"), vec![0x5a; 64 * 1024]).expect("write a broken database");
-    let (child, stderr) = start_app(root.path(), &data, "ru");
+    let not_a_folder = root.path().join("данные");
+    std::fs::write(&not_a_folder, "файл вместо папки").expect("write");
+    let (child, stderr) = start_app(root.path(), &not_a_folder, "ru");
     answer_dialog(
         child,
         "Parley не запускается",
-        "startup-error-database",
+        "startup-error-folder-ru",
         &stderr,
     );
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod attachments;
+pub mod cache;
 pub mod conversations;
 pub mod diagnostics;
 pub mod drafts;
