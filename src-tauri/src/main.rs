@@ -29,6 +29,10 @@ use tauri::RunEvent;
 use tauri_plugin_window_state::StateFlags;
 
 fn main() -> ExitCode {
+    if let Some(answer) = command_line_answer(std::env::args().skip(1)) {
+        println!("{answer}");
+        return ExitCode::SUCCESS;
+    }
     let demo_mode = std::env::args().skip(1).any(|arg| arg == demo::FLAG);
     logging::install_panic_hook();
     // The demo logs into its temporary folder once that exists; the app into the shared data folder.
@@ -233,4 +237,22 @@ fn check_display() -> Result<(), &'static str> {
 #[cfg(not(target_os = "linux"))]
 fn check_display() -> Result<(), &'static str> {
     Ok(())
+}
+
+/// What `parley --version` / `-V` and `--help` / `-h` print: answered before anything else starts
+/// (no window, no display, no data folder touched).
+fn command_line_answer(mut args: impl Iterator<Item = String>) -> Option<String> {
+    args.find_map(|arg| match arg.as_str() {
+        "--version" | "-V" => Some(format!("parley {}", env!("CARGO_PKG_VERSION"))),
+        "--help" | "-h" => Some(format!(
+            "parley {}: your Pact.im and VoIPbin inbox\n\n\
+             usage: parley [--demo]\n\n\
+             \x20 --demo          open a demo inbox against a sandbox in a temporary folder\n\
+             \x20 -V, --version   print the version\n\
+             \x20 -h, --help      print this help\n\n\
+             The data folder is PARLEY_DATA_DIR, else the OS's (see the README); logs are in its logs/.",
+            env!("CARGO_PKG_VERSION")
+        )),
+        _ => None,
+    })
 }
