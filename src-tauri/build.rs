@@ -54,9 +54,13 @@ const COMMANDS: &[&str] = &[
     "teammates_refresh",
     "teammates_label",
     "diagnostics_copy",
+    "updates_status",
+    "updates_check",
+    "updates_install",
 ];
 
 fn main() {
+    export_version();
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
@@ -64,4 +68,30 @@ fn main() {
         eprintln!("tauri-build failed: {error:#}");
         std::process::exit(1);
     }
+}
+
+/// Exports `PARLEY_VERSION`, the one version the app reports (`parley --version`, the About view,
+/// diagnostics, the updater's current version): the same as Tauri's `package_info().version`, i.e.
+/// the config's `version` after the Tauri CLI's `--config` overlay (which reaches build scripts as
+/// the JSON in `TAURI_CONFIG`), else the committed config's, else the crate's.
+fn export_version() {
+    println!("cargo:rerun-if-env-changed=TAURI_CONFIG");
+    let from_overlay = std::env::var("TAURI_CONFIG")
+        .ok()
+        .and_then(|json| config_version(&json));
+    let from_config = || {
+        std::fs::read_to_string("../tauri.conf.json")
+            .ok()
+            .and_then(|json| config_version(&json))
+    };
+    let version = from_overlay.or_else(from_config).unwrap_or_else(|| {
+        std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION")
+    });
+    println!("cargo:rustc-env=PARLEY_VERSION={version}");
+}
+
+/// The `version` field of a Tauri config given as JSON text, if it has one.
+fn config_version(json: &str) -> Option<String> {
+    let config: serde_json::Value = serde_json::from_str(json).ok()?;
+    config.get("version")?.as_str().map(str::to_owned)
 }

@@ -17,6 +17,7 @@ import { initNewConversation, openNewConversation } from "./newconv.js";
 import { initSettings, openSettings } from "./settings.js";
 import { forgetReplies } from "./replies.js";
 import { showCacheRecovery } from "./recovery.js";
+import { initUpdates } from "./updates.js";
 
 const MY_ID_PREFIX = "my_user_id.";
 /** The id prefix of a conversation started here that the server has not opened yet. */
@@ -328,6 +329,7 @@ function wire() {
   });
   initNewConversation(onStarted);
   initSettings({ accounts: () => accounts.map((account) => account.name), onChanged: forgetReplies });
+  initUpdates();
   $("sync-now").addEventListener("click", syncNow);
   $("add-account-open").addEventListener("click", openAddAccount);
   $("add-account-cancel").addEventListener("click", () => $("add-account").close());

@@ -2,11 +2,13 @@
 // account or for all, listed with Edit and Remove, and a form to add or change one. `{name}` in a
 // reply's text becomes the contact's name when it is inserted in the composer (after a `/`). Below them,
 // "Copy diagnostics" puts the core's diagnostics text (no token, no message text) on the clipboard, or
-// shows it to copy by hand where the clipboard cannot be written.
+// shows it to copy by hand where the clipboard cannot be written. Last, the running version and
+// "Check for updates" (ui/updates.js).
 
 import { invoke } from "./ipc.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
+import { checkForUpdates, showUpdatesInSettings } from "./updates.js";
 
 /** How much of a reply's text the list shows. */
 const EXCERPT_CHARS = 120;
@@ -34,6 +36,7 @@ export function initSettings(hooks) {
   $("reply-form").addEventListener("submit", saveReply);
   $("reply-cancel-edit").addEventListener("click", () => editReply(null));
   $("diagnostics-copy").addEventListener("click", copyDiagnostics);
+  $("updates-check").addEventListener("click", checkForUpdates);
   $("reply-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.ctrlKey) {
       event.preventDefault();
@@ -50,6 +53,7 @@ export async function openSettings() {
   editReply(null);
   $("diagnostics-status").textContent = "";
   $("diagnostics-text").hidden = true;
+  showUpdatesInSettings();
   await loadReplies();
   $("reply-title").focus();
 }

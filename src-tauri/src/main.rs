@@ -16,6 +16,7 @@ mod locale;
 mod main_window;
 mod notify;
 mod tray;
+mod updates;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,10 @@ use demo::Demo;
 use parley_core::{logging, paths, KeyringStore, Parley};
 use tauri::RunEvent;
 use tauri_plugin_window_state::StateFlags;
+
+/// The version this build reports everywhere (`--version`, About, diagnostics, the updater): the
+/// Tauri config's, including a `--config` overlay given to the Tauri CLI (see build.rs).
+pub const APP_VERSION: &str = env!("PARLEY_VERSION");
 
 fn main() -> ExitCode {
     if let Some(answer) = command_line_answer(std::env::args().skip(1)) {
@@ -56,12 +61,17 @@ fn main() -> ExitCode {
         _log = start_logging(&demo.data_dir());
     }
     let context = tauri::generate_context!("../tauri.conf.json");
+    let updates_configured = updates::configured(context.config());
     let mut builder = tauri::Builder::default();
     if !demo_mode {
         // First, so a second launch hands over before anything else starts.
         builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             main_window::show(app);
         }));
+    }
+    if updates_configured {
+        // Only a build whose config has plugins.updater (pubkey, endpoints) can have the plugin.
+        builder = builder.plugin(tauri_plugin_updater::Builder::new().build());
     }
     let app = builder
         .manage(state)
@@ -70,6 +80,7 @@ fn main() -> ExitCode {
                 .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
                 .build(),
         )
+        .manage(updates::Updates::new(updates_configured))
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(
@@ -86,6 +97,7 @@ fn main() -> ExitCode {
                 demo::run(&handle, demo);
             }
             live::start(&handle);
+            updates::start(&handle);
             background::start(handle);
             Ok(())
         })
@@ -138,6 +150,9 @@ fn main() -> ExitCode {
             locale::app_locale,
             commands::cache::cache_recovery,
             commands::cache::cache_acknowledge,
+            updates::updates_status,
+            updates::updates_check,
+            updates::updates_install,
         ])
         .build(context);
     match app {
@@ -243,7 +258,7 @@ fn check_display() -> Result<(), &'static str> {
 /// (no window, no display, no data folder touched).
 fn command_line_answer(mut args: impl Iterator<Item = String>) -> Option<String> {
     args.find_map(|arg| match arg.as_str() {
-        "--version" | "-V" => Some(format!("parley {}", env!("CARGO_PKG_VERSION"))),
+        "--version" | "-V" => Some(format!("parley {APP_VERSION}")),
         "--help" | "-h" => Some(format!(
             "parley {}: your Pact.im and VoIPbin inbox\n\n\
              usage: parley [--demo]\n\n\
@@ -251,7 +266,7 @@ fn command_line_answer(mut args: impl Iterator<Item = String>) -> Option<String>
              \x20 -V, --version   print the version\n\
              \x20 -h, --help      print this help\n\n\
              The data folder is PARLEY_DATA_DIR, else the OS's (see the README); logs are in its logs/.",
-            env!("CARGO_PKG_VERSION")
+            APP_VERSION
         )),
         _ => None,
     })

@@ -10,7 +10,7 @@ use crate::error::CommandResult;
 /// The diagnostics as plain text, for the UI to copy.
 #[tauri::command]
 pub async fn diagnostics_copy(state: State<'_, AppState>) -> CommandResult<String> {
-    let diagnostics = state.parley.diagnostics(env!("CARGO_PKG_VERSION")).await?;
+    let diagnostics = state.parley.diagnostics(crate::APP_VERSION).await?;
     tracing::info!(
         accounts = diagnostics.accounts.len(),
         problems = diagnostics.recent_problems.len(),
