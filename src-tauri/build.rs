@@ -54,6 +54,8 @@ const COMMANDS: &[&str] = &[
     "teammates_refresh",
     "teammates_label",
     "diagnostics_copy",
+    "deep_link_ready",
+    "deep_link_for",
     "updates_status",
     "updates_check",
     "updates_install",

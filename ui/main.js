@@ -17,6 +17,7 @@ import { initNewConversation, openNewConversation } from "./newconv.js";
 import { initSettings, openSettings } from "./settings.js";
 import { forgetReplies } from "./replies.js";
 import { showCacheRecovery } from "./recovery.js";
+import { initDeepLinks, showCopyLink } from "./deeplink.js";
 import { initUpdates } from "./updates.js";
 
 const MY_ID_PREFIX = "my_user_id.";
@@ -26,6 +27,8 @@ const $ = (id) => document.getElementById(id);
 let accounts = [];
 /** The conversation open in the thread, or null. */
 let openConversation = null;
+/** parley://open/… links: `ready()` once the inbox shows. */
+let deepLinks = null;
 
 function showStatus(text) {
   $("status").textContent = text;
@@ -58,6 +61,7 @@ async function open(conversation, focusId = null) {
   setOpenKey(keyOf(conversation));
   $("thread-title").textContent = conversation.title ?? t("conversation.noName");
   showMeta(conversation);
+  showCopyLink(conversation.id.startsWith(PLACEHOLDER_PREFIX) ? null : conversation);
   const account = accounts.find((known) => known.name === conversation.account);
   showActions(conversation, account);
   invoke("window_focus_conversation", { account: conversation.account, id: conversation.id }).catch(() => {});
@@ -132,6 +136,7 @@ async function resolvePlaceholder() {
   setOpenKey(keyOf(conversation));
   $("thread-title").textContent = conversation.title ?? t("conversation.noName");
   showMeta(conversation);
+  showCopyLink(conversation);
   showActions(conversation, accounts.find((known) => known.name === conversation.account));
   invoke("window_focus_conversation", { account: conversation.account, id: conversation.id }).catch(() => {});
   invoke("conversations_focus", { account: conversation.account, id: conversation.id }).catch(() => {});
@@ -329,6 +334,7 @@ function wire() {
   });
   initNewConversation(onStarted);
   initSettings({ accounts: () => accounts.map((account) => account.name), onChanged: forgetReplies });
+  deepLinks = initDeepLinks((account, id) => openSearchHit(account, id, null));
   initUpdates();
   $("sync-now").addEventListener("click", syncNow);
   $("add-account-open").addEventListener("click", openAddAccount);
@@ -385,6 +391,8 @@ async function start() {
   } catch (error) {
     showError(error);
   }
+  // A link the app was started with opens now that the inbox shows.
+  await deepLinks.ready().catch(showError);
 }
 
 start();

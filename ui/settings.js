@@ -107,7 +107,7 @@ async function copyDiagnostics() {
 }
 
 /** Puts the text `pending` resolves to on the clipboard; call it while a click is handled. */
-function writeClipboard(pending) {
+export function writeClipboard(pending) {
   if (typeof ClipboardItem === "function" && navigator.clipboard?.write) {
     const blob = pending.then((text) => new Blob([text], { type: "text/plain" }));
     return navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);

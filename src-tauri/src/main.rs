@@ -8,6 +8,7 @@
 
 mod background;
 mod commands;
+mod deep_link;
 mod demo;
 mod error;
 mod links;
@@ -65,9 +66,12 @@ fn main() -> ExitCode {
     let mut builder = tauri::Builder::default();
     if !demo_mode {
         // First, so a second launch hands over before anything else starts.
-        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        // With its deep-link feature, a second `parley parley://open/…` hands the link to the plugin below.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
             main_window::show(app);
+            deep_link::refuse_undelivered(app, &args);
         }));
+        builder = builder.plugin(tauri_plugin_deep_link::init());
     }
     if updates_configured {
         // Only a build whose config has plugins.updater (pubkey, endpoints) can have the plugin.
@@ -91,6 +95,8 @@ fn main() -> ExitCode {
         .setup(move |app| {
             let handle = app.handle().clone();
             notify::setup(&handle);
+            // The demo has no single instance, so it takes no links (they belong to the installed app).
+            deep_link::setup(&handle, !demo_mode);
             tray::create(&handle);
             main_window::create(&handle)?;
             if let Some(demo) = demo {
@@ -148,6 +154,8 @@ fn main() -> ExitCode {
             links::attachments_open,
             links::attachments_save,
             locale::app_locale,
+            deep_link::deep_link_ready,
+            deep_link::deep_link_for,
             commands::cache::cache_recovery,
             commands::cache::cache_acknowledge,
             updates::updates_status,
