@@ -54,6 +54,7 @@ const COMMANDS: &[&str] = &[
     "teammates_refresh",
     "teammates_label",
     "diagnostics_copy",
+    "app_about",
     "deep_link_ready",
     "deep_link_for",
     "updates_status",
@@ -63,6 +64,7 @@ const COMMANDS: &[&str] = &[
 
 fn main() {
     export_version();
+    compress_licences();
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
@@ -70,6 +72,24 @@ fn main() {
         eprintln!("tauri-build failed: {error:#}");
         std::process::exit(1);
     }
+}
+
+/// Writes `$OUT_DIR/third-party.json.br`: the cargo-about licence list (about 440 KB of text, mostly
+/// the same few licences with different copyright lines) brotli-compressed to about 30 KB for the
+/// binary; the About view decompresses it when opened (src/about.rs).
+fn compress_licences() {
+    const LIST: &str = "licenses/third-party.json";
+    println!("cargo:rerun-if-changed={LIST}");
+    let json =
+        std::fs::read(LIST).expect("licenses/third-party.json (scripts/licences.sh writes it)");
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut compressed = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 9,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &json[..], &mut compressed, &params).expect("brotli in memory");
+    std::fs::write(out.join("third-party.json.br"), compressed).expect("write to OUT_DIR");
 }
 
 /// Exports `PARLEY_VERSION`, the one version the app reports (`parley --version`, the About view,

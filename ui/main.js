@@ -17,6 +17,7 @@ import { initNewConversation, openNewConversation } from "./newconv.js";
 import { initSettings, openSettings } from "./settings.js";
 import { forgetReplies } from "./replies.js";
 import { showCacheRecovery } from "./recovery.js";
+import { initAbout } from "./about.js";
 import { initDeepLinks, showCopyLink } from "./deeplink.js";
 import { initUpdates } from "./updates.js";
 
@@ -334,6 +335,7 @@ function wire() {
   });
   initNewConversation(onStarted);
   initSettings({ accounts: () => accounts.map((account) => account.name), onChanged: forgetReplies });
+  initAbout();
   deepLinks = initDeepLinks((account, id) => openSearchHit(account, id, null));
   initUpdates();
   $("sync-now").addEventListener("click", syncNow);

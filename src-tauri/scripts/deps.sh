@@ -26,6 +26,8 @@ TEST_PACKAGES=(
     fonts-noto-color-emoji fonts-wqy-microhei
     # The drag source of the drag-and-drop window test: a small GTK window in Python.
     python3-gi gir1.2-gtk-3.0
+    # licences.sh --check prints which crates changed.
+    jq
 )
 
 log() { printf '[deps] %s\n' "$*"; }
@@ -96,6 +98,20 @@ ensure_tauri_driver() {
     log "tauri-driver took $((SECONDS - started)) s"
 }
 
+# cargo-about (the About view's licence list, licences.sh), once, into target/tools like tauri-driver.
+# Its binary needs the `cli` feature; about 5 minutes to build on two cores.
+ensure_cargo_about() {
+    local tools="$REPO_ROOT/target/tools"
+    if [ -x "$tools/bin/cargo-about" ]; then
+        log "cargo-about: $tools/bin/cargo-about"
+        return
+    fi
+    log "installing cargo-about into $tools"
+    local started=$SECONDS
+    cargo install cargo-about --version 0.9.3 --features cli --locked --root "$tools"
+    log "cargo-about took $((SECONDS - started)) s"
+}
+
 main() {
     case "$WANT" in
         build) install_packages "${BUILD_PACKAGES[@]}" ;;
@@ -108,6 +124,7 @@ main() {
     ensure_toolchain
     if [ "$WANT" = "all" ]; then
         ensure_tauri_driver
+        ensure_cargo_about
     fi
 }
 

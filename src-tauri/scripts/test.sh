@@ -87,6 +87,8 @@ fi
 
 step deps bash "$SCRIPTS/deps.sh"
 step fmt cargo fmt --all -- --check --color never
+# The About view's licence list must match Cargo.lock (regenerate: bash src-tauri/scripts/licences.sh).
+step licences bash "$SCRIPTS/licences.sh" --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 # The window tests start the built app and the acceptance tests the built CLI: cargo test does
 # not build other packages' binaries.

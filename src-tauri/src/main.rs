@@ -6,6 +6,7 @@
 // Without this, a release build on Windows opens a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod about;
 mod background;
 mod commands;
 mod deep_link;
@@ -154,6 +155,7 @@ fn main() -> ExitCode {
             links::attachments_open,
             links::attachments_save,
             locale::app_locale,
+            about::app_about,
             deep_link::deep_link_ready,
             deep_link::deep_link_for,
             commands::cache::cache_recovery,

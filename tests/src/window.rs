@@ -238,6 +238,14 @@ impl Window {
             "tauri:options".to_string(),
             json!({ "application": application }),
         );
+        Window::open_with(driver, capabilities).await
+    }
+
+    /// Opens a session with these capabilities (e.g. `tauri:options` with `args` for the app).
+    pub async fn open_with(
+        driver: &Driver,
+        capabilities: serde_json::Map<String, Value>,
+    ) -> Window {
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities);
         let client =
