@@ -73,6 +73,8 @@ pub struct Texts {
     pub show_hide: &'static str,
     /// Tray menu: sync every account now.
     pub sync_now: &'static str,
+    /// Tray menu: the About view.
+    pub about: &'static str,
     /// Tray menu: quit the app.
     pub quit: &'static str,
     /// Title of the start-up error dialog.
@@ -135,6 +137,7 @@ impl Texts {
 static EN: Texts = Texts {
     show_hide: "Show / Hide",
     sync_now: "Sync now",
+    about: "About Parley",
     quit: "Quit Parley",
     error_title: "Parley cannot start",
     cannot_open_data: "Parley cannot open its data folder",
@@ -154,6 +157,7 @@ static EN: Texts = Texts {
 static RU: Texts = Texts {
     show_hide: "Показать / скрыть",
     sync_now: "Синхронизировать",
+    about: "О программе Parley",
     quit: "Выйти из Parley",
     error_title: "Parley не запускается",
     cannot_open_data: "Parley не может открыть папку с данными",

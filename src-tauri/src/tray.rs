@@ -1,14 +1,14 @@
 //! The tray icon: the unread total in its tooltip (and title, where the OS shows one), and a menu with
-//! Show / Hide, Sync now and Quit. Whether closing the window keeps the app in the tray is a setting
-//! (`close_to_tray` = `1` / `0`, as in Ferdium and Franz); unset, the app stays in the tray only when a
-//! tray is really there to bring it back (on Linux: a StatusNotifierWatcher on the session bus), and
-//! otherwise closing the window quits.
+//! Show / Hide, Sync now, About Parley (the window's About view) and Quit. Whether closing the window
+//! keeps the app in the tray is a setting (`close_to_tray` = `1` / `0`, as in Ferdium and Franz);
+//! unset, the app stays in the tray only when a tray is really there to bring it back (on Linux: a
+//! StatusNotifierWatcher on the session bus), and otherwise closing the window quits.
 
 use std::sync::OnceLock;
 
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::commands::sync::app_state;
 use crate::{background, locale, main_window};
@@ -17,6 +17,9 @@ use crate::{background, locale, main_window};
 const TRAY: &str = "main";
 const SHOW_HIDE: &str = "show-hide";
 const SYNC_NOW: &str = "sync-now";
+const ABOUT: &str = "about";
+/// The event asking the UI to open the About view.
+pub const SHOW_ABOUT: &str = "show-about";
 const QUIT: &str = "quit";
 
 /// `PARLEY_CLOSE_TO_TRAY=1` or `0` overrides whether closing the window keeps the app in the tray.
@@ -54,9 +57,10 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
     let texts = locale::texts();
     let show_hide = MenuItem::with_id(app, SHOW_HIDE, texts.show_hide, true, None::<&str>)?;
     let sync_now = MenuItem::with_id(app, SYNC_NOW, texts.sync_now, true, None::<&str>)?;
+    let about = MenuItem::with_id(app, ABOUT, texts.about, true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
     let quit = MenuItem::with_id(app, QUIT, texts.quit, true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show_hide, &sync_now, &separator, &quit])?;
+    let menu = Menu::with_items(app, &[&show_hide, &sync_now, &about, &separator, &quit])?;
     let mut builder = TrayIconBuilder::with_id(TRAY)
         .tooltip("Parley")
         .menu(&menu)
@@ -72,6 +76,10 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
     match event.id().as_ref() {
         SHOW_HIDE => main_window::toggle(app),
         SYNC_NOW => background::sync_soon(app),
+        ABOUT => {
+            main_window::show(app);
+            let _ = app.emit(SHOW_ABOUT, ());
+        }
         QUIT => app.exit(0),
         _ => {}
     }
