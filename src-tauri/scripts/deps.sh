@@ -28,6 +28,9 @@ TEST_PACKAGES=(
     python3-gi gir1.2-gtk-3.0
     # licences.sh --check prints which crates changed.
     jq
+    # The package test (package-test.sh): the .desktop validator, the .rpm's query and unpack tools,
+    # and sudo, which the in-app updater runs to install a .deb where there is no polkit (CI as root).
+    desktop-file-utils rpm cpio sudo
 )
 
 log() { printf '[deps] %s\n' "$*"; }

@@ -3,6 +3,7 @@
 #
 #   bash src-tauri/scripts/package.sh            # release bundles in target/release/bundle/
 #   bash src-tauri/scripts/package.sh --debug    # quicker, unoptimised, in target/debug/bundle/
+#   bash src-tauri/scripts/package.sh --cli-path # only installs the Tauri CLI and prints its path
 #
 # Why TAURI_APP_PATH=src-tauri: the repository root is a virtual Cargo workspace, where the CLI
 # stops with "No package info in the config file". The CLI therefore runs on src-tauri/, where
@@ -20,13 +21,22 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 CLI_PREFIX="$TARGET_DIR/tauri-cli"
 TAURI="$CLI_PREFIX/node_modules/.bin/tauri"
 
-bash "$SCRIPTS/deps.sh" build
-
 # The npm package carries a prebuilt CLI binary (seconds), unlike `cargo install tauri-cli` (10+ min).
-if [ ! -x "$TAURI" ]; then
-    echo "[package] installing @tauri-apps/cli@^2 into $CLI_PREFIX"
-    npm install --prefix "$CLI_PREFIX" --no-save --no-audit --no-fund '@tauri-apps/cli@^2' >/dev/null
+install_cli() {
+    if [ ! -x "$TAURI" ]; then
+        echo "[package] installing @tauri-apps/cli@^2 into $CLI_PREFIX" >&2
+        npm install --prefix "$CLI_PREFIX" --no-save --no-audit --no-fund '@tauri-apps/cli@^2' >/dev/null
+    fi
+}
+
+if [ "${1:-}" = "--cli-path" ]; then
+    install_cli
+    printf '%s\n' "$TAURI"
+    exit 0
 fi
+
+bash "$SCRIPTS/deps.sh" build
+install_cli
 echo "[package] $("$TAURI" --version)"
 
 TAURI_APP_PATH=src-tauri "$TAURI" build --bundles deb,rpm "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Parley's test gate, the same on a developer machine and in CI (`.ci/run` calls it):
 #   deps -> cargo fmt --check -> cargo clippy -D warnings -> cargo build (app + CLI)
-#   -> cargo test --workspace --no-fail-fast
+#   -> cargo test --workspace --no-fail-fast -> the Linux packages installed and removed (package-test.sh)
 # The tests run inside a private D-Bus session with an unlocked, throw-away gnome-keyring
 # (see with-keyring.sh), and under Xvfb (PARLEY_NEED_DISPLAY=1, the default; set it to 0 to skip
 # Xvfb): the end-to-end tests drive the real window through tauri-driver, which deps.sh installs
@@ -80,19 +80,31 @@ if [ "${PARLEY_TEST_STAGE:-}" = "in-session" ]; then
 fi
 
 TEST_ARGS=("--workspace" "--no-fail-fast")
+FULL_RUN=1
 if [ "${1:-}" = "--" ]; then
     shift
     TEST_ARGS=("$@")
+    FULL_RUN=0
 fi
 
 step deps bash "$SCRIPTS/deps.sh"
 step fmt cargo fmt --all -- --check --color never
 # The About view's licence list must match Cargo.lock (regenerate: bash src-tauri/scripts/licences.sh).
 step licences bash "$SCRIPTS/licences.sh" --check
-step clippy cargo clippy --workspace --all-targets -- -D warnings
+# --all-targets leaves out test = false targets: name them (they run in the `package` step).
+step clippy cargo clippy --workspace --all-targets --test installed_package -- -D warnings
 # The window tests start the built app and the acceptance tests the built CLI: cargo test does
 # not build other packages' binaries.
 step build cargo build -p parley-app -p parley-cli
 step test env PARLEY_TEST_STAGE=in-session \
     bash "$SCRIPTS/with-keyring.sh" bash "$SCRIPTS/test.sh" "${TEST_ARGS[@]}"
+# The .deb and .rpm built in release, installed, started, updated and removed as a user's apt
+# does (package-test.sh). Only in a full run, not when `--` picks tests. In CI with a cheaper LTO
+# set-up (package-test.sh's ci_profile) so two release builds fit the time.
+if [ "$FULL_RUN" = 1 ]; then
+    if [ "${CI:-}" = "true" ]; then
+        export PARLEY_PACKAGE_PROFILE="${PARLEY_PACKAGE_PROFILE:-ci}"
+    fi
+    step package bash "$SCRIPTS/package-test.sh"
+fi
 echo "all steps passed in $((SECONDS - STARTED_AT)) s"
