@@ -17,6 +17,7 @@ mod live;
 mod locale;
 mod main_window;
 mod notify;
+mod startup;
 mod tray;
 mod updates;
 
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         println!("{answer}");
         return ExitCode::SUCCESS;
     }
+    startup::begin();
     let demo_mode = std::env::args().skip(1).any(|arg| arg == demo::FLAG);
     logging::install_panic_hook();
     // The demo logs into its temporary folder once that exists; the app into the shared data folder.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Ok(opened) => opened,
         Err(problem) => return fail_to_start(&problem),
     };
+    startup::done("process: logging, display check and core opened");
     if let Some(demo) = &demo {
         _log = start_logging(&demo.data_dir());
     }
@@ -95,11 +98,14 @@ fn main() -> ExitCode {
         )
         .setup(move |app| {
             let handle = app.handle().clone();
+            startup::done("Tauri and its plugins built");
             notify::setup(&handle);
             // The demo has no single instance, so it takes no links (they belong to the installed app).
             deep_link::setup(&handle, !demo_mode);
             tray::create(&handle);
+            startup::done("notifications and tray");
             main_window::create(&handle)?;
+            startup::done("main window created");
             if let Some(demo) = demo {
                 demo::run(&handle, demo);
             }
