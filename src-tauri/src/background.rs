@@ -1,8 +1,10 @@
 //! Background work while the window is open: a sync of every account on a timer (or at once when the
 //! tray's "Sync now" or demo mode asks), and the outbox worked as soon as an entry falls due (so a message
 //! written offline goes out when the network returns). The UI never polls: it hears about changes
-//! through events.
+//! through events. It begins once the window has its first inbox page (or after
+//! [`WAIT_FOR_FIRST_PAGE`]), so the start-up's reads of the cache do not queue behind a sync.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager};
@@ -19,6 +21,16 @@ const SYNC_EVERY: Duration = Duration::from_secs(60);
 const RETRY_OFFLINE_EVERY: Duration = Duration::from_secs(10);
 /// The shortest pause between two rounds, so a failing server is never hammered.
 const MIN_PAUSE: Duration = Duration::from_secs(2);
+/// The longest the background work waits for the window's first inbox page (a window that never
+/// asks, e.g. one that failed to load, must not stop syncing).
+const WAIT_FOR_FIRST_PAGE: Duration = Duration::from_secs(3);
+
+/// Set once the window has been served its first inbox page.
+#[derive(Debug, Default)]
+struct FirstPage {
+    served: AtomicBool,
+    notify: Notify,
+}
 
 /// Wakes the background loop for a sync now.
 #[derive(Debug, Default)]
@@ -27,6 +39,7 @@ struct Wake(Notify);
 /// Starts the background loop on Tauri's runtime.
 pub fn start(app: AppHandle) {
     app.manage(Wake::default());
+    app.manage(FirstPage::default());
     tauri::async_runtime::spawn(run(app));
 }
 
@@ -37,7 +50,20 @@ pub fn sync_soon(app: &AppHandle) {
     }
 }
 
+/// Tells the background work the window has its first inbox page, so it may begin.
+pub fn first_page_served(app: &AppHandle) {
+    let Some(first) = app.try_state::<FirstPage>() else {
+        return;
+    };
+    if !first.served.swap(true, Ordering::SeqCst) {
+        crate::startup::done("first inbox page served");
+        first.notify.notify_one();
+    }
+}
+
 async fn run(app: AppHandle) {
+    let first = app.state::<FirstPage>();
+    let _ = tokio::time::timeout(WAIT_FOR_FIRST_PAGE, first.notify.notified()).await;
     crate::notify::remember_inbox(&app).await;
     let mut next_sync = tokio::time::Instant::now();
     loop {

@@ -16,8 +16,10 @@ use crate::error::CommandResult;
 /// One page of the inbox (most recent activity first) with the size of the whole filtered list.
 /// `filter` is `all`, `mine` or `unassigned` (open conversations only), or `archived`; `account` and
 /// `company` narrow it to one of them.
+/// The first page served lets the background work begin (see `background`).
 #[tauri::command]
 pub async fn conversations_page(
+    app: AppHandle,
     state: State<'_, AppState>,
     account: Option<String>,
     company: Option<String>,
@@ -32,7 +34,9 @@ pub async fn conversations_page(
         offset,
         limit,
     };
-    Ok(state.parley.inbox_page(&query).await?)
+    let page = state.parley.inbox_page(&query).await?;
+    crate::background::first_page_served(&app);
+    Ok(page)
 }
 
 /// One conversation as an inbox row.
