@@ -387,12 +387,8 @@ async function start() {
   await pickLanguage();
   wire();
   showCacheRecovery().catch(showError);
-  try {
-    await refreshSidebar();
-    await reloadInbox();
-  } catch (error) {
-    showError(error);
-  }
+  // The inbox and the sidebar are fetched together (the inbox first: it is what the first paint waits for).
+  await Promise.all([reloadInbox(), refreshSidebar()]).catch(showError);
   // A link the app was started with opens now that the inbox shows.
   await deepLinks.ready().catch(showError);
 }
