@@ -3,6 +3,7 @@
 #
 #   bash src-tauri/scripts/deps.sh           # build + test packages, pinned Rust toolchain, tauri-driver
 #   bash src-tauri/scripts/deps.sh build     # only what `cargo build` of the app needs
+#   bash src-tauri/scripts/deps.sh licences  # cargo-about, to regenerate the licence list (licences.sh)
 #
 # Idempotent: packages are checked with dpkg-query first, and `apt-get update` runs only when
 # something is missing. Uses sudo only when not running as root.
@@ -26,8 +27,6 @@ TEST_PACKAGES=(
     fonts-noto-color-emoji fonts-wqy-microhei
     # The drag source of the drag-and-drop window test: a small GTK window in Python.
     python3-gi gir1.2-gtk-3.0
-    # licences.sh --check prints which crates changed.
-    jq
     # The package test (package-test.sh): the .desktop validator, the .rpm's query and unpack tools,
     # and sudo, which the in-app updater runs to install a .deb where there is no polkit (CI as root).
     desktop-file-utils rpm cpio sudo
@@ -101,8 +100,9 @@ ensure_tauri_driver() {
     log "tauri-driver took $((SECONDS - started)) s"
 }
 
-# cargo-about (the About view's licence list, licences.sh), once, into target/tools like tauri-driver.
-# Its binary needs the `cli` feature; about 5 minutes to build on two cores.
+# cargo-about (regenerates the About view's licence list: licences.sh), once, into target/tools like
+# tauri-driver. Its binary needs the `cli` feature; about 5 minutes to build on two cores, so only
+# `deps.sh licences` installs it: the test command checks the committed list without it.
 ensure_cargo_about() {
     local tools="$REPO_ROOT/target/tools"
     if [ -x "$tools/bin/cargo-about" ]; then
@@ -119,15 +119,18 @@ main() {
     case "$WANT" in
         build) install_packages "${BUILD_PACKAGES[@]}" ;;
         all) install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+        licences)
+            ensure_cargo_about
+            return
+            ;;
         *)
-            echo "usage: $0 [all|build]" >&2
+            echo "usage: $0 [all|build|licences]" >&2
             exit 2
             ;;
     esac
     ensure_toolchain
     if [ "$WANT" = "all" ]; then
         ensure_tauri_driver
-        ensure_cargo_about
     fi
 }
 
