@@ -24,7 +24,7 @@ log() { printf '\n[demo] %s\n' "$*"; }
 prepare() {
     bash "$SCRIPTS/deps.sh"
     log "building the app (the first build takes a few minutes)"
-    cargo build -p parley-app
+    cargo build -p parley-app --features demo
 }
 
 # Runs inside xvfb-run: start the demo, wait for its window and the first sync, grab the screen, stop it

@@ -10,6 +10,11 @@ mod about;
 mod background;
 mod commands;
 mod deep_link;
+#[cfg(feature = "demo")]
+mod demo;
+// The installed app has no demo: `--demo` says where it is (src-tauri/scripts/demo.sh).
+#[cfg(not(feature = "demo"))]
+#[path = "no_demo.rs"]
 mod demo;
 mod error;
 mod links;
@@ -279,6 +284,7 @@ fn command_line_answer(mut args: impl Iterator<Item = String>) -> Option<String>
             "parley {}: your Pact.im and VoIPbin inbox\n\n\
              usage: parley [--demo]\n\n\
              \x20 --demo          open a demo inbox against a sandbox in a temporary folder\n\
+             \x20                 (builds with the demo feature: src-tauri/scripts/demo.sh)\n\
              \x20 -V, --version   print the version\n\
              \x20 -h, --help      print this help\n\n\
              The data folder is PARLEY_DATA_DIR, else the OS's (see the README); logs are in its logs/.",
