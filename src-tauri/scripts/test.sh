@@ -92,7 +92,7 @@ step fmt cargo fmt --all -- --check --color never
 # The About view's licence list must match Cargo.lock (regenerate: bash src-tauri/scripts/licences.sh).
 step licences bash "$SCRIPTS/licences.sh" --check
 # --all-targets leaves out test = false targets: name them (they run in the `package` step).
-step clippy cargo clippy --workspace --all-targets --test installed_package -- -D warnings
+step clippy cargo clippy --workspace --all-targets --test installed_package --test installed_update -- -D warnings
 # The window tests start the built app and the acceptance tests the built CLI: cargo test does
 # not build other packages' binaries.
 step build cargo build -p parley-app -p parley-cli
