@@ -93,6 +93,8 @@ step fmt cargo fmt --all -- --check --color never
 step licences bash "$SCRIPTS/licences.sh" --check
 # --all-targets leaves out test = false targets: name them (they run in the `package` step).
 step clippy cargo clippy --workspace --all-targets --test installed_package --test installed_update -- -D warnings
+# The demo (the README's first command) is a feature the installed app leaves out: lint it too.
+step clippy-demo cargo clippy -p parley-app --all-targets --features demo -- -D warnings
 # The window tests start the built app and the acceptance tests the built CLI: cargo test does
 # not build other packages' binaries.
 step build cargo build -p parley-app -p parley-cli
