@@ -34,8 +34,6 @@ WORK="$TARGET_DIR/package-test"
 PACKAGE=parley
 # The update server U's test serves N+1 from; fixed, so it can be built into N's config.
 export PARLEY_UPDATE_PORT="${PARLEY_UPDATE_PORT:-47311}"
-# tauri-driver's port for the window stage (WebKitWebDriver gets the next one).
-export PARLEY_WEBDRIVER_PORT="${PARLEY_WEBDRIVER_PORT:-4496}"
 export PATH="$TARGET_DIR/tools/bin:$PATH"
 STARTED_AT=$SECONDS
 INSTALLED_BY_US=0

@@ -17,18 +17,15 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
-/// The port tauri-driver listens on unless `PARLEY_WEBDRIVER_PORT` says otherwise; only one session
-/// can exist per port, so window test binaries run one at a time on the same port.
-pub const DRIVER_PORT: u16 = 4444;
-
-/// The port tauri-driver listens on: `PARLEY_WEBDRIVER_PORT`, else [`DRIVER_PORT`]. The native
-/// WebKitWebDriver gets the next one.
-pub fn driver_port() -> u16 {
-    std::env::var("PARLEY_WEBDRIVER_PORT")
-        .ok()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or(DRIVER_PORT)
-}
+/// `PARLEY_WEBDRIVER_PORT`, when set, pins tauri-driver's port (WebKitWebDriver gets the next one),
+/// e.g. to attach a debugger; otherwise every session takes two free ports of its own, so a session
+/// never meets the sockets of the one before it (a killed WebKitWebDriver can hold its port for a
+/// moment after its parent has been reaped).
+pub const PORT_VARIABLE: &str = "PARLEY_WEBDRIVER_PORT";
+/// How many times [`Driver::start`] tries fresh ports when a driver cannot listen on the ones it got.
+const START_ATTEMPTS: u32 = 3;
+/// Longest wait for a pinned port to be given up by the session before.
+const PORT_FREE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for tauri-driver to listen.
 pub const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for a WebDriver session (the app's window) to come up.
@@ -108,23 +105,103 @@ pub fn app_environment(data_dir: &Path, home: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// A running tauri-driver in its own process group; dropping it kills the group (tauri-driver,
-/// WebKitWebDriver, the app and its web processes).
+/// WebKitWebDriver, the app and its web processes) and waits until its ports are given up.
 pub struct Driver {
     child: Child,
     log: PathBuf,
+    ports: DriverPorts,
+}
+
+/// The two ports of one session: tauri-driver's and the native WebKitWebDriver's behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriverPorts {
+    /// Where tauri-driver listens; the WebDriver URL.
+    pub driver: u16,
+    /// Where WebKitWebDriver listens (`--native-port`).
+    pub native: u16,
+}
+
+impl DriverPorts {
+    /// The pinned ports of `PARLEY_WEBDRIVER_PORT`, waited for until both are free; otherwise two
+    /// ports the kernel has just handed out as free (held together, so they differ).
+    pub fn choose() -> DriverPorts {
+        if let Some(port) = std::env::var(PORT_VARIABLE)
+            .ok()
+            .and_then(|port| port.parse::<u16>().ok())
+        {
+            let ports = DriverPorts {
+                driver: port,
+                native: port + 1,
+            };
+            ports.wait_until_free(PORT_FREE_TIMEOUT);
+            return ports;
+        }
+        let bind = || {
+            std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port on 127.0.0.1")
+        };
+        let (first, second) = (bind(), bind());
+        let port_of =
+            |listener: &std::net::TcpListener| listener.local_addr().expect("a bound port").port();
+        DriverPorts {
+            driver: port_of(&first),
+            native: port_of(&second),
+        }
+    }
+
+    /// Waits until nothing accepts connections on either port; panics after `timeout`.
+    fn wait_until_free(self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.any_listening() {
+            assert!(
+                Instant::now() < deadline,
+                "ports {} and {} are still in use after {timeout:?}: another WebDriver session holds \
+                 them (unset {PORT_VARIABLE} to give each session free ports)",
+                self.driver,
+                self.native
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn any_listening(self) -> bool {
+        is_listening(self.driver) || is_listening(self.native)
+    }
+
+    fn both_listening(self) -> bool {
+        is_listening(self.driver) && is_listening(self.native)
+    }
+}
+
+fn is_listening(port: u16) -> bool {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
 }
 
 impl Driver {
-    /// Starts tauri-driver with `env` (inherited by WebKitWebDriver and the app) and waits until it
-    /// listens on [`driver_port`]; its output goes to `log`.
+    /// Starts tauri-driver with `env` (inherited by WebKitWebDriver and the app) on ports of its own
+    /// ([`DriverPorts::choose`]) and waits until it and WebKitWebDriver both listen; when they cannot
+    /// (a port taken meanwhile), it starts again on fresh ports. Its output goes to `log`.
     pub fn start(env: &[(String, PathBuf)], log: &Path) -> Driver {
-        let port = driver_port();
-        assert_port_free(port);
+        let mut failures = Vec::new();
+        for attempt in 1..=START_ATTEMPTS {
+            let mut driver = Driver::spawn(env, log, DriverPorts::choose());
+            match driver.wait_until_listening() {
+                Ok(()) => return driver,
+                Err(failure) => failures.push(format!("attempt {attempt}: {failure}")),
+            }
+        }
+        panic!(
+            "tauri-driver could not start in {START_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    fn spawn(env: &[(String, PathBuf)], log: &Path, ports: DriverPorts) -> Driver {
         let output = std::fs::File::create(log).expect("create the tauri-driver log");
         let mut command = Command::new(driver_binary());
         command
-            .args(["--port", &port.to_string()])
-            .args(["--native-port", &(port + 1).to_string()])
+            .args(["--port", &ports.driver.to_string()])
+            .args(["--native-port", &ports.native.to_string()])
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             .env_remove("PARLEY_DATA_DIR")
             .stdin(Stdio::null())
@@ -140,30 +217,39 @@ impl Driver {
                 driver_binary().display()
             )
         });
-        let mut driver = Driver {
+        Driver {
             child,
             log: log.to_path_buf(),
-        };
-        driver.wait_until_listening();
-        driver
+            ports,
+        }
     }
 
-    fn wait_until_listening(&mut self) {
-        let address = SocketAddr::from(([127, 0, 0, 1], driver_port()));
+    /// Ok once tauri-driver and WebKitWebDriver both accept connections; Err with the log when
+    /// tauri-driver exits, a driver says it cannot listen, or [`DRIVER_START_TIMEOUT`] passes.
+    fn wait_until_listening(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + DRIVER_START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("tauri-driver exited with {status}:\n{}", self.log_text());
+                return Err(format!(
+                    "tauri-driver exited with {status}:\n{}",
+                    self.log_text()
+                ));
             }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return;
+            if self.log_text().contains("Unable to listen") {
+                return Err(format!("a driver could not listen:\n{}", self.log_text()));
+            }
+            if self.ports.both_listening() {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "tauri-driver did not listen on {address} within {DRIVER_START_TIMEOUT:?}:\n{}",
+        Err(format!(
+            "tauri-driver ({}) and WebKitWebDriver ({}) did not both listen within \
+             {DRIVER_START_TIMEOUT:?}:\n{}",
+            self.ports.driver,
+            self.ports.native,
             self.log_text()
-        );
+        ))
     }
 
     /// What tauri-driver, WebKitWebDriver and the app printed so far.
@@ -171,9 +257,14 @@ impl Driver {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The ports this session's drivers listen on.
+    pub fn ports(&self) -> DriverPorts {
+        self.ports
+    }
+
     /// The WebDriver URL.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", driver_port())
+        format!("http://127.0.0.1:{}", self.ports.driver)
     }
 }
 
@@ -182,15 +273,13 @@ impl Drop for Driver {
         kill_process_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The killed WebKitWebDriver is reparented and reaped by someone else, a moment later: wait
+        // (briefly) for its socket to close, so a pinned port is free for the next session.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.ports.any_listening() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
-}
-
-fn assert_port_free(port: u16) {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    assert!(
-        TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err(),
-        "port {port} is already in use: another WebDriver session runs (one window test binary at a time)"
-    );
 }
 
 #[cfg(unix)]

@@ -2,7 +2,7 @@
 //! WebKitWebDriver under Xvfb, on a data folder the CLI filled from the in-process sandbox. Every
 //! scenario asserts what a user sees and saves a screenshot under `target/e2e-screenshots/`.
 //!
-//! One WebDriver session at a time (port 4444), so the scenarios run in sequence inside one test.
+//! One window at a time on the shared display, so the scenarios run in sequence inside one test.
 //! On a failure the window is saved as `failure.png` and the tauri-driver/app log is printed.
 //! Run: `bash src-tauri/scripts/test.sh -- -p parley-tests --test window`.
 
