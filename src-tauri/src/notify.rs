@@ -292,6 +292,7 @@ mod tests {
             attachments: Vec::new(),
             outbox_id: None,
             error: None,
+            error_code: None,
             reply_to: None,
             deleted: false,
         }

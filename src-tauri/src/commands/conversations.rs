@@ -62,6 +62,62 @@ pub async fn conversations_mark_read(
     Ok(state.parley.mark_read(&conversation(account, id)).await?)
 }
 
+/// Marks the conversation unread again (its newest customer message counts as not read).
+#[tauri::command]
+pub async fn conversations_mark_unread(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<()> {
+    Ok(state.parley.mark_unread(&conversation(account, id)).await?)
+}
+
+/// The next unread row after position `after` of the filtered inbox (wrapping to the top), as
+/// `{ position, conversation }`, or null when nothing in the list is unread.
+#[tauri::command]
+pub async fn conversations_next_unread(
+    state: State<'_, AppState>,
+    account: Option<String>,
+    company: Option<String>,
+    filter: String,
+    after: Option<i64>,
+) -> CommandResult<Option<NextUnread>> {
+    let query = InboxQuery {
+        account,
+        company,
+        filter: InboxFilter::parse(&filter)?,
+        offset: 0,
+        limit: 1,
+    };
+    let next = state.parley.next_unread(&query, after).await?;
+    Ok(next.map(|(position, conversation)| NextUnread {
+        position,
+        conversation,
+    }))
+}
+
+/// Where the next unread conversation is in the inbox list.
+#[derive(serde::Serialize)]
+pub struct NextUnread {
+    /// Its row in the filtered list.
+    pub position: i64,
+    /// The row.
+    pub conversation: ConversationSummary,
+}
+
+/// Other conversations with the same contact (any account or messenger), newest first.
+#[tauri::command]
+pub async fn conversations_related(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+) -> CommandResult<Vec<ConversationSummary>> {
+    Ok(state
+        .parley
+        .conversations_with_same_contact(&conversation(account, id))
+        .await?)
+}
+
 /// Makes the conversation the paced sync's focus, so its thread is read first (the user opened it).
 #[tauri::command]
 pub async fn conversations_focus(

@@ -7,13 +7,14 @@ use tauri::State;
 use super::AppState;
 use crate::error::CommandResult;
 
-/// The account's teammates by name (the provider's list and the agent's own names).
+/// The account's teammates by name (the provider's list and the agent's own names), then the user
+/// ids seen on conversations that nobody named yet.
 #[tauri::command]
 pub async fn teammates_list(
     state: State<'_, AppState>,
     account: String,
 ) -> CommandResult<Vec<Teammate>> {
-    Ok(state.parley.teammates(&account).await?)
+    Ok(state.parley.teammates_with_seen(&account).await?)
 }
 
 /// Reads the provider's teammate list again; false where the provider lists none (Pact).

@@ -264,6 +264,7 @@ impl Watcher<'_> {
                 attachments: Vec::new(),
                 outbox_id: None,
                 error: None,
+                error_code: None,
                 reply_to: None,
                 deleted: false,
             };

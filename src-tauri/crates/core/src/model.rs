@@ -278,6 +278,9 @@ pub struct MessageView {
     pub outbox_id: Option<i64>,
     /// Why sending failed (a failed outbox entry) or why the server reports `error`.
     pub error: Option<String>,
+    /// The class of a failed or retried send (`offline`, `unauthorized`, `server_error`, ...), so
+    /// the window can say it in plain words; `error` keeps the detail for the log and support.
+    pub error_code: Option<String>,
     /// The provider id of the message this one answers, when it is cached.
     pub reply_to: Option<String>,
     /// True when the message was deleted.

@@ -20,9 +20,10 @@ pub const MAX_LABEL_CHARS: usize = 100;
 pub struct Teammate {
     /// The user id an assignment takes.
     pub id: String,
-    /// The name to show.
+    /// The name to show; empty for a user id seen on conversations that nobody named yet.
     pub name: String,
-    /// Where the name comes from: `provider` (the provider's list) or `label` (the agent's own).
+    /// Where the name comes from: `provider` (the provider's list), `label` (the agent's own), or
+    /// `seen` (no name yet: a user id conversations are assigned to).
     pub source: &'static str,
 }
 
@@ -59,6 +60,23 @@ impl Parley {
             }
         }
         self.cached_teammates(&account).await
+    }
+
+    /// What the window's assign control offers: [`Parley::teammates`], then the user ids that
+    /// conversations are assigned to but nobody named yet (`source` `seen`, empty name), so a
+    /// provider without a users API (Pact) can have them named once.
+    pub async fn teammates_with_seen(&self, account: &str) -> Result<Vec<Teammate>> {
+        let mut teammates = self.teammates(account).await?;
+        let account = self.store.account(account).await?;
+        let mut seen = self.store.assignee_ids_seen(account.id).await?;
+        seen.retain(|id| !teammates.iter().any(|teammate| &teammate.id == id));
+        seen.sort();
+        teammates.extend(seen.into_iter().map(|id| Teammate {
+            id,
+            name: String::new(),
+            source: "seen",
+        }));
+        Ok(teammates)
     }
 
     /// Reads the provider's list into the cache again. A provider without one (Pact) is not an

@@ -85,7 +85,19 @@ pub struct ConversationSummary {
     pub preview_direction: Option<String>,
     /// True when the newest cached message carries files.
     pub preview_has_files: bool,
+    /// The assignee's name, where the agent or the provider named that teammate.
+    pub assignee_name: Option<String>,
+    /// Customer messages since the conversation was last read, counted up to
+    /// [`UNREAD_COUNT_CAP`] (the list shows "9+" from ten on).
+    pub unread_count: i64,
+    /// True when an unsent draft is kept for the conversation.
+    pub has_draft: bool,
+    /// The contact's handle on the messenger (a phone number or a username), when the provider says.
+    pub contact: Option<String>,
 }
+
+/// The most unread messages [`ConversationSummary::unread_count`] counts.
+pub const UNREAD_COUNT_CAP: i64 = 10;
 
 /// A page of the inbox and how many rows the whole filtered list has.
 #[derive(Debug, Clone, Serialize)]
@@ -134,7 +146,16 @@ const SUMMARY_COLUMNS: &str =
     COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread,
     COALESCE(c.state, 'open') AS state, c.replied,
     substr(lm.text, 1, ?7) AS preview, lm.direction AS preview_direction,
-    EXISTS (SELECT 1 FROM attachments f WHERE f.message_id = lm.id) AS preview_has_files";
+    EXISTS (SELECT 1 FROM attachments f WHERE f.message_id = lm.id) AS preview_has_files,
+    COALESCE((SELECT l.name FROM teammate_labels l WHERE l.account_id = c.account_id AND l.user_id = c.assignee_id),
+             (SELECT t.name FROM teammates t WHERE t.account_id = c.account_id AND t.user_id = c.assignee_id))
+        AS assignee_name,
+    CASE WHEN COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0)
+         THEN MIN(10, (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id
+                       AND um.direction = 'in' AND um.created_at > COALESCE(c.read_at, 0)))
+         ELSE 0 END AS unread_count,
+    EXISTS (SELECT 1 FROM drafts d WHERE d.conversation_id = c.id AND d.text <> '') AS has_draft,
+    c.contact";
 
 const SUMMARY_FROM: &str = "FROM conversations c
     JOIN accounts a ON a.id = c.account_id
@@ -189,6 +210,96 @@ impl Parley {
             offset: query.offset,
             items,
         })
+    }
+
+    /// The first unread row after row `after` of the filtered list (`None`: from the top), wrapping
+    /// around to the top; `None` when no row of the list is unread. Answers the row's position and
+    /// the row, so the window can scroll its virtual list there.
+    pub async fn next_unread(
+        &self,
+        query: &InboxQuery,
+        after: Option<i64>,
+    ) -> Result<Option<(i64, ConversationSummary)>> {
+        let positions: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT position FROM (
+                 SELECT ROW_NUMBER() OVER (ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC) - 1
+                            AS position,
+                        COALESCE(c.last_incoming_at, 0) > COALESCE(c.read_at, 0) AS unread
+                 FROM conversations c JOIN accounts a ON a.id = c.account_id
+                 JOIN companies co ON co.id = c.company_id {SUMMARY_WHERE})
+             WHERE unread ORDER BY position > ?5 DESC, position LIMIT 1"
+        ))
+        .bind(&query.account)
+        .bind(&query.company)
+        .bind(query.filter.as_str())
+        .bind(None::<String>)
+        .bind(after.unwrap_or(-1))
+        .fetch_all(self.store().pool())
+        .await?;
+        let Some(&position) = positions.first() else {
+            return Ok(None);
+        };
+        let page = self
+            .inbox_page(&InboxQuery {
+                offset: position,
+                limit: 1,
+                ..query.clone()
+            })
+            .await?;
+        Ok(page.items.into_iter().next().map(|row| (position, row)))
+    }
+
+    /// Other cached conversations with the same contact (on any account or messenger), newest
+    /// first, at most 20: the details panel's past conversations.
+    pub async fn conversations_with_same_contact(
+        &self,
+        conversation: &ConversationRef,
+    ) -> Result<Vec<ConversationSummary>> {
+        let cached = self
+            .store()
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        // ?3 to ?6 are unused here; ?7 is the preview length SUMMARY_COLUMNS reads.
+        let rows = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM}
+             WHERE c.contact IS NOT NULL AND c.contact <> ''
+               AND c.contact = (SELECT contact FROM conversations WHERE id = ?1) AND c.id <> ?2
+               AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL AND ?6 IS NULL
+             ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT 20"
+        ))
+        .bind(cached.id)
+        .bind(cached.id)
+        .bind(None::<i64>)
+        .bind(None::<i64>)
+        .bind(None::<i64>)
+        .bind(None::<i64>)
+        .bind(PREVIEW_CHARS)
+        .fetch_all(self.store().pool())
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Marks the conversation unread again: its newest customer message counts as not read yet.
+    /// A conversation the customer never wrote in has nothing to mark: `invalid_input`.
+    pub async fn mark_unread(&self, conversation: &ConversationRef) -> Result<()> {
+        let cached = self
+            .store()
+            .conversation(&conversation.account, &conversation.id)
+            .await?;
+        let changed = sqlx::query(
+            "UPDATE conversations SET read_at = last_incoming_at - 1
+             WHERE id = ? AND last_incoming_at IS NOT NULL",
+        )
+        .bind(cached.id)
+        .execute(self.store().pool())
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(CoreError::InvalidInput(
+                "the customer has not written in this conversation yet".to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// One conversation as an inbox row (for a search hit whose row is not loaded).
@@ -378,5 +489,9 @@ fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
         preview: row.try_get("preview")?,
         preview_direction: row.try_get("preview_direction")?,
         preview_has_files: row.try_get("preview_has_files")?,
+        assignee_name: row.try_get("assignee_name")?,
+        unread_count: row.try_get("unread_count")?,
+        has_draft: row.try_get("has_draft")?,
+        contact: row.try_get("contact")?,
     })
 }

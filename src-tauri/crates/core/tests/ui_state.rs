@@ -234,3 +234,159 @@ async fn drafts_and_settings_are_kept_and_cleared() {
         Some("42")
     );
 }
+
+fn row_of<'a>(
+    rows: &'a [parley_core::ConversationSummary],
+    id: &str,
+) -> &'a parley_core::ConversationSummary {
+    rows.iter()
+        .find(|r| r.conversation.id == id)
+        .expect("the conversation is listed")
+}
+
+#[tokio::test]
+async fn unread_counts_cap_at_ten_and_mark_unread_and_next_unread_follow_the_agent() {
+    let sandbox = sandbox(8, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let before = all_rows(&parley, InboxFilter::All).await;
+    assert!(
+        before.iter().all(|r| r.unread_count == 0),
+        "history is read"
+    );
+    assert!(
+        parley
+            .next_unread(&query(InboxFilter::All, 0, 1), None)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing unread: no next"
+    );
+
+    let chatty = sandbox.conversations()[1].id;
+    let quiet = sandbox.conversations()[5].id;
+    for n in 0..12 {
+        sandbox.push_incoming_message(chatty, &format!("message {n}"));
+    }
+    sandbox.push_incoming_message(quiet, "one question");
+    sandbox.push_team_message(quiet, "an answer from a colleague");
+    sync(&parley).await;
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert_eq!(
+        row_of(&rows, &chatty.to_string()).unread_count,
+        10,
+        "capped"
+    );
+    assert_eq!(
+        row_of(&rows, &quiet.to_string()).unread_count,
+        1,
+        "only customer messages count"
+    );
+
+    // Next unread walks the list in its order and wraps around.
+    let position_of = |id: i64| {
+        rows.iter()
+            .position(|r| r.conversation.id == id.to_string())
+            .unwrap() as i64
+    };
+    let first = parley
+        .next_unread(&query(InboxFilter::All, 0, 1), None)
+        .await
+        .unwrap()
+        .expect("an unread row");
+    let (first_id, second_id) = if position_of(chatty) < position_of(quiet) {
+        (chatty, quiet)
+    } else {
+        (quiet, chatty)
+    };
+    assert_eq!(first.0, position_of(first_id));
+    assert_eq!(first.1.conversation.id, first_id.to_string());
+    let second = parley
+        .next_unread(&query(InboxFilter::All, 0, 1), Some(first.0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.1.conversation.id, second_id.to_string());
+    let wrapped = parley
+        .next_unread(&query(InboxFilter::All, 0, 1), Some(second.0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(wrapped.1.conversation.id, first_id.to_string(), "wraps");
+
+    // Read, then marked unread again: its newest customer message counts.
+    let chatty_ref = ConversationRef {
+        account: ACCOUNT.into(),
+        id: chatty.to_string(),
+    };
+    parley.mark_read(&chatty_ref).await.unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert!(!row_of(&rows, &chatty.to_string()).conversation.unread);
+    parley.mark_unread(&chatty_ref).await.unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    let chatty_row = row_of(&rows, &chatty.to_string());
+    assert!(chatty_row.conversation.unread);
+    assert_eq!(chatty_row.unread_count, 1);
+    parley.mark_read(&chatty_ref).await.unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert_eq!(row_of(&rows, &chatty.to_string()).unread_count, 0);
+    assert!(parley
+        .mark_unread(&ConversationRef {
+            account: ACCOUNT.into(),
+            id: "no-such-conversation".into(),
+        })
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn rows_name_the_assignee_once_labelled_and_mark_drafts() {
+    let sandbox = sandbox(4, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    let listed = parley.conversations(None, None).await.unwrap();
+    let assigned = ConversationRef {
+        account: ACCOUNT.into(),
+        id: listed[0].id.clone(),
+    };
+    parley.assign(&assigned, "4242").await.unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert_eq!(row_of(&rows, &assigned.id).assignee_name, None);
+    let offered = parley.teammates_with_seen(ACCOUNT).await.unwrap();
+    assert!(
+        offered
+            .iter()
+            .any(|t| t.id == "4242" && t.source == "seen" && t.name.is_empty()),
+        "an assignee nobody named yet is offered for naming: {offered:?}"
+    );
+
+    parley
+        .label_teammate(ACCOUNT, "4242", Some("Olga"))
+        .await
+        .unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert_eq!(
+        row_of(&rows, &assigned.id).assignee_name.as_deref(),
+        Some("Olga")
+    );
+    let offered = parley.teammates_with_seen(ACCOUNT).await.unwrap();
+    assert_eq!(
+        offered.iter().filter(|t| t.id == "4242").count(),
+        1,
+        "named: listed once, by name"
+    );
+
+    let drafted = ConversationRef {
+        account: ACCOUNT.into(),
+        id: listed[1].id.clone(),
+    };
+    parley.save_draft(&drafted, "half a reply").await.unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert!(row_of(&rows, &drafted.id).has_draft);
+    assert!(!row_of(&rows, &assigned.id).has_draft);
+    parley.save_draft(&drafted, "").await.unwrap();
+    let rows = all_rows(&parley, InboxFilter::All).await;
+    assert!(!row_of(&rows, &drafted.id).has_draft);
+}

@@ -246,8 +246,11 @@ fn push_placeholder(rng: &mut impl Rng, name: &str, out: &mut String) {
 /// Bytes of a sample file served for seeded attachments.
 #[derive(Debug, Clone)]
 pub struct SampleFile {
+    /// The name the message gives the file.
     pub file_name: String,
+    /// Its type, as the server reports it.
     pub mime_type: &'static str,
+    /// Its content.
     pub bytes: Bytes,
 }
 
@@ -258,6 +261,55 @@ static NOTES_TXT: &str =
     "Заметки клиента / customer notes\n1. Размер: M\n2. Цвет: синий 🔵\n3. Адрес: ул. Ленина, 5\n";
 static LOG_TXT: &str =
     "2024-03-01 12:00:01 ERROR app crashed on settings screen\n<script>alert(1)</script>\n";
+
+/// A real voice note: `seconds` of a quiet 440 Hz tone as 8 kHz mono 16-bit PCM WAV, named
+/// `file_name` (`audio/wav`).
+pub fn voice_note_wav(file_name: &str, seconds: u32) -> SampleFile {
+    const RATE: u32 = 8_000;
+    let samples = RATE * seconds;
+    let data_len = samples * 2;
+    let mut bytes = Vec::with_capacity(44 + data_len as usize);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&RATE.to_le_bytes());
+    bytes.extend_from_slice(&(RATE * 2).to_le_bytes()); // byte rate
+    bytes.extend_from_slice(&2u16.to_le_bytes()); // block align
+    bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    for n in 0..samples {
+        let phase = 2.0 * std::f64::consts::PI * 440.0 * f64::from(n) / f64::from(RATE);
+        let sample = (phase.sin() * 3_000.0) as i16;
+        bytes.extend_from_slice(&sample.to_le_bytes());
+    }
+    SampleFile {
+        file_name: file_name.to_owned(),
+        mime_type: "audio/wav",
+        bytes: Bytes::from(bytes),
+    }
+}
+
+/// The sandbox's sample photo (`image/png`) under `file_name`; `checker` picks the second one.
+pub fn sample_png(file_name: &str, checker: bool) -> SampleFile {
+    SampleFile {
+        file_name: file_name.to_owned(),
+        mime_type: "image/png",
+        bytes: Bytes::from_static(if checker { CHECKER_PNG } else { SAMPLE_PNG }),
+    }
+}
+
+/// The sandbox's sample invoice (`application/pdf`) under `file_name`.
+pub fn sample_pdf(file_name: &str) -> SampleFile {
+    SampleFile {
+        file_name: file_name.to_owned(),
+        mime_type: "application/pdf",
+        bytes: Bytes::from_static(INVOICE_PDF),
+    }
+}
 
 /// A small, real file for a seeded attachment (png, pdf or txt), with a varied name.
 pub fn sample_file(rng: &mut impl Rng) -> SampleFile {

@@ -26,6 +26,7 @@ mod admin;
 mod clock;
 mod config;
 mod content;
+pub use content::{sample_pdf, sample_png, voice_note_wav, SampleFile};
 mod delivery;
 mod error;
 mod guard;
@@ -226,6 +227,19 @@ impl Sandbox {
     pub fn push_incoming_message(&self, conversation_id: i64, text: &str) -> i64 {
         self.shared
             .push_incoming(conversation_id, text)
+            .unwrap_or(0)
+    }
+
+    /// Adds an incoming message carrying `file` (and `text`, if any) now and returns its id, or 0
+    /// when the conversation does not exist. [`voice_note_wav`] makes a voice note.
+    pub fn push_incoming_file(
+        &self,
+        conversation_id: i64,
+        text: Option<&str>,
+        file: SampleFile,
+    ) -> i64 {
+        self.shared
+            .push_incoming_file(conversation_id, text, file)
             .unwrap_or(0)
     }
 

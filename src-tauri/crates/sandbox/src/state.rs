@@ -189,6 +189,41 @@ impl Shared {
             .then_some(id)
     }
 
+    /// Adds an incoming message carrying one file (a voice note, a video, a document) now; `None`
+    /// when the conversation does not exist.
+    pub fn push_incoming_file(
+        &self,
+        conversation_id: i64,
+        text: Option<&str>,
+        file: crate::content::SampleFile,
+    ) -> Option<i64> {
+        let mut world = lock(&self.world);
+        let company_id = world.conversation(conversation_id)?.company_id;
+        let attachment_id = world.take_attachment_id();
+        world.attachments.insert(
+            attachment_id,
+            crate::model::Attachment {
+                id: attachment_id,
+                company_id,
+                file_name: file.file_name,
+                mime_type: file.mime_type.to_owned(),
+                bytes: file.bytes,
+                push_to_talk: file.mime_type.starts_with("audio/"),
+            },
+        );
+        let id = world.take_message_id();
+        let message = live_message(
+            id,
+            true,
+            text.map(str::to_owned),
+            vec![attachment_id],
+            world.now(),
+        );
+        world
+            .append_live_message(conversation_id, message)
+            .then_some(id)
+    }
+
     /// Downloads an attachment's `file_url` (422 when it cannot be fetched). Call it before
     /// locking the world.
     pub async fn fetch_link(

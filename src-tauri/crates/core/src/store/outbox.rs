@@ -493,7 +493,7 @@ impl Store {
     /// Outgoing messages of a thread that are not (yet) cached as server messages, oldest first.
     pub async fn unsynced_outbox_messages(&self, conversation_id: i64) -> Result<Vec<MessageView>> {
         let rows = sqlx::query(
-            "SELECT o.id, o.text, o.state, o.created_at, o.last_error, o.message_provider_id, o.reply_to
+            "SELECT o.id, o.text, o.state, o.created_at, o.last_error, o.last_error_code, o.message_provider_id, o.reply_to
              FROM outbox o
              WHERE o.conversation_id = ? AND NOT EXISTS (
                  SELECT 1 FROM messages m WHERE m.conversation_id = o.conversation_id
@@ -534,6 +534,7 @@ impl Store {
                 attachments,
                 outbox_id: Some(id),
                 error: row.try_get("last_error")?,
+                error_code: row.try_get("last_error_code")?,
                 reply_to: row.try_get("reply_to")?,
                 deleted: false,
             });

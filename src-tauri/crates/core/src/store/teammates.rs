@@ -33,6 +33,18 @@ impl Store {
         .await?)
     }
 
+    /// The user ids conversations of the account are assigned to (as the last sync saw them), in
+    /// no particular order: the teammates a provider without a users API (Pact) lets Parley learn.
+    pub async fn assignee_ids_seen(&self, account_id: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT assignee_id FROM conversations
+             WHERE account_id = ? AND assignee_id IS NOT NULL AND assignee_id <> ''",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// When the provider's list was last stored for the account, if ever (and not empty).
     pub async fn teammates_fetched_at(&self, account_id: i64) -> Result<Option<i64>> {
         Ok(

@@ -674,6 +674,7 @@ impl Store {
                     attachments: Vec::new(),
                     outbox_id: None,
                     error: row.try_get("status_reason")?,
+                    error_code: None,
                     reply_to: None,
                     deleted: row.try_get("deleted")?,
                 };
@@ -740,6 +741,7 @@ impl Store {
                     attachments: attachments.remove(&id).unwrap_or_default(),
                     outbox_id: row.try_get("outbox_id")?,
                     error: row.try_get("status_reason")?,
+                    error_code: None,
                     reply_to: row.try_get("reply_to")?,
                     deleted: row.try_get("deleted")?,
                 };
