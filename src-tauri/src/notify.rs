@@ -2,15 +2,16 @@
 //! event, whoever started the sync), the conversations whose activity moved and that hold unread customer
 //! messages get one notification each, with the sender and a preview of the newest message. Never for
 //! the conversation that is open while the window is focused (the UI says which one is open through
-//! `window_focus_conversation`). A click on a notification brings the window forward and asks the UI to
-//! open that conversation.
+//! `window_focus_conversation`), and as the agent's preferences say (Settings → Notifications: sound,
+//! only while the window is not focused, only mine and unassigned, muted accounts). A click on a
+//! notification brings the window forward and asks the UI to open that conversation.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use parley_core::{ConversationRef, ConversationView, MessageView};
+use parley_core::{ConversationRef, ConversationView, MessageView, NotificationPreferences};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Listener, Manager, State};
 use tauri_plugin_notification::NotificationExt;
@@ -142,8 +143,28 @@ async fn announce_new_messages(app: &AppHandle) {
     let Some(previous) = previous.filter(|previous| !previous.empty) else {
         return;
     };
+    let preferences = state
+        .parley
+        .notification_preferences()
+        .await
+        .unwrap_or_default();
+    let focused = attention.focused.load(Ordering::Relaxed);
+    let mut my_ids: HashMap<String, Option<String>> = HashMap::new();
     let mut news = Vec::new();
     for conversation in conversations.iter().filter(|c| c.unread) {
+        if !my_ids.contains_key(&conversation.account) {
+            let mine = state
+                .parley
+                .my_user_id(&conversation.account)
+                .await
+                .ok()
+                .flatten();
+            my_ids.insert(conversation.account.clone(), mine);
+        }
+        let mine = my_ids.get(&conversation.account).cloned().flatten();
+        if !preferences.wants(conversation, focused, mine.as_deref()) {
+            continue;
+        }
         let key = (conversation.account.clone(), conversation.id.clone());
         let before = previous.activity.get(&key).copied().flatten();
         let moved = match (before, conversation.last_message_at) {
@@ -173,18 +194,21 @@ async fn announce_new_messages(app: &AppHandle) {
         };
         let fresh = new_customer_messages(&messages, *before);
         if let Some(newest) = fresh.last() {
-            show(app, conversation, newest, fresh.len());
+            show(app, conversation, newest, fresh.len(), &preferences);
             shown += 1;
         }
     }
     if news.len() > shown {
         let rest = (news.len() - shown) as u64;
-        let _ = app
+        let mut builder = app
             .notification()
             .builder()
             .title("Parley")
-            .body(locale::texts().more_conversations(rest))
-            .show();
+            .body(locale::texts().more_conversations(rest));
+        if preferences.sound {
+            builder = builder.sound(SOUND);
+        }
+        let _ = builder.show();
     }
 }
 
@@ -208,7 +232,20 @@ fn new_customer_messages(
     }
 }
 
-fn show(app: &AppHandle, conversation: &ConversationView, newest: &MessageView, count: usize) {
+/// The notification sound's name: the freedesktop theme's "new message" sound on Linux, the
+/// system's default elsewhere.
+#[cfg(target_os = "linux")]
+const SOUND: &str = "message-new-instant";
+#[cfg(not(target_os = "linux"))]
+const SOUND: &str = "default";
+
+fn show(
+    app: &AppHandle,
+    conversation: &ConversationView,
+    newest: &MessageView,
+    count: usize,
+    preferences: &NotificationPreferences,
+) {
     let texts = locale::texts();
     let sender = conversation
         .title
@@ -219,14 +256,17 @@ fn show(app: &AppHandle, conversation: &ConversationView, newest: &MessageView, 
     if count > 1 {
         body = format!("{}: {body}", texts.new_messages(count as u64));
     }
-    let result = app
+    let mut builder = app
         .notification()
         .builder()
         .title(sender)
         .body(safe_body(&body))
         .extra("account", &conversation.account)
-        .extra("id", &conversation.id)
-        .show();
+        .extra("id", &conversation.id);
+    if preferences.sound {
+        builder = builder.sound(SOUND);
+    }
+    let result = builder.show();
     if let Err(error) = result {
         eprintln!("parley: cannot show a notification: {error}");
         tracing::warn!(

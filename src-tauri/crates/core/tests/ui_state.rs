@@ -390,3 +390,81 @@ async fn rows_name_the_assignee_once_labelled_and_mark_drafts() {
     let rows = all_rows(&parley, InboxFilter::All).await;
     assert!(!row_of(&rows, &drafted.id).has_draft);
 }
+
+#[tokio::test]
+async fn notification_preferences_are_kept_and_decide_who_is_told() {
+    use parley_core::NotificationPreferences;
+    let sandbox = sandbox(4, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    sync(&parley).await;
+    assert_eq!(
+        parley.notification_preferences().await.unwrap(),
+        NotificationPreferences::default(),
+        "never saved: the defaults (sound on, everything)"
+    );
+    let listed = parley.conversations(None, None).await.unwrap();
+    let reference = |index: usize| ConversationRef {
+        account: ACCOUNT.into(),
+        id: listed[index].id.clone(),
+    };
+    parley.assign(&reference(0), "4242").await.unwrap();
+    parley.assign(&reference(1), "777").await.unwrap();
+    parley
+        .set_setting(&format!("my_user_id.{ACCOUNT}"), "4242")
+        .await
+        .unwrap();
+    let preferences = NotificationPreferences {
+        sound: false,
+        only_when_unfocused: false,
+        only_mine_or_unassigned: true,
+        muted_accounts: Vec::new(),
+    };
+    parley
+        .set_notification_preferences(&preferences)
+        .await
+        .unwrap();
+    let kept = parley.notification_preferences().await.unwrap();
+    assert_eq!(kept, preferences, "saved and read back");
+
+    let fresh = parley.conversations(None, None).await.unwrap();
+    let by_id = |index: usize| {
+        fresh
+            .iter()
+            .find(|c| c.id == listed[index].id)
+            .expect("listed")
+            .clone()
+    };
+    let mine = parley.my_user_id(ACCOUNT).await.unwrap();
+    assert!(kept.wants(&by_id(0), false, mine.as_deref()), "mine");
+    assert!(
+        !kept.wants(&by_id(1), false, mine.as_deref()),
+        "a teammate's"
+    );
+    let nobodys = fresh
+        .iter()
+        .find(|c| c.assignee_id.is_none())
+        .expect("the fixture has an unassigned conversation");
+    assert!(kept.wants(nobodys, false, mine.as_deref()), "nobody's");
+    let unfocused_only = NotificationPreferences {
+        only_when_unfocused: true,
+        ..NotificationPreferences::default()
+    };
+    assert!(!unfocused_only.wants(&by_id(1), true, None), "focused");
+    assert!(unfocused_only.wants(&by_id(1), false, None), "not focused");
+    let muted = NotificationPreferences {
+        muted_accounts: vec![ACCOUNT.to_string()],
+        ..NotificationPreferences::default()
+    };
+    assert!(!muted.wants(&by_id(0), false, None), "a muted account");
+
+    // A broken stored value falls back to the defaults instead of failing.
+    parley
+        .set_setting("notifications", "{not json")
+        .await
+        .unwrap();
+    assert_eq!(
+        parley.notification_preferences().await.unwrap(),
+        NotificationPreferences::default()
+    );
+}
