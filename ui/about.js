@@ -5,6 +5,7 @@
 // when its entry is opened, so the view opens fast.
 
 import { invoke, listen } from "./ipc.js";
+import { plainError } from "./errors.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -35,7 +36,7 @@ export async function openAbout() {
   try {
     about = await invoke("app_about");
   } catch (error) {
-    $("about-error").textContent = error?.message ?? String(error);
+    $("about-error").textContent = plainError(error);
     return;
   }
   $("about-name").textContent = about.name;

@@ -1,14 +1,15 @@
-// Conversation actions in the thread header: assign to a teammate by name or user id (the list offers
-// the account's teammates by name, as the provider lists them or as the agent named an id with
-// "42 = Olga" typed in the same box, and the ids used recently, kept in the core's settings), edit the
-// note, block or unblock Bitrix openlines, archive or unarchive, mark replied or unreplied. Each
-// goes to the server through the core; success updates the header and the list row, failure shows the
-// command's error message beside the controls. What the account's provider lacks (notes and Bitrix on
-// VoIPbin, archive and replied on Pact p1) stays visible but disabled, with a one-line reason.
+// Conversation actions: the header's assign control (a searchable list of the account's teammates by
+// name, "Assign to me" first, Unassign at its foot; a typed user id or "42 = Olga", which names user
+// 42, still work), Archive and Replied buttons, and the details panel's note and Bitrix switch. Names
+// come from the provider's list (VoIPbin's agents) or from the agent (Pact); the ids used recently
+// are kept in the core's settings. Each action goes to the server through the core; success updates
+// the header and the list row, failure shows the error beside the controls. What the account's
+// provider cannot do is hidden.
 
 import { invoke } from "./ipc.js";
+import { plainError } from "./errors.js";
 import { element } from "./dom.js";
-import { t, unsupportedReason } from "./i18n.js";
+import { t } from "./i18n.js";
 
 /** The settings key holding the recently used assignee ids (a JSON array, newest first). */
 const RECENT_KEY = "recent_assignees";
@@ -22,10 +23,10 @@ const PICKED = /\(([^()]+)\)\s*$/;
 
 const $ = (id) => document.getElementById(id);
 
-/** Each feature the header offers, with the controls it needs. */
+/** Each feature the header and the details panel offer, with the element hidden without it. */
 const FEATURE_CONTROLS = {
-  notes: ["note-input", "note-save"],
-  bitrix: ["bitrix-toggle"],
+  notes: ["note-form"],
+  bitrix: ["bitrix-row"],
   unassign: ["unassign"],
   archive: ["archive-toggle"],
   replied: ["replied-toggle"],
@@ -45,18 +46,33 @@ const actions = {
   refreshedAt: new Map(),
   /** The recently used assignee ids. */
   recent: [],
-  /** What the assign box was last filled with (a value the agent changed is never overwritten). */
-  shown: "",
+  /** The assign list's options as drawn, and the highlighted one. */
+  options: [],
+  active: -1,
+  /** Answers the agent's own user id on an account ("" when unknown; may ask for it). */
+  myId: async () => "",
 };
 
 /**
- * Wires the header forms. `onChanged(conversation)` runs after each successful action, `onNames()`
- * when teammates' names became known or changed.
+ * Wires the header and the details panel. `onChanged(conversation)` runs after each successful
+ * action, `onNames()` when teammates' names became known or changed, `myId(account)` answers the
+ * agent's own user id there (asking for it when unknown; "" when there is none).
  */
-export function initActions(onChanged, onNames = () => {}) {
+export function initActions(onChanged, onNames = () => {}, myId = async () => "") {
   actions.onChanged = onChanged;
   actions.onNames = onNames;
+  actions.myId = myId;
   $("assign-form").addEventListener("submit", assign);
+  $("assign-open").addEventListener("click", () => (assignOpen() ? closeAssign() : openAssign()));
+  $("assign-input").addEventListener("input", () => fillOptions());
+  $("assign-input").addEventListener("keydown", onAssignKey);
+  $("assign-options").addEventListener("click", (event) => {
+    const option = event.target.closest("[data-index]");
+    if (option) pickOption(actions.options[Number(option.dataset.index)]);
+  });
+  document.addEventListener("pointerdown", (event) => {
+    if (assignOpen() && !event.target.closest(".assign")) closeAssign(false);
+  });
   $("note-form").addEventListener("submit", saveNote);
   $("bitrix-toggle").addEventListener("change", toggleBitrix);
   $("unassign").addEventListener("click", unassign);
@@ -73,34 +89,111 @@ export function showActions(conversation, account) {
   actions.conversation = conversation;
   actions.account = account ?? null;
   $("thread-actions").hidden = false;
+  closeAssign(false);
   showAssignee();
   $("note-input").value = conversation.note ?? "";
   $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
   showToggles();
   say("", false);
   applyFeatures();
-  fillDatalist();
   loadTeammates(conversation.account).catch(() => {});
+}
+
+/** Whether the open conversation's provider offers `feature` (`archive`, `replied`, `notes`, ...). */
+export function offers(feature) {
+  return Boolean(actions.conversation) && actions.account?.features?.[feature]?.enabled !== false;
+}
+
+/** Opens the assign list of the open conversation (the `a` key). */
+export function focusAssign() {
+  if (actions.conversation) openAssign();
+}
+
+/** "Assign to me": the agent's own id on the conversation's account (asked for once). */
+export async function assignToMe() {
+  const conversation = actions.conversation;
+  if (!conversation) return;
+  closeAssign();
+  const mine = await actions.myId(conversation.account);
+  if (mine) await assignTo(mine);
+}
+
+/** Assigns the open conversation to user `assigneeId`. */
+export async function assignTo(assigneeId) {
+  const name = teammateName(actions.conversation?.account, assigneeId);
+  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: name ?? assigneeId }));
+  if (actions.conversation?.assignee_id === assigneeId) {
+    showAssignee();
+    await remember(assigneeId);
+  }
 }
 
 /** The name the agent knows teammate `id` of `account` by, or null. */
 export function teammateName(account, id) {
   if (!id) return null;
-  return actions.teammates.get(account)?.find((mate) => mate.id === id)?.name ?? null;
+  return actions.teammates.get(account)?.find((mate) => mate.id === id)?.name || null;
 }
 
-/** Fills the assign box with the conversation's assignee. */
+/** Shows the conversation's assignee on the assign button: the name once known, else the id. */
 function showAssignee() {
-  actions.shown = actions.conversation ? assigneeLabel(actions.conversation) : "";
-  $("assign-input").value = actions.shown;
+  const conversation = actions.conversation;
+  const id = conversation?.assignee_id;
+  const name = id ? teammateName(conversation.account, id) ?? conversation.assignee_name ?? id : "";
+  $("assign-current").textContent = name || t("actions.nobody");
+  $("assign-open").classList.toggle("assign__button--empty", !id);
+  $("unassign").hidden = !id || !offers("unassign");
 }
 
-/** What the assign box shows for the conversation's assignee: "Olga (42)", or the id alone. */
-function assigneeLabel(conversation) {
-  const id = conversation.assignee_id;
-  if (!id) return "";
-  const name = teammateName(conversation.account, id);
-  return name ? `${name} (${id})` : id;
+function assignOpen() {
+  return !$("assign-popover").hidden;
+}
+
+/** Opens the assign list with the focus in its search box. */
+function openAssign() {
+  if (!actions.conversation) return;
+  $("assign-popover").hidden = false;
+  $("assign-open").setAttribute("aria-expanded", "true");
+  $("assign-input").value = "";
+  fillOptions();
+  $("assign-input").focus();
+}
+
+/** Closes the assign list; `refocus` puts the focus back on its button. */
+function closeAssign(refocus = true) {
+  if (!assignOpen()) return;
+  $("assign-popover").hidden = true;
+  $("assign-open").setAttribute("aria-expanded", "false");
+  if (refocus) $("assign-open").focus();
+}
+
+/** ↑/↓ pick an option, Enter assigns it (or what was typed), Esc closes the list. */
+function onAssignKey(event) {
+  const count = actions.options.length;
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    if (count === 0) return;
+    const step = event.key === "ArrowDown" ? 1 : count - 1;
+    actions.active = actions.active < 0 ? (step === 1 ? 0 : count - 1) : (actions.active + step) % count;
+    drawOptions();
+  } else if (event.key === "Enter" && actions.active >= 0) {
+    event.preventDefault();
+    pickOption(actions.options[actions.active]);
+  } else if (event.key === "Escape") {
+    event.preventDefault();
+    event.stopPropagation();
+    closeAssign();
+  }
+}
+
+/** Runs an option of the assign list. */
+function pickOption(option) {
+  if (!option) return;
+  if (option.kind === "me") {
+    assignToMe().catch((error) => say(plainError(error), true));
+    return;
+  }
+  closeAssign();
+  assignTo(option.id).catch((error) => say(plainError(error), true));
 }
 
 /**
@@ -120,15 +213,14 @@ async function showTeammates(account) {
   const teammates = await invoke("teammates_list", { account });
   actions.teammates.set(account, teammates);
   if (actions.conversation?.account !== account) return;
-  fillDatalist();
-  // Shows the name once it is known, unless the agent has typed in the box meanwhile.
-  if ($("assign-input").value === actions.shown && document.activeElement !== $("assign-input")) showAssignee();
+  if (assignOpen()) fillOptions();
+  showAssignee();
   actions.onNames();
 }
 
 /** The user id the assign box means: a picked "Name (id)", a teammate's exact name, or an id. */
 function assigneeIdOf(typed) {
-  const mates = actions.teammates.get(actions.conversation?.account) ?? [];
+  const mates = (actions.teammates.get(actions.conversation?.account) ?? []).filter((mate) => mate.name);
   const picked = typed.match(PICKED);
   if (picked && mates.some((mate) => mate.id === picked[1].trim())) return picked[1].trim();
   const named = mates.filter((mate) => mate.name.toLowerCase() === typed.toLowerCase());
@@ -136,22 +228,12 @@ function assigneeIdOf(typed) {
   return typed;
 }
 
-/** Disables what the provider lacks, with its reason on the control and in one line below. */
+/** Hides what the account's provider cannot do (the log says why; the window does not). */
 function applyFeatures() {
-  const account = actions.account;
-  const reasons = [];
   for (const [feature, ids] of Object.entries(FEATURE_CONTROLS)) {
-    const offered = account?.features?.[feature]?.enabled !== false;
-    const reason = offered ? "" : unsupportedReason(account, feature);
-    for (const id of ids) {
-      $(id).disabled = !offered;
-      $(id).title = reason;
-    }
-    if (!offered && reason) reasons.push(reason);
+    for (const id of ids) $(id).hidden = !offers(feature);
   }
-  const hint = $("actions-hint");
-  hint.textContent = reasons.join(" ");
-  hint.hidden = reasons.length === 0;
+  $("unassign").hidden = !actions.conversation?.assignee_id || !offers("unassign");
 }
 
 function say(text, isError) {
@@ -164,7 +246,7 @@ function say(text, isError) {
 async function run(command, args, change, done) {
   const conversation = actions.conversation;
   if (!conversation) return;
-  const controls = $("thread-actions").querySelectorAll("input, button");
+  const controls = document.querySelectorAll("#thread-actions input, #thread-actions button, #details input, #details textarea, #details button");
   controls.forEach((control) => { control.disabled = true; });
   try {
     await invoke(command, { account: conversation.account, id: conversation.id, ...args });
@@ -173,7 +255,7 @@ async function run(command, args, change, done) {
     showToggles();
     actions.onChanged(conversation);
   } catch (error) {
-    say(error?.message ?? String(error), true);
+    say(plainError(error), true);
     if (command === "conversations_bitrix") $("bitrix-toggle").checked = conversation.bitrix_openlines === true;
   } finally {
     controls.forEach((control) => { control.disabled = false; });
@@ -193,14 +275,8 @@ async function assign(event) {
     say(t("actions.needId"), true);
     return;
   }
-  const assigneeId = assigneeIdOf(typed);
-  const name = teammateName(actions.conversation?.account, assigneeId);
-  const who = name ? `${name} (${assigneeId})` : assigneeId;
-  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: who }));
-  if (actions.conversation?.assignee_id === assigneeId) {
-    showAssignee();
-    await remember(assigneeId);
-  }
+  closeAssign();
+  await assignTo(assigneeIdOf(typed));
 }
 
 /** "42 = Olga" typed in the assign box: the account knows user 42 as Olga from now on ("42 =" forgets it). */
@@ -211,15 +287,20 @@ async function nameTeammate(userId, name) {
     await invoke("teammates_label", { account: conversation.account, userId, name: name || null });
     await showTeammates(conversation.account);
     say(name ? t("actions.named", { id: userId, name }) : t("actions.unnamed", { id: userId }), false);
+    $("assign-input").value = "";
+    fillOptions();
     showAssignee();
+    // The rows show assignees by name: redraw them.
+    actions.onChanged(conversation);
   } catch (error) {
-    say(error?.message ?? String(error), true);
+    say(plainError(error), true);
   }
 }
 
 async function unassign() {
+  closeAssign();
   await run("conversations_unassign", {}, { assignee_id: null }, t("actions.unassigned"));
-  if (actions.conversation && !actions.conversation.assignee_id) $("assign-input").value = "";
+  showAssignee();
 }
 
 async function saveNote(event) {
@@ -245,13 +326,15 @@ function showToggles() {
   $("replied-toggle").textContent = t($("replied-toggle").dataset.i18n);
 }
 
-async function toggleArchived() {
+/** Archives the open conversation, or brings an archived one back. */
+export async function toggleArchived() {
   const archived = actions.conversation?.state !== "archived";
   const done = archived ? t("actions.archived") : t("actions.unarchived");
   await run("conversations_archive", { archived }, { state: archived ? "archived" : "open" }, done);
 }
 
-async function toggleReplied() {
+/** Marks the open conversation replied, or unreplied when it is. */
+export async function toggleReplied() {
   const replied = actions.conversation?.replied !== true;
   const done = replied ? t("actions.markedReplied") : t("actions.markedUnreplied");
   await run("conversations_set_replied", { replied }, { replied }, done);
@@ -268,29 +351,69 @@ async function recent() {
 
 async function loadRecent() {
   actions.recent = await recent();
-  fillDatalist();
 }
 
 async function remember(assigneeId) {
   const ids = [assigneeId, ...(await recent()).filter((id) => id !== assigneeId)].slice(0, RECENT_MAX);
   actions.recent = ids;
-  fillDatalist();
   await invoke("settings_set", { key: RECENT_KEY, value: JSON.stringify(ids) }).catch(() => {});
 }
 
-/** The assign box's suggestions: the account's teammates by name, then recent ids nobody named. */
-function fillDatalist() {
-  const mates = actions.teammates.get(actions.conversation?.account) ?? [];
-  const named = new Set(mates.map((mate) => mate.id));
-  const byName = mates.map((mate) => {
-    const option = element("option");
-    option.value = `${mate.name} (${mate.id})`;
-    return option;
+/**
+ * The assign list for what is typed: "Assign to me", the account's teammates by name (recently
+ * used first), recent ids nobody named yet, and "Assign to user …" for a typed id none of them is.
+ */
+function fillOptions() {
+  const typed = $("assign-input").value.trim();
+  const wanted = typed.toLowerCase();
+  const account = actions.conversation?.account;
+  const mates = (actions.teammates.get(account) ?? []).filter((mate) => mate.name);
+  const rank = (id) => {
+    const at = actions.recent.indexOf(id);
+    return at < 0 ? actions.recent.length : at;
+  };
+  const named = mates
+    .filter((mate) => !wanted || mate.name.toLowerCase().includes(wanted) || mate.id === typed)
+    .sort((a, b) => rank(a.id) - rank(b.id) || a.name.localeCompare(b.name))
+    .map((mate) => ({ kind: "teammate", id: mate.id, label: mate.name, source: "teammate" }));
+  const known = new Set(mates.map((mate) => mate.id));
+  const recentIds = actions.recent
+    .filter((id) => !known.has(id) && (!wanted || id.toLowerCase().includes(wanted)))
+    .map((id) => ({ kind: "teammate", id, label: t("actions.userId", { id }), source: "recent" }));
+  const options = [];
+  if (!typed || t("command.assignToMe").toLowerCase().includes(wanted)) {
+    options.push({ kind: "me", label: t("command.assignToMe") });
+  }
+  options.push(...named, ...recentIds);
+  const exact = options.some((option) => option.id === typed) || LABEL.test(typed);
+  if (typed && !exact && named.length === 0) {
+    options.push({ kind: "typed", id: typed, label: t("actions.assignTyped", { id: typed }), source: "typed" });
+  }
+  actions.options = options;
+  actions.active = typed && options.length > 0 ? 0 : -1;
+  drawOptions();
+}
+
+function drawOptions() {
+  const current = actions.conversation?.assignee_id;
+  const items = actions.options.map((option, index) => {
+    const item = element("li", `assign__option assign__option--${option.kind}`);
+    item.id = `assign-option-${index}`;
+    item.dataset.index = String(index);
+    if (option.id) item.dataset.userId = option.id;
+    if (option.source) item.dataset.source = option.source;
+    item.setAttribute("role", "option");
+    item.setAttribute("aria-selected", String(index === actions.active));
+    item.append(element("span", "assign__name", option.label));
+    if (option.id && option.id === current) item.append(element("span", "assign__current", t("actions.current")));
+    return item;
   });
-  const unnamed = actions.recent.filter((id) => !named.has(id)).map((id) => {
-    const option = element("option");
-    option.value = id;
-    return option;
-  });
-  $("recent-assignees").replaceChildren(...byName, ...unnamed);
+  $("assign-options").replaceChildren(...items);
+  const input = $("assign-input");
+  if (actions.active >= 0) {
+    input.setAttribute("aria-activedescendant", `assign-option-${actions.active}`);
+    $(`assign-option-${actions.active}`)?.scrollIntoView({ block: "nearest" });
+  } else {
+    input.removeAttribute("aria-activedescendant");
+  }
 }

@@ -6,7 +6,7 @@
 
 import { invoke } from "./ipc.js";
 import { clear, element, size } from "./dom.js";
-import { t, unsupportedReason } from "./i18n.js";
+import { t } from "./i18n.js";
 import { initReplyPicker, showReplyPicker } from "./replies.js";
 
 /** How much of a quoted message's text the composer shows. */
@@ -85,25 +85,25 @@ export function initComposer(hooks) {
 
 /**
  * Switches the composer to `conversation`: saves the previous draft, loads this one's. `account`
- * (from accounts_list) says whether its provider takes files; where it does not, Attach stays
- * disabled with the reason shown under the composer.
+ * (from accounts_list) says whether its provider takes files; where it does not, Attach is not
+ * offered.
  */
 export async function showComposer(conversation, account) {
   await flushDraft();
   composer.conversation = conversation;
   const textarea = $("composer-text");
   textarea.value = "";
+  // What the provider cannot take is not offered (no sentence about its API); a file dropped or
+  // pasted anyway gets one plain line.
   const filesOffered = account?.features?.attachments?.enabled !== false;
-  composer.noFilesReason = filesOffered ? "" : unsupportedReason(account, "attachments");
+  composer.noFilesReason = filesOffered ? "" : t("composer.textOnly");
   const linksOffered = account?.features?.attach_url?.enabled !== false;
-  composer.noLinksReason = linksOffered ? "" : unsupportedReason(account, "attach_url");
-  for (const id of ["composer-text", "composer-send"]) $(id).disabled = false;
-  $("attach").disabled = !filesOffered;
-  $("attach").title = filesOffered ? t("composer.attachTitle") : composer.noFilesReason;
-  $("attach-link").disabled = !linksOffered;
-  $("attach-link").title = linksOffered ? t("composer.attachLinkTitle") : composer.noLinksReason;
-  $("composer-hint").textContent = composer.noFilesReason;
-  $("composer-hint").hidden = filesOffered;
+  composer.noLinksReason = linksOffered ? "" : t("composer.textOnly");
+  for (const id of ["composer-text", "composer-send", "attach", "attach-link"]) $(id).disabled = false;
+  $("attach").hidden = !filesOffered;
+  $("attach-link").hidden = !linksOffered;
+  $("composer-hint").textContent = "";
+  $("composer-hint").hidden = true;
   closeLinkInput();
   showReplyPicker(conversation);
   renderStaged();

@@ -1,7 +1,8 @@
 // Small DOM builders. Customer content (names, messages, file names) is hostile: it only ever
 // reaches the page through textContent, never through HTML parsing.
 
-import { language } from "./i18n.js";
+import { language, tn } from "./i18n.js";
+import { fileSize } from "./format.js";
 
 /**
  * Creates an element with a class and text.
@@ -34,17 +35,8 @@ export function when(rfc3339) {
   return date.toLocaleString(language(), { dateStyle: "short", timeStyle: "short" });
 }
 
-/** A readable file size. */
+/** A readable file size in the locale's units and digits ("1.5 MB", "1,5 МБ"). */
 export function size(bytes) {
-  if (bytes === null || bytes === undefined) {
-    return "";
-  }
-  const units = ["B", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  if (bytes === null || bytes === undefined) return "";
+  return Number(bytes) < 1024 ? tn("size.bytes", Number(bytes)) : fileSize(bytes);
 }

@@ -4,11 +4,12 @@
 // 10,000 conversations cost what 70 do. Customer content is set with textContent only.
 
 import { invoke } from "./ipc.js";
-import { clear, element, when } from "./dom.js";
-import { t } from "./i18n.js";
+import { clear, element } from "./dom.js";
+import { t, tn } from "./i18n.js";
+import { channelFamily, channelName, countBadge, fullTime, hueOf, initials, relativeTime } from "./format.js";
 
 /** Row height in pixels; must match `.conversation` in style.css. */
-const ROW_HEIGHT = 72;
+const ROW_HEIGHT = 58;
 /** Rows kept in the DOM above and below the visible ones. */
 const OVERSCAN = 30;
 /** Rows fetched per backend call. */
@@ -57,6 +58,13 @@ export function initInbox(hooks) {
   list.onOpen = hooks.onOpen;
   list.onError = hooks.onError;
   list.onRemoveAccount = hooks.onRemoveAccount ?? (() => {});
+  list.onMarkUnread = hooks.onMarkUnread ?? (() => {});
+  list.onMarkRead = hooks.onMarkRead ?? (() => {});
+  const menu = $("row-menu");
+  menu.addEventListener("keydown", onRowMenuKey);
+  document.addEventListener("pointerdown", (event) => {
+    if (!menu.hidden && !menu.contains(event.target)) closeRowMenu(false);
+  });
   const scroller = $("conversations");
   scroller.addEventListener("scroll", scheduleRender, { passive: true });
   new ResizeObserver(scheduleRender).observe(scroller);
@@ -116,6 +124,25 @@ export async function step(delta) {
   if (!row) return;
   scrollRowIntoView(target);
   list.onOpen(row);
+}
+
+/**
+ * Opens the first unread conversation below the open one, wrapping to the top of the list (the
+ * core finds it, so rows not loaded yet count too). False when nothing in the list is unread.
+ */
+export async function openNextUnread() {
+  const current = list.rows.findIndex((row) => row && keyOf(row) === list.openKey);
+  const next = await invoke("conversations_next_unread", {
+    account: list.scope.account,
+    company: list.scope.company,
+    filter: list.filter,
+    after: current >= 0 ? current : null,
+  });
+  if (!next) return false;
+  scrollRowIntoView(next.position);
+  await ensureRange(next.position, next.position + 1, false);
+  list.onOpen(list.rows[next.position] ?? next.conversation);
+  return true;
 }
 
 function scrollRowIntoView(index) {
@@ -225,9 +252,9 @@ function render() {
   const current = scroller.children;
   const same = current.length === nodes.length && nodes.every((node, index) => current[index] === node);
   if (!same) scroller.replaceChildren(...nodes);
-  // The size of the whole filtered list, for the end-to-end tests and assistive tools.
+  // The size of the whole filtered list, for the end-to-end tests (assistive tools read each
+  // row's aria-setsize).
   scroller.dataset.total = String(list.total);
-  scroller.setAttribute("aria-setsize", String(list.total));
   if (!list.painted && nodes.some((node) => node.classList.contains("conversation"))) {
     list.painted = true;
     // Start-up benchmark: the cached inbox is on screen.
@@ -240,28 +267,152 @@ function renderRow(conversation, index) {
   const item = element("li", "conversation");
   item.dataset.index = String(index);
   item.dataset.id = keyOf(conversation);
-  if (keyOf(conversation) === list.openKey) item.classList.add("conversation--open");
+  // The list is virtual: say where the row stands in the whole list, not among the drawn ones.
+  item.setAttribute("aria-setsize", String(list.total));
+  item.setAttribute("aria-posinset", String(index + 1));
+  if (keyOf(conversation) === list.openKey) {
+    item.classList.add("conversation--open");
+    item.setAttribute("aria-current", "true");
+  }
   if (conversation.unread) item.classList.add("conversation--unread");
   const title = element("span", "conversation__title", conversation.title ?? t("conversation.noName"));
   const preview = element("span", "conversation__preview", previewOf(conversation));
   // Customer text may be right-to-left (Hebrew, Arabic): let each piece pick its own direction.
   title.dir = "auto";
   preview.dir = "auto";
-  item.append(
-    title,
-    element("span", "conversation__time", when(conversation.last_message_at)),
-    preview,
-    element("span", "conversation__meta", [conversation.channel, conversation.account].filter(Boolean).join(" · ")),
-  );
-  if (conversation.assignee_id) {
-    item.append(element("span", "conversation__assignee", t("conversation.assignee", { id: conversation.assignee_id })));
-  }
-  item.tabIndex = 0;
+  const time = element("time", "conversation__time", relativeTime(conversation.last_message_at));
+  time.title = fullTime(conversation.last_message_at);
+  item.append(avatarOf(conversation), title, time, preview, unreadBadge(conversation), metaLine(conversation));
+  item.tabIndex = index === focusIndex() ? 0 : -1;
   item.addEventListener("click", () => list.onOpen(conversation));
-  item.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") list.onOpen(conversation);
+  item.addEventListener("keydown", (event) => onRowKey(event, index, conversation));
+  item.addEventListener("contextmenu", (event) => {
+    event.preventDefault();
+    openRowMenu(conversation, event.clientX, event.clientY);
   });
   return item;
+}
+
+/** The row's menu (right click, or the context-menu key / Shift+F10 on a focused row). */
+function openRowMenu(conversation, x, y) {
+  const menu = $("row-menu");
+  const entry = (label, action) => {
+    const button = element("button", "row-menu__item", label);
+    button.type = "button";
+    button.setAttribute("role", "menuitem");
+    button.addEventListener("click", () => {
+      closeRowMenu();
+      Promise.resolve().then(action).catch(list.onError);
+    });
+    return button;
+  };
+  const items = [entry(t("command.open"), () => list.onOpen(conversation))];
+  items.push(conversation.unread
+    ? entry(t("command.markRead"), () => list.onMarkRead(conversation))
+    : entry(t("command.markUnread"), () => list.onMarkUnread(conversation)));
+  menu.replaceChildren(...items);
+  menu.hidden = false;
+  const box = menu.getBoundingClientRect();
+  menu.style.left = `${Math.min(x, window.innerWidth - box.width - 4)}px`;
+  menu.style.top = `${Math.min(y, window.innerHeight - box.height - 4)}px`;
+  menu.dataset.for = keyOf(conversation);
+  items[0].focus();
+}
+
+/** Closes the row's menu; `refocus` puts the focus back on its row (not after a click elsewhere). */
+function closeRowMenu(refocus = true) {
+  const menu = $("row-menu");
+  if (menu.hidden) return;
+  const owner = menu.dataset.for;
+  menu.hidden = true;
+  menu.replaceChildren();
+  if (refocus) $("conversations").querySelector(`li.conversation[data-id="${CSS.escape(owner ?? "")}"]`)?.focus();
+}
+
+function onRowMenuKey(event) {
+  const items = [...$("row-menu").querySelectorAll("button")];
+  const at = items.indexOf(document.activeElement);
+  if (event.key === "Escape" || event.key === "Tab") {
+    event.preventDefault();
+    event.stopPropagation();
+    closeRowMenu();
+  } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    const next = (at + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+    items[next]?.focus();
+  }
+}
+
+/** The contact's initials on a colour of its own, with the messenger's badge. */
+function avatarOf(conversation) {
+  const avatar = element("span", "avatar", initials(conversation.title));
+  avatar.setAttribute("aria-hidden", "true");
+  avatar.style.setProperty("--avatar-hue", String(hueOf(`${conversation.account}/${conversation.id}`)));
+  const badge = element("span", `avatar__channel channel--${channelFamily(conversation.channel)}`);
+  avatar.append(badge);
+  return avatar;
+}
+
+/** The unread count, 1–9 then 9+, drawn as a badge and said in words for screen readers. */
+function unreadBadge(conversation) {
+  const count = conversation.unread ? Math.max(1, conversation.unread_count ?? 1) : 0;
+  const badge = element("span", "conversation__count");
+  if (count === 0) {
+    badge.hidden = true;
+    return badge;
+  }
+  const drawn = element("span", "", countBadge(count));
+  drawn.setAttribute("aria-hidden", "true");
+  const said = element("span", "visually-hidden", count > 9 ? t("conversation.unreadMany") : tn("conversation.unreadCount", count));
+  badge.append(drawn, said);
+  return badge;
+}
+
+/** Messenger · account · assignee · draft. */
+function metaLine(conversation) {
+  const meta = element("span", "conversation__meta");
+  meta.append(element("span", "", [channelName(conversation.channel), conversation.account].filter(Boolean).join(" · ")));
+  if (conversation.assignee_id) {
+    const name = conversation.assignee_name || conversation.assignee_id;
+    const assignee = element("span", "conversation__assignee", t("conversation.assignee", { id: name }));
+    assignee.title = t("conversation.assignedTo", { name });
+    meta.append(assignee);
+  }
+  if (conversation.has_draft) meta.append(element("span", "conversation__draft", t("conversation.draft")));
+  return meta;
+}
+
+/** The row that takes Tab: the open one, else the first. */
+function focusIndex() {
+  const open = list.rows.findIndex((row) => row && keyOf(row) === list.openKey);
+  return open >= 0 ? open : 0;
+}
+
+/** Enter opens the row; ↑/↓, Home and End move the focus through the whole (virtual) list. */
+function onRowKey(event, index, conversation) {
+  const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: list.total - 1 };
+  if (event.key === "Enter") {
+    list.onOpen(conversation);
+  } else if (event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey)) {
+    event.preventDefault();
+    const box = event.currentTarget.getBoundingClientRect();
+    openRowMenu(conversation, box.left + 48, box.top + box.height / 2);
+  } else if (event.key in moves && !event.altKey && !event.ctrlKey && !event.metaKey) {
+    event.preventDefault();
+    focusRow(Math.min(Math.max(moves[event.key], 0), list.total - 1)).catch(list.onError);
+  }
+}
+
+/** Moves the keyboard focus to row `index`, loading and scrolling it into view first. */
+async function focusRow(index) {
+  await ensureRange(index, index + 1, false);
+  scrollRowIntoView(index);
+  render();
+  const node = $("conversations").querySelector(`li.conversation[data-index="${index}"]`);
+  if (!node) return;
+  for (const other of $("conversations").querySelectorAll("li.conversation[tabindex=\"0\"]")) other.tabIndex = -1;
+  node.tabIndex = 0;
+  node.focus();
 }
 
 function previewOf(conversation) {

@@ -1,18 +1,24 @@
-// The window's controller: picks the language, wires the inbox, search, thread, composer, actions,
-// new-conversation and settings modules together, listens to the backend's events, and handles the
-// keyboard (Ctrl+K search, Ctrl+N new conversation, Ctrl+, settings, Alt+Up/Down previous/next
-// conversation, Esc closes dialogs), sync, and the account dialogs. A conversation started here has a
+// The window's controller: picks the language and theme, wires the inbox, search, thread, composer,
+// actions, new-conversation and settings modules together, listens to the backend's events, gives
+// the keyboard's commands (shortcuts.js lists them) what they do, and handles sync and the account
+// dialogs. A conversation started here has a
 // placeholder id ("new-…") until the outbox opened it on the server; then the selection moves to the
 // real id.
 
 import { invoke, listen } from "./ipc.js";
+import { plainError } from "./errors.js";
 import { element } from "./dom.js";
-import { language, setLocale, t, translatePage } from "./i18n.js";
-import { currentFilter, initInbox, keyOf, loadSidebar, reloadInbox, setOpenKey, step, updateRow } from "./inbox.js";
+import { language, setLocale, t, tn, translatePage } from "./i18n.js";
+import { currentFilter, initInbox, keyOf, loadSidebar, openNextUnread, reloadInbox, setOpenKey, step, updateRow } from "./inbox.js";
 import { focusSearch, initSearch } from "./search.js";
 import { initThread, refreshThread, showThread, showUploadProgress } from "./thread.js";
 import { initComposer, renameConversation, showComposer, stageFiles, stageReply } from "./composer.js";
-import { initActions, showActions, teammateName } from "./actions.js";
+import { assignToMe, focusAssign, initActions, offers, showActions, toggleArchived, toggleReplied } from "./actions.js";
+import { initDetails, showDetails } from "./details.js";
+import { initMedia } from "./media.js";
+import { loadTheme, setTheme } from "./preferences.js";
+import { channelName } from "./format.js";
+import { initShortcuts } from "./shortcuts.js";
 import { initNewConversation, openNewConversation } from "./newconv.js";
 import { initSettings, openSettings } from "./settings.js";
 import { forgetReplies } from "./replies.js";
@@ -30,13 +36,16 @@ let accounts = [];
 let openConversation = null;
 /** parley://open/… links: `ready()` once the inbox shows. */
 let deepLinks = null;
+/** The conversation the agent marked unread while it is open: it is not marked read again until reopened. */
+let keptUnread = null;
+
 
 function showStatus(text) {
   $("status").textContent = text;
 }
 
 function showError(error) {
-  showStatus(error?.message ?? String(error));
+  showStatus(plainError(error));
 }
 
 /** The OS language from the backend when it can tell, else the web view's. */
@@ -59,6 +68,7 @@ async function refreshSidebar() {
 /** Opens a conversation: list highlight, header, thread, composer draft, actions. */
 async function open(conversation, focusId = null) {
   openConversation = conversation;
+  keptUnread = null;
   setOpenKey(keyOf(conversation));
   $("thread-title").textContent = conversation.title ?? t("conversation.noName");
   showMeta(conversation);
@@ -84,17 +94,16 @@ async function open(conversation, focusId = null) {
   await composerReady;
 }
 
+/** The header's second line: messenger · account, and whether it is archived or replied. */
 function showMeta(conversation) {
-  const assignee = teammateName(conversation.account, conversation.assignee_id) ?? conversation.assignee_id;
   const parts = [
-    conversation.channel,
+    channelName(conversation.channel),
     conversation.account,
-    assignee ? t("thread.assignee", { id: assignee }) : t("thread.unassigned"),
-    conversation.note ? t("thread.note", { note: conversation.note }) : "",
     conversation.state === "archived" ? t("thread.archived") : "",
-    conversation.replied === true ? t("thread.replied") : conversation.replied === false ? t("thread.notReplied") : "",
+    conversation.replied === true ? t("thread.replied") : "",
   ];
   $("thread-meta").textContent = parts.filter(Boolean).join(" · ");
+  showDetails(conversation);
 }
 
 async function openSearchHit(account, id, messageId) {
@@ -202,7 +211,7 @@ async function addAccount(event) {
     await refreshSidebar();
     await syncNow();
   } catch (error) {
-    $("add-account-error").textContent = error?.message ?? String(error);
+    $("add-account-error").textContent = plainError(error);
   }
 }
 
@@ -224,7 +233,7 @@ async function removeAccount(event) {
     await refreshSidebar();
     await reloadInbox();
   } catch (error) {
-    $("remove-account-error").textContent = error?.message ?? String(error);
+    $("remove-account-error").textContent = plainError(error);
   }
 }
 
@@ -276,7 +285,7 @@ function askMyIds(known) {
         $("my-id").close();
         if (currentFilter() === "mine") await reloadInbox();
       } catch (error) {
-        $("my-id-error").textContent = error?.message ?? String(error);
+        $("my-id-error").textContent = plainError(error);
       }
     };
     const onCancel = () => {
@@ -289,23 +298,81 @@ function askMyIds(known) {
   });
 }
 
+/** Esc closes the open dialogs (the shortcuts themselves are shortcuts.js's). */
 function onKeyDown(event) {
-  const modalOpen = document.querySelector("dialog[open]") !== null;
-  if (event.ctrlKey && event.key.toLowerCase() === "k") {
-    event.preventDefault();
-    focusSearch();
-  } else if (event.ctrlKey && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "n") {
-    event.preventDefault();
-    if (!modalOpen) openNewConversation();
-  } else if (event.ctrlKey && event.key === ",") {
-    event.preventDefault();
-    if (!modalOpen) openSettings();
-  } else if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
-    event.preventDefault();
-    step(event.key === "ArrowUp" ? -1 : 1).catch(showError);
-  } else if (event.key === "Escape") {
+  if (event.key === "Escape") {
     for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   }
+}
+
+/** Marks `conversation` unread again; when it is the open one, it stays unread until reopened. */
+async function markUnread(conversation) {
+  if (!conversation) return;
+  await invoke("conversations_mark_unread", { account: conversation.account, id: conversation.id });
+  if (openConversation && keyOf(openConversation) === keyOf(conversation)) keptUnread = keyOf(conversation);
+  conversation.unread = true;
+  showStatus(t("conversation.markedUnread", { name: conversation.title ?? t("conversation.noName") }));
+  await Promise.all([reloadInbox(), refreshSidebar()]);
+}
+
+async function markRead(conversation) {
+  await invoke("conversations_mark_read", { account: conversation.account, id: conversation.id });
+  if (keptUnread === keyOf(conversation)) keptUnread = null;
+  await Promise.all([reloadInbox(), refreshSidebar()]);
+}
+
+/** The agent's own user id on `account`, asked for (once) when unknown; "" when there is none. */
+async function myIdOn(account) {
+  const mine = (await invoke("settings_get", { key: MY_ID_PREFIX + account })) ?? "";
+  if (mine || !(await askMyIds(await myIds()).catch(() => false))) return mine;
+  return (await invoke("settings_get", { key: MY_ID_PREFIX + account })) ?? "";
+}
+
+/** Puts the focus in the reply box; with `savedReply`, opens the saved replies there. */
+function focusComposer(savedReply = false) {
+  const box = $("composer-text");
+  if (box.disabled) return;
+  box.focus();
+  if (savedReply && box.value === "") {
+    box.value = "/";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+}
+
+function clickFilter(filter) {
+  document.querySelector(`#filters [data-filter="${filter}"]`)?.click();
+}
+
+/** What each command of shortcuts.js does, and when it is offered. */
+function commandHandlers() {
+  const withConversation = () => openConversation !== null;
+  const offered = (feature) => () => withConversation() && offers(feature);
+  return {
+    search: { run: focusSearch },
+    next: { run: () => step(1) },
+    previous: { run: () => step(-1) },
+    nextUnread: {
+      run: async () => {
+        if (!(await openNextUnread())) showStatus(t("conversation.noneUnread"));
+      },
+    },
+    reply: { run: () => focusComposer(), available: withConversation },
+    savedReply: { run: () => focusComposer(true), available: withConversation },
+    assign: { run: focusAssign, available: withConversation },
+    assignToMe: { run: assignToMe, available: withConversation },
+    archive: { run: toggleArchived, available: offered("archive") },
+    replied: { run: toggleReplied, available: offered("replied") },
+    markUnread: { run: () => markUnread(openConversation), available: withConversation },
+    filterAll: { run: () => clickFilter("all") },
+    filterMine: { run: () => clickFilter("mine") },
+    filterUnassigned: { run: () => clickFilter("unassigned") },
+    filterArchived: { run: () => clickFilter("archived") },
+    themeSystem: { run: () => setTheme("system") },
+    themeLight: { run: () => setTheme("light") },
+    themeDark: { run: () => setTheme("dark") },
+    newConversation: { run: openNewConversation },
+    settings: { run: openSettings },
+  };
 }
 
 function onConversationChanged(conversation) {
@@ -317,6 +384,7 @@ function onConversationChanged(conversation) {
 /** Marks the open conversation read when the user can see it (window focused and visible). */
 async function markOpenConversationRead() {
   if (!openConversation || document.hidden || !document.hasFocus()) return;
+  if (keptUnread === keyOf(openConversation)) return;
   await invoke("conversations_mark_read", { account: openConversation.account, id: openConversation.id });
 }
 
@@ -326,13 +394,18 @@ function wire() {
     onError: showError,
     onMineNeedsIds: ensureMyIds,
     onRemoveAccount: askRemoveAccount,
+    onMarkUnread: (conversation) => markUnread(conversation),
+    onMarkRead: (conversation) => markRead(conversation),
   });
+  initShortcuts(commandHandlers(), showError);
   initSearch({ onPick: openSearchHit, onError: showError });
   initThread(showError, stageReply);
+  initMedia(showError);
   initComposer({ onSent: refreshThread, onError: showError });
   initActions(onConversationChanged, () => {
     if (openConversation) showMeta(openConversation);
-  });
+  }, myIdOn);
+  initDetails((account, id) => openSearchHit(account, id, null));
   initNewConversation(onStarted);
   initSettings({ accounts: () => accounts.map((account) => account.name), onChanged: forgetReplies });
   initAbout();
@@ -354,7 +427,7 @@ function wire() {
   const historyLeft = ({ history_waiting: waiting, eta_seconds: eta }) => {
     if (!waiting || eta == null) return "";
     const minutes = Math.ceil(eta / 60);
-    return eta < 60 ? t("sync.historySoon", { count: waiting }) : t("sync.historyLeft", { count: waiting, minutes });
+    return eta < 60 ? tn("sync.historySoon", waiting) : tn("sync.historyLeft", waiting, { minutes });
   };
   listen("sync-progress", (progress) => {
     const { account, conversations_done: done, conversations_total: total } = progress;
@@ -385,6 +458,7 @@ function wire() {
 
 async function start() {
   await pickLanguage();
+  loadTheme().catch(() => {});
   wire();
   showCacheRecovery().catch(showError);
   // The inbox and the sidebar are fetched together (the inbox first: it is what the first paint waits for).

@@ -6,6 +6,7 @@
 // and hands the conversation to `onStarted`.
 
 import { invoke } from "./ipc.js";
+import { plainError } from "./errors.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -51,7 +52,7 @@ export async function openNewConversation() {
   try {
     dialog.options = await invoke("conversations_start_options");
   } catch (error) {
-    say(error?.message ?? String(error));
+    say(plainError(error));
     dialog.options = [];
   }
   fillAccounts();
@@ -170,7 +171,7 @@ async function loadTemplates() {
     try {
       dialog.templates.set(key, await invoke("conversations_templates", { account: choice.account, companyId: company }));
     } catch (error) {
-      say(error?.message ?? String(error));
+      say(plainError(error));
       select.replaceChildren();
       showTemplate();
       return;
@@ -245,7 +246,7 @@ async function submit(event) {
     await dialog.onStarted(started);
   } catch (error) {
     // Everything typed stays; the core's message says what to fix.
-    say(error?.message ?? String(error));
+    say(plainError(error));
     $("nc-contact").focus();
   } finally {
     dialog.busy = false;

@@ -5,7 +5,7 @@
  */
 
 import { invoke } from "./ipc.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,7 +28,7 @@ function describe(recovery) {
     parts.push(t("recovery.accountsKept", { names: recovery.accounts_kept.join(", ") }));
   }
   if (recovery.unsent_lost === null || recovery.unsent_lost === undefined) parts.push(t("recovery.unsentUnknown"));
-  else if (recovery.unsent_lost > 0) parts.push(t("recovery.unsentLost", { count: recovery.unsent_lost }));
+  else if (recovery.unsent_lost > 0) parts.push(tn("recovery.unsentLost", recovery.unsent_lost));
   return parts.join(" ");
 }
 

@@ -124,7 +124,8 @@ function render(typed) {
   }
   list.replaceChildren(...rows);
   list.hidden = false;
-  picker.textarea.setAttribute("aria-expanded", "true");
+  // (No aria-expanded: a textarea's textbox role does not take it; the listbox's visibility and
+  // the active option say what is offered.)
   if (shown.length > 0) picker.textarea.setAttribute("aria-activedescendant", `reply-option-${picker.active}`);
   else picker.textarea.removeAttribute("aria-activedescendant");
 }
@@ -139,7 +140,6 @@ function close() {
     list.hidden = true;
     list.replaceChildren();
   }
-  picker.textarea?.setAttribute("aria-expanded", "false");
   picker.textarea?.removeAttribute("aria-activedescendant");
 }
 

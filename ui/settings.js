@@ -1,4 +1,5 @@
-// The settings view (the sidebar's Settings… button, or Ctrl+,): the saved replies, each for one
+// The settings view (the sidebar's Settings… button, or Ctrl+,): the theme and notifications
+// (preferences.js), the saved replies, each for one
 // account or for all, listed with Edit and Remove, and a form to add or change one. `{name}` in a
 // reply's text becomes the contact's name when it is inserted in the composer (after a `/`). Below them,
 // "Copy diagnostics" puts the core's diagnostics text (no token, no message text) on the clipboard, or
@@ -6,9 +7,11 @@
 // "Check for updates" (ui/updates.js).
 
 import { invoke } from "./ipc.js";
+import { plainError } from "./errors.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
 import { checkForUpdates, showUpdatesInSettings } from "./updates.js";
+import { initPreferences, showPreferences } from "./preferences.js";
 
 /** How much of a reply's text the list shows. */
 const EXCERPT_CHARS = 120;
@@ -37,6 +40,7 @@ export function initSettings(hooks) {
   $("reply-cancel-edit").addEventListener("click", () => editReply(null));
   $("diagnostics-copy").addEventListener("click", copyDiagnostics);
   $("updates-check").addEventListener("click", checkForUpdates);
+  initPreferences((error) => say(plainError(error)));
   $("reply-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.ctrlKey) {
       event.preventDefault();
@@ -54,6 +58,7 @@ export async function openSettings() {
   $("diagnostics-status").textContent = "";
   $("diagnostics-text").hidden = true;
   showUpdatesInSettings();
+  showPreferences(settings.accounts()).catch(() => {});
   await loadReplies();
   $("reply-title").focus();
 }
@@ -90,7 +95,7 @@ async function copyDiagnostics() {
   try {
     text = await asked;
   } catch (error) {
-    status.textContent = error?.message ?? String(error);
+    status.textContent = plainError(error);
     return;
   }
   try {
@@ -120,7 +125,7 @@ async function loadReplies() {
   try {
     replies = await invoke("replies_list", { account: null });
   } catch (error) {
-    say(error?.message ?? String(error));
+    say(plainError(error));
     return;
   }
   const list = $("replies-list");
@@ -182,7 +187,7 @@ async function saveReply(event) {
     if (settings.editing) await invoke("replies_update", { id: settings.editing.id, ...fields });
     else await invoke("replies_add", fields);
   } catch (error) {
-    say(error?.message ?? String(error));
+    say(plainError(error));
     return;
   }
   editReply(null);
@@ -195,7 +200,7 @@ async function removeReply(reply) {
   try {
     await invoke("replies_remove", { id: reply.id });
   } catch (error) {
-    say(error?.message ?? String(error));
+    say(plainError(error));
     return;
   }
   if (settings.editing?.id === reply.id) editReply(null);

@@ -1,12 +1,16 @@
-// The open thread: messages with direction, time and delivery status (failed ones with the reason and
-// a Retry), the message each one answers, a mark on deleted ones, Reply and Delete (after a confirm
-// dialog) on the team's sent messages where the account offers them, attachments with name, size, an
-// image preview and Open / Save, and links that open in the system browser on a click. Older messages load when the reader scrolls to the top; the list keeps the
+// The open thread: messages under day separators (Today, Yesterday, then the date), consecutive ones
+// from the same side grouped, each with its time and, for the team's, delivery ticks with an
+// accessible name (failed ones spelled out, with the reason and a Retry), the message each one answers, a mark on deleted ones, Reply and Delete (after a confirm
+// dialog) on the team's sent messages where the account offers them, attachments (media.js: image
+// previews and viewer, players, file cards), and links that open in the system browser on a click. Older messages load when the reader scrolls to the top; the list keeps the
 // reader's place when new messages arrive or older ones load. Customer content is set with textContent.
 
 import { invoke } from "./ipc.js";
-import { clear, element, size, when } from "./dom.js";
-import { t } from "./i18n.js";
+import { plainError } from "./errors.js";
+import { clear, element } from "./dom.js";
+import { forgetMedia, kindOf, renderAttachment, setThreadImages } from "./media.js";
+import { language, t } from "./i18n.js";
+import { daysAgo, fullTime, timeOfDay } from "./format.js";
 
 /** Messages per page. */
 export const THREAD_PAGE = 200;
@@ -16,9 +20,12 @@ const NEAR_TOP = 300;
 const MAX_PAGES_TO_HIT = 25;
 /** http(s) links in message text; trailing punctuation is left out. */
 const LINK = /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}»]/g;
-const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp)$/;
 /** How much of a message's text a quote or the delete dialog shows. */
 const QUOTE_CHARS = 80;
+/** Messages from the same side this close together (ms) are drawn as one group. */
+const GROUP_GAP_MS = 5 * 60 * 1000;
+/** The ticks of a team message's delivery states (a failure is spelled out instead). */
+const TICKS = { pending: "○", sent: "✓", delivered: "✓✓", read: "✓✓" };
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,14 +38,10 @@ const thread = {
   historyDone: false,
   /** Bumped when another thread opens, so late answers are dropped. */
   generation: 0,
-  /** Preview blob URLs by attachment key, revoked when the thread closes. */
-  previews: new Map(),
   onError: () => {},
   /** Called with a message the user wants to answer. */
   onReply: () => {},
 };
-
-const previewObserver = new IntersectionObserver(loadVisiblePreviews, { root: null, rootMargin: "200px" });
 
 /**
  * Wires scrolling and the delete dialog. `onError` shows a failed command's message; `onReply(message)`
@@ -66,7 +69,7 @@ export async function showThread(conversation, focusId = null, account = null) {
   thread.historyDone = false;
   thread.loadingOlder = false;
   setOlderStatus("");
-  forgetPreviews();
+  forgetMedia();
   const messages = await invoke("messages_list", { account: conversation.account, id: conversation.id, limit: THREAD_PAGE });
   if (generation !== thread.generation) return;
   thread.messages = messages;
@@ -139,7 +142,8 @@ async function loadOlder() {
     thread.messages = older.concat(thread.messages);
     const list = $("messages");
     const fromBottom = list.scrollHeight - list.scrollTop;
-    list.prepend(...older.map(renderMessage));
+    // Redrawn whole: the day separator and the grouping at the join change with the older page.
+    drawAll();
     list.scrollTop = list.scrollHeight - fromBottom;
     return older.length > 0;
   } catch (error) {
@@ -160,9 +164,13 @@ export function showUploadProgress({ outbox_id: outboxId, done, total, bytes_sen
   const meta = item?.querySelector(".message__meta");
   if (!meta) return;
   const percent = size > 0 ? Math.floor((100 * sent) / size) : 0;
-  const shown = meta.textContent.split(" · ")[0];
   const label = t("status.uploadingPercent", { current: Math.min(done + 1, total), total, percent });
-  meta.textContent = [shown, label].join(" · ");
+  let upload = meta.querySelector(".message__upload");
+  if (!upload) {
+    upload = element("span", "message__upload");
+    meta.append(upload);
+  }
+  upload.textContent = ` · ${label}`;
   let bar = item.querySelector("progress.message__progress");
   if (!bar) {
     bar = element("progress", "message__progress");
@@ -195,6 +203,7 @@ function firstVisible() {
   const list = $("messages");
   const top = list.getBoundingClientRect().top;
   for (const node of list.children) {
+    if (!node.dataset.key) continue;
     const box = node.getBoundingClientRect();
     if (box.bottom > top) return { key: node.dataset.key, offset: box.top - top };
   }
@@ -208,16 +217,62 @@ function restoreAnchor(anchor) {
   list.scrollTop += node.getBoundingClientRect().top - list.getBoundingClientRect().top - anchor.offset;
 }
 
+/** Draws the whole thread: a separator before each new day, messages grouped within a few minutes. */
 function drawAll() {
   const list = $("messages");
-  previewObserver.disconnect();
   clear(list);
-  list.append(...thread.messages.map(renderMessage));
+  setThreadImages(threadImages());
+  const nodes = [];
+  let previous = null;
+  for (const message of thread.messages) {
+    const day = new Date(message.created_at);
+    const newDay = !previous || daysAgo(new Date(previous.created_at), day) !== 0;
+    if (newDay) nodes.push(daySeparator(day));
+    const node = renderMessage(message);
+    if (!newDay && sameGroup(previous, message)) node.classList.add("message--grouped");
+    nodes.push(node);
+    previous = message;
+  }
+  list.append(...nodes);
 }
 
-function forgetPreviews() {
-  for (const url of thread.previews.values()) URL.revokeObjectURL(url);
-  thread.previews.clear();
+/** Where each image attachment of the shown messages is, oldest first (the viewer's ←/→). */
+function threadImages() {
+  const images = [];
+  for (const message of thread.messages) {
+    if (!message.id) continue;
+    message.attachments.forEach((attachment, position) => {
+      if (kindOf(attachment).kind === "image") images.push({ where: whereOf(message, position), name: attachment.name });
+    });
+  }
+  return images;
+}
+
+/** The attachment's address for the commands: account, conversation, message and position. */
+function whereOf(message, position) {
+  return { account: thread.conversation.account, id: thread.conversation.id, messageId: message.id, position };
+}
+
+/** "Today", "Yesterday", else the date in the locale's form. */
+function daySeparator(date) {
+  const days = daysAgo(date);
+  const label = days === 0 ? t("thread.today") : days === 1 ? t("thread.yesterday")
+    : date.toLocaleDateString(language(), {
+      weekday: "long", day: "numeric", month: "long",
+      ...(date.getFullYear() === new Date().getFullYear() ? {} : { year: "numeric" }),
+    });
+  const item = element("li", "day-separator");
+  item.setAttribute("role", "separator");
+  item.setAttribute("aria-label", label);
+  item.append(element("span", "", label));
+  return item;
+}
+
+/** Whether `message` continues `previous`'s group: same side, a few minutes later, neither deleted. */
+function sameGroup(previous, message) {
+  if (!previous || previous.direction !== message.direction || previous.deleted) return false;
+  const gap = new Date(message.created_at) - new Date(previous.created_at);
+  return gap >= 0 && gap < GROUP_GAP_MS;
 }
 
 function renderMessage(message) {
@@ -227,16 +282,18 @@ function renderMessage(message) {
   if (message.deleted) item.classList.add("message--deleted");
   if (message.reply_to) item.append(renderQuote(message.reply_to));
   if (message.text) item.append(renderText(message.text));
-  message.attachments.forEach((attachment, position) => item.append(renderAttachment(message, attachment, position)));
-  const footer = [when(message.created_at)];
-  if (message.direction === "out") footer.push(t(`status.${message.status}`));
-  item.append(element("span", "message__meta", footer.join(" · ")));
+  message.attachments.forEach((attachment, position) => {
+    item.append(renderAttachment(attachment, message.id ? whereOf(message, position) : null));
+  });
+  item.append(renderMeta(message));
   if (message.deleted) item.append(element("span", "message__deleted", t("message.deleted")));
-  if (message.error && message.status === "pending") {
+  // Parley's own send failures are worded by their code; the detail stays in the log.
+  const reason = message.error_code ? plainError({ code: message.error_code, message: message.error }) : message.error;
+  if (reason && message.status === "pending") {
     // A retryable failure: the outbox tries again by itself, so this is news, not an error.
-    item.append(element("p", "message__waiting", t("message.waiting", { reason: message.error })));
-  } else if (message.error) {
-    item.append(element("p", "message__error", message.error));
+    item.append(element("p", "message__waiting", t("message.waiting", { reason })));
+  } else if (reason) {
+    item.append(element("p", "message__error", reason));
   }
   if (message.status === "failed" && message.outbox_id) {
     const retry = element("button", "message__retry", t("message.retry"));
@@ -252,6 +309,27 @@ function renderMessage(message) {
     }
   }
   return item;
+}
+
+/** The time (the full date as a tooltip) and, on the team's messages, the delivery ticks. */
+function renderMeta(message) {
+  const meta = element("span", "message__meta");
+  const time = element("time", "", timeOfDay(message.created_at));
+  time.dateTime = message.created_at;
+  time.title = fullTime(message.created_at);
+  meta.append(time);
+  if (message.direction !== "out") return meta;
+  const state = t(`status.${message.status}`);
+  const tick = TICKS[message.status];
+  meta.append(document.createTextNode(" · "));
+  const status = element("span", `message__status message__status--${message.status}`, tick ?? state);
+  if (tick) {
+    status.setAttribute("role", "img");
+    status.setAttribute("aria-label", state);
+    status.title = state;
+  }
+  meta.append(status);
+  return meta;
 }
 
 /** Whether the open conversation's account offers `feature`. */
@@ -297,7 +375,7 @@ async function deleteMessage(event) {
     await invoke("messages_delete", { account: conversation.account, id: conversation.id, messageId });
     $("delete-message").close();
   } catch (error) {
-    $("delete-message-error").textContent = error?.message ?? String(error);
+    $("delete-message-error").textContent = plainError(error);
     return;
   }
   await refreshThread().catch(thread.onError);
@@ -327,50 +405,6 @@ function renderLink(url) {
     invoke("links_open", { url }).catch(thread.onError);
   });
   return link;
-}
-
-function renderAttachment(message, attachment, position) {
-  const box = element("div", "message__file");
-  const details = [size(attachment.size), attachment.mime].filter(Boolean).join(", ");
-  box.append(element("span", "message__file-name", `📎 ${attachment.name ?? t("message.file")}${details ? ` (${details})` : ""}`));
-  if (!message.id) return box;
-  const where = { account: thread.conversation.account, id: thread.conversation.id, messageId: message.id, position };
-  box.append(fileButton(t("message.open"), "attachments_open", where), fileButton(t("message.save"), "attachments_save", where));
-  if (IMAGE_TYPES.test(attachment.mime ?? "")) {
-    const image = element("img", "message__preview");
-    image.alt = attachment.name ?? "";
-    image.dataset.where = JSON.stringify(where);
-    const known = thread.previews.get(image.dataset.where);
-    if (known) image.src = known;
-    else previewObserver.observe(image);
-    box.append(image);
-  }
-  return box;
-}
-
-function fileButton(label, command, where) {
-  const button = element("button", "message__file-action secondary", label);
-  button.type = "button";
-  button.addEventListener("click", () => invoke(command, where).catch(thread.onError));
-  return button;
-}
-
-/** Downloads (once) and shows the previews that scrolled into view. */
-function loadVisiblePreviews(entries) {
-  for (const entry of entries) {
-    if (!entry.isIntersecting) continue;
-    const image = entry.target;
-    previewObserver.unobserve(image);
-    const generation = thread.generation;
-    invoke("attachments_preview", JSON.parse(image.dataset.where))
-      .then((bytes) => {
-        if (generation !== thread.generation) return;
-        const url = URL.createObjectURL(new Blob([bytes]));
-        thread.previews.set(image.dataset.where, url);
-        image.src = url;
-      })
-      .catch(() => image.remove());
-  }
 }
 
 async function retrySend(outboxId) {

@@ -5,6 +5,7 @@
 // so they only ever reach the page through textContent.
 
 import { invoke, listen } from "./ipc.js";
+import { plainError } from "./errors.js";
 import { size } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -53,7 +54,7 @@ export async function checkForUpdates() {
   const said = $("updates-check-status");
   said.textContent = t("updates.checking");
   const status = await invoke("updates_check").catch((error) => {
-    said.textContent = error?.message ?? String(error);
+    said.textContent = plainError(error);
     return null;
   });
   if (!status) return;

@@ -491,7 +491,7 @@ impl Window {
 }
 
 /// Height of one row of the virtual conversation list (ui/inbox.js `ROW_HEIGHT`).
-pub const CONVERSATION_ROW_HEIGHT: usize = 72;
+pub const CONVERSATION_ROW_HEIGHT: usize = 58;
 
 impl Window {
     /// How many conversations the (virtual) list holds in all, once it has loaded.

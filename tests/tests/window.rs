@@ -69,6 +69,7 @@ const CONTENT_REGIONS: &[&str] = &[
     "#messages",
     "#thread-title",
     "#thread-meta",
+    "#details",
 ];
 
 #[test]
@@ -382,19 +383,19 @@ async fn thread_shows_messages(
 }
 
 /// The delivery status the thread shows for the outgoing message whose text is `text`: the state
-/// (`data-status`), after checking the meta line ends with the same word (English UI).
+/// (`data-status`), after checking its ticks carry the same word as their accessible name (English UI).
 async fn status_of(window: &Window, text: &str) -> Option<String> {
     let value = window
         .js(
             "const li = Array.from(document.querySelectorAll('#messages li.message--out'))\
                .find(li => li.querySelector('p.message__text')?.textContent === arguments[0]);\
-             return li ? [li.dataset.status, li.querySelector('.message__meta').textContent] : null;",
+             const ticks = li?.querySelector('.message__meta .message__status');\
+             return li ? [li.dataset.status, ticks?.getAttribute('aria-label') ?? ticks?.textContent ?? ''] : null;",
             vec![json!(text)],
         )
         .await;
-    let (status, meta): (String, String) = serde_json::from_value(value).ok()?;
-    let shown = meta.rsplit('·').next().unwrap_or("").trim();
-    assert_eq!(shown, status, "the meta line shows the message's state");
+    let (status, said): (String, String) = serde_json::from_value(value).ok()?;
+    assert_eq!(said, status, "the ticks say the message's state");
     Some(status)
 }
 

@@ -296,6 +296,14 @@ async fn refused_links_change_nothing(
 }
 
 async fn copy_link(window: &Window, env: &[(String, PathBuf)], open: &ConversationRow) {
+    // Copy link sits in the details panel beside the thread: unfold it first.
+    within("Details", window.find("#details-toggle").await.click()).await;
+    wait(
+        window,
+        "the details panel",
+        "return !document.getElementById('details').hidden;",
+    )
+    .await;
     within("Copy link", window.find("#copy-link").await.click()).await;
     wait(
         window,

@@ -558,7 +558,7 @@ async fn paste_an_image_and_a_copied_file(
     let chips = window.texts("#staged-files li").await;
     assert_eq!(chips.len(), 2, "two chips: {chips:?}");
     assert!(
-        chips[1].contains("29.3 KB"),
+        chips[1].contains("29.3 kB"),
         "the copied file's chip shows its size: {chips:?}"
     );
     assert_eq!(
@@ -691,9 +691,15 @@ async fn attach_a_link(window: &Window, sandbox: &Sandbox, conversation: i64) {
         .any(|m| m.text.as_deref() == Some(&text)));
 }
 
-/// Scenario 4: in the open (Pact) conversation, "42 = Olga" in the assign box names user 42; "Olga"
-/// then assigns the conversation to 42, and the header names her.
+/// Scenario 4: in the open (Pact) conversation, "42 = Olga" typed in the assign list names user 42;
+/// the list then offers Olga by name, "Olga" assigns the conversation to 42, and the header names
+/// her (not the id).
 async fn name_a_user_id_and_assign_by_name(window: &Window, sandbox: &Sandbox, conversation: i64) {
+    within(
+        "open the assign list",
+        window.find("#assign-open").await.click(),
+    )
+    .await;
     let input = window.find("#assign-input").await;
     within("clear the assignee", input.clear()).await;
     within(
@@ -708,16 +714,16 @@ async fn name_a_user_id_and_assign_by_name(window: &Window, sandbox: &Sandbox, c
         window,
         "the name saved and offered",
         "return document.getElementById('actions-error').textContent === arguments[0] \
-           && Array.from(document.querySelectorAll('#recent-assignees option'))\
-                .some(o => o.value === arguments[1]);",
+           && Array.from(document.querySelectorAll('#assign-options [role=option]'))\
+                .some(o => o.dataset.userId === arguments[1] && o.textContent === arguments[2]);",
         vec![
             json!(format!("User {LABELLED_ID} is {LABEL} from now on.")),
-            json!(format!("{LABEL} ({LABELLED_ID})")),
+            json!(LABELLED_ID),
+            json!(LABEL),
         ],
     )
     .await;
     within("clear the assignee", input.clear()).await;
-    // Typed, not picked: a click on Assign (Enter would pick the list's suggestion first).
     within("type the name", input.send_keys(LABEL)).await;
     within("click Assign", window.find("#assign-save").await.click()).await;
     parley_tests::wait_for_conversation(sandbox, conversation, "the assignee", UI_TIMEOUT, |c| {
@@ -727,12 +733,9 @@ async fn name_a_user_id_and_assign_by_name(window: &Window, sandbox: &Sandbox, c
     wait(
         window,
         "the header naming the assignee",
-        "return document.getElementById('thread-meta').textContent.includes(arguments[0]) \
-           && document.getElementById('assign-input').value === arguments[1];",
-        vec![
-            json!(format!("Assigned to {LABEL}")),
-            json!(format!("{LABEL} ({LABELLED_ID})")),
-        ],
+        "return document.getElementById('assign-current').textContent === arguments[0] \
+           && document.getElementById('actions-error').textContent === arguments[1];",
+        vec![json!(LABEL), json!(format!("Assigned to {LABEL}."))],
     )
     .await;
 }
@@ -774,10 +777,23 @@ async fn assign_a_voipbin_agent_by_name(window: &Window, sandbox: &Sandbox) {
     within("open the VoIPbin conversation", row.click()).await;
     wait(
         window,
+        "the VoIPbin conversation open",
+        "return document.querySelector('#conversations li.conversation--open')?.dataset.id === arguments[0] \
+           && !document.getElementById('thread-actions').hidden;",
+        vec![json!(key)],
+    )
+    .await;
+    within(
+        "open the assign list",
+        window.find("#assign-open").await.click(),
+    )
+    .await;
+    wait(
+        window,
         "the agents offered by name",
-        "return Array.from(document.querySelectorAll('#recent-assignees option'))\
-           .some(o => o.value === arguments[0]);",
-        vec![json!(format!("{} ({})", agent.name, agent.id))],
+        "return Array.from(document.querySelectorAll('#assign-options [role=option]'))\
+           .some(o => o.dataset.userId === arguments[0] && o.textContent === arguments[1]);",
+        vec![json!(agent.id), json!(agent.name)],
     )
     .await;
     let input = window.find("#assign-input").await;
@@ -803,8 +819,8 @@ async fn assign_a_voipbin_agent_by_name(window: &Window, sandbox: &Sandbox) {
     wait(
         window,
         "the header naming the agent",
-        "return document.getElementById('thread-meta').textContent.includes(arguments[0]);",
-        vec![json!(format!("Assigned to {}", agent.name))],
+        "return document.getElementById('assign-current').textContent === arguments[0];",
+        vec![json!(agent.name)],
     )
     .await;
     window.settle().await;
