@@ -144,6 +144,8 @@ fn scaled_live_policy(scale: f64) -> LivePolicy {
     LivePolicy {
         first_retry: base.first_retry.div_f64(scale),
         max_retry: base.max_retry.div_f64(scale),
+        // In real time: the sandbox answers pings at once, so only a lost connection meets it.
+        idle_deadline: base.idle_deadline,
     }
 }
 

@@ -42,17 +42,29 @@ pub struct OsInfo {
     pub family: String,
     /// `x86_64`, `aarch64`, ...
     pub arch: String,
-    /// The distribution's name and version on Linux (`PRETTY_NAME` of `/etc/os-release`), if readable.
+    /// The distribution's name and version on Linux (`PRETTY_NAME` of `/etc/os-release`), elsewhere
+    /// the system's own (`Mac OS 14.5.0`, `Windows 10.0.22631`), if known.
     pub name: Option<String>,
+    /// The system's version (`12` on Debian 12, `14.5.0` on macOS, `10.0.22631` on Windows), if known.
+    pub version: Option<String>,
 }
 
 impl OsInfo {
     /// This computer's.
     pub fn current() -> Self {
+        let system = os_info::get();
+        let version = match system.version() {
+            os_info::Version::Unknown => None,
+            known => Some(known.to_string()),
+        };
+        let described = version
+            .as_ref()
+            .map(|version| format!("{} {version}", system.os_type()));
         Self {
             family: std::env::consts::OS.to_string(),
             arch: std::env::consts::ARCH.to_string(),
-            name: os_release_name(),
+            name: os_release_name().or(described),
+            version,
         }
     }
 }

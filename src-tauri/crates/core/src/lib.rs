@@ -3,6 +3,7 @@
 
 mod budget;
 pub mod diagnostics;
+mod download;
 pub mod error;
 mod links;
 mod live;
@@ -755,7 +756,8 @@ impl Parley {
     }
 
     /// Downloads one attachment (numbered from 0) into the data folder, once; returns its path.
-    /// The account's token is never sent along: attachment URLs point at file hosts.
+    /// The account's token is never sent along: attachment URLs point at file hosts. The file is
+    /// streamed under [`MAX_ATTACHMENT_BYTES`] and appears under its name only once whole.
     pub async fn fetch_attachment(
         &self,
         conversation: &ConversationRef,
@@ -776,17 +778,18 @@ impl Parley {
         let url = url.ok_or_else(|| {
             CoreError::NotFound("the server gave no address for this file".into())
         })?;
-        let bytes = download(&url)
-            .await
-            .map_err(|error| CoreError::provider(&conversation.account, error))?;
-        let folder = paths::attachments_dir(&self.data_dir)
-            .join(cached.account_id.to_string())
-            .join(attachment_id.to_string());
-        std::fs::create_dir_all(&folder)
-            .map_err(|error| CoreError::io("cannot create the attachments folder", error))?;
-        let path = folder.join(paths::safe_file_name(name.as_deref().unwrap_or("file")));
-        std::fs::write(&path, &bytes)
-            .map_err(|error| CoreError::io("cannot save the attachment", error))?;
+        let path = download::attachment_path(
+            &paths::attachments_dir(&self.data_dir),
+            cached.account_id,
+            attachment_id,
+            name.as_deref().unwrap_or("file"),
+        );
+        if let Some(folder) = path.parent() {
+            tokio::fs::create_dir_all(folder)
+                .await
+                .map_err(|error| CoreError::io("cannot create the attachments folder", error))?;
+        }
+        download::download_to(&conversation.account, &url, &path).await?;
         self.store
             .set_attachment_local_path(attachment_id, &path.to_string_lossy())
             .await?;
@@ -1033,39 +1036,6 @@ fn remove_staged(files: &[NewOutboxFile]) {
 }
 
 /// Fetches a file from an attachment URL (http or https only), with no credentials.
-async fn download(url: &str) -> Result<bytes::Bytes, ProviderError> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| {
-        ProviderError::new(
-            ErrorCode::InvalidResponse,
-            "the attachment address is not a URL",
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ProviderError::new(
-            ErrorCode::InvalidResponse,
-            "the attachment address is not http(s)",
-        ));
-    }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .map_err(|error| ProviderError::new(ErrorCode::Offline, error.to_string()))?;
-    let response =
-        client.get(parsed).send().await.map_err(|error| {
-            ProviderError::new(ErrorCode::Offline, error.without_url().to_string())
-        })?;
-    if !response.status().is_success() {
-        return Err(ProviderError::new(
-            ErrorCode::NotFound,
-            format!("the file host answered HTTP {}", response.status().as_u16()),
-        ));
-    }
-    response
-        .bytes()
-        .await
-        .map_err(|error| ProviderError::new(ErrorCode::Offline, error.without_url().to_string()))
-}
-
 /// Puts the unsent outbox messages (oldest first) into the cached thread at their time, keeping the
 /// thread's own order as it is: it is the server's, which timestamps of mixed precision can contradict.
 fn merge_unsent(thread: Vec<MessageView>, unsent: Vec<MessageView>) -> Vec<MessageView> {

@@ -28,6 +28,9 @@ pub struct LivePolicy {
     pub first_retry: Duration,
     /// The longest wait between two reconnects.
     pub max_retry: Duration,
+    /// How long the connection may stay silent before it counts as lost and is reopened (a ping
+    /// goes out after half of it), so a half-open connection does not stop live updates unseen.
+    pub idle_deadline: Duration,
 }
 
 impl Default for LivePolicy {
@@ -35,6 +38,7 @@ impl Default for LivePolicy {
         Self {
             first_retry: Duration::from_millis(500),
             max_retry: Duration::from_secs(30),
+            idle_deadline: parley_voipbin::DEFAULT_IDLE_DEADLINE,
         }
     }
 }
@@ -121,7 +125,10 @@ pub(crate) async fn watch(
     };
     let mut failures = 0u32;
     loop {
-        let reason = match watcher.session(&mut failures, on_change).await {
+        let reason = match watcher
+            .session(policy.idle_deadline, &mut failures, on_change)
+            .await
+        {
             Ok(()) => "the server closed the connection".to_string(),
             Err(error) if !error.retryable() && error.code() != ErrorCode::NotFound => {
                 return Err(error)
@@ -142,9 +149,11 @@ pub(crate) async fn watch(
 }
 
 impl Watcher<'_> {
-    /// One connection: connect, catch up, then apply events until it ends.
+    /// One connection: connect, catch up, then apply events until it ends (or stays silent for
+    /// `idle_deadline`).
     async fn session(
         &mut self,
+        idle_deadline: Duration,
         failures: &mut u32,
         on_change: &mut (dyn FnMut(LiveChange) + Send),
     ) -> Result<()> {
@@ -156,6 +165,7 @@ impl Watcher<'_> {
             .connect_events(&topics)
             .await
             .map_err(|e| self.fail(map_error(e)))?;
+        socket.set_idle_deadline(idle_deadline);
         on_change(LiveChange::Connected {
             account: self.account.name.clone(),
         });

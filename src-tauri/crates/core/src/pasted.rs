@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::{create_private_dir, CoreError, Parley, Result, MAX_ATTACHMENT_BYTES};
+use crate::{create_private_dir, paths, CoreError, Parley, Result, MAX_ATTACHMENT_BYTES};
 
 /// The data folder's subfolder for pasted files.
 const PASTED_DIR: &str = "pasted";
@@ -64,22 +64,14 @@ impl Parley {
 }
 
 /// A file name safe on every OS for what the clipboard called the file: no path separators, control
-/// or reserved characters, no leading dots, the extension kept (or taken from `mime`), the whole at
+/// or reserved characters, no leading dots, no trailing dots or spaces, no Windows device name (see
+/// [`paths::not_a_device`]), the extension kept (or taken from `mime`), the whole at
 /// most [`MAX_NAME_CHARS`] characters; `pasted-file` when nothing is left.
 fn pasted_file_name(raw: &str, mime: Option<&str>) -> String {
     // Only the last path segment: a name is never a path.
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .map(|c| {
-            if c.is_control() || "/\\:*?\"<>|".contains(c) {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    let cleaned = paths::replace_forbidden(paths::trim_name(base));
+    let cleaned = cleaned.as_str();
     let (stem, extension) = match cleaned.rsplit_once('.') {
         Some((stem, extension))
             if !stem.is_empty()
@@ -99,11 +91,11 @@ fn pasted_file_name(raw: &str, mime: Option<&str>) -> String {
     let stem = if stem.is_empty() { "pasted-file" } else { stem };
     let room = MAX_NAME_CHARS - extension.as_ref().map_or(0, |e| e.chars().count() + 1);
     let stem: String = stem.chars().take(room).collect();
-    let stem = stem.trim_end();
-    match extension {
-        Some(extension) => format!("{stem}.{extension}"),
-        None => stem.to_string(),
-    }
+    let name = match extension {
+        Some(extension) => format!("{}.{extension}", stem.trim_end()),
+        None => paths::trim_name(&stem).to_string(),
+    };
+    paths::not_a_device(&name)
 }
 
 /// Removes the paste folders under `root` last changed more than `age` ago (best effort: a file in
@@ -211,6 +203,31 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "private file: {mode:o}");
             let folder = std::fs::metadata(dir.path().join(PASTED_DIR)).unwrap();
             assert_eq!(folder.permissions().mode() & 0o077, 0, "private folder");
+        }
+    }
+
+    #[tokio::test]
+    async fn windows_device_names_and_trailing_dots_are_saved_under_safe_names() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let parley = core(dir.path()).await;
+        for (pasted, saved) in [
+            ("CON.txt", "_CON.txt"),
+            ("nul", "_nul"),
+            ("a.", "a"),
+            ("b ", "b"),
+            ("aux", "_aux.png"),
+        ] {
+            let mime = (pasted == "aux").then_some("image/png");
+            let path = parley
+                .stage_pasted_file(pasted, mime, b"bytes")
+                .await
+                .expect("staged");
+            assert_eq!(path.file_name().unwrap().to_string_lossy(), saved);
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                b"bytes",
+                "{saved} holds the paste"
+            );
         }
     }
 

@@ -69,6 +69,15 @@ async fn diagnostics_report_the_state_and_no_secret_or_content() {
     let report = parley.diagnostics("9.8.7").await.unwrap();
     assert_eq!(report.version, "9.8.7");
     assert_eq!(report.os.family, std::env::consts::OS);
+    let version = report
+        .os
+        .version
+        .as_deref()
+        .expect("the OS version is known");
+    assert!(
+        version.chars().next().is_some_and(|c| c.is_ascii_digit()),
+        "a version number: {version}"
+    );
     assert_eq!(report.data_dir, dir.path());
     assert_eq!(
         report.log_file.as_deref(),

@@ -1,7 +1,8 @@
 //! The VoIPbin provider through the core against the sandbox: silent JWT renewal (after the server
 //! expires every token, and before a short-lived token expires), the live watcher writing pushed
-//! messages into the cache (search and unread included) and catching up after a lost connection,
-//! and the operations VoIPbin lacks failing with `unsupported`.
+//! messages into the cache (search and unread included) and catching up after a lost connection
+//! (cut, or silent past the idle deadline), and the operations VoIPbin lacks failing with
+//! `unsupported`.
 
 mod common;
 
@@ -145,6 +146,7 @@ async fn the_watcher_caches_pushed_messages_and_catches_up_after_a_cut() {
             let policy = LivePolicy {
                 first_retry: Duration::from_millis(100),
                 max_retry: Duration::from_millis(500),
+                ..LivePolicy::default()
             };
             let mut record = |change| changes.lock().unwrap().push(change);
             parley.watch_live(ACCOUNT, policy, &mut record).await
@@ -227,6 +229,95 @@ async fn the_watcher_caches_pushed_messages_and_catches_up_after_a_cut() {
         cached.len(),
         sandbox.voipbin_messages(&conversation.id).len()
     );
+}
+
+#[tokio::test]
+async fn a_silent_websocket_is_reopened_after_the_idle_deadline_and_nothing_is_missed() {
+    let sandbox = sandbox(Duration::from_secs(3600)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = Arc::new(core_with_login(dir.path(), &sandbox).await);
+    parley.sync(ACCOUNT, &mut |_| {}).await.expect("sync");
+    let conversation = first_conversation(&sandbox);
+
+    let changes: Arc<Mutex<Vec<LiveChange>>> = Arc::default();
+    let watcher = {
+        let (parley, changes) = (Arc::clone(&parley), Arc::clone(&changes));
+        tokio::spawn(async move {
+            let policy = LivePolicy {
+                first_retry: Duration::from_millis(100),
+                max_retry: Duration::from_millis(500),
+                idle_deadline: Duration::from_secs(2),
+            };
+            let mut record = |change| changes.lock().unwrap().push(change);
+            parley.watch_live(ACCOUNT, policy, &mut record).await
+        })
+    };
+    let count = |wanted: fn(&LiveChange) -> bool| {
+        changes.lock().unwrap().iter().filter(|c| wanted(c)).count()
+    };
+    let caught_up = |c: &LiveChange| matches!(c, LiveChange::CaughtUp { .. });
+    wait_until(|| count(caught_up) == 1).await;
+    // Pings keep a quiet but healthy connection open past its idle deadline.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let disconnected = |c: &LiveChange| matches!(c, LiveChange::Disconnected { .. });
+    assert_eq!(
+        count(disconnected),
+        0,
+        "a healthy connection was dropped: {:?}",
+        changes.lock().unwrap()
+    );
+
+    sandbox.silence_voipbin_websockets();
+    let meanwhile = [
+        sandbox.push_voipbin_incoming(&conversation.id, "sent to a silent socket one"),
+        sandbox.push_voipbin_incoming(&conversation.id, "sent to a silent socket two"),
+    ];
+    wait_until(|| count(caught_up) == 2).await;
+    let reasons: Vec<String> = changes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|change| match change {
+            LiveChange::Disconnected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].contains("silent"),
+        "lost by the idle deadline: {reasons:?}"
+    );
+    let after = sandbox.push_voipbin_incoming(&conversation.id, "after the reopen");
+    let reported = || -> Vec<String> {
+        changes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|change| match change {
+                LiveChange::Message { message, .. } => message.id.clone(),
+                _ => None,
+            })
+            .collect()
+    };
+    wait_until(|| reported().contains(&after)).await;
+    watcher.abort();
+
+    let reported = reported();
+    for id in meanwhile.iter().chain([&after]) {
+        assert_eq!(
+            reported.iter().filter(|r| *r == id).count(),
+            1,
+            "message {id} reported {reported:?}"
+        );
+    }
+    let cached = parley.messages(&conversation, None).await.unwrap();
+    for id in meanwhile.iter().chain([&after]) {
+        let copies = cached
+            .iter()
+            .filter(|m| m.id.as_deref() == Some(id))
+            .count();
+        assert_eq!(copies, 1, "message {id} cached once");
+    }
 }
 
 /// Waits (up to 20 s) for a condition the watcher makes true; fails the test otherwise.

@@ -1,6 +1,7 @@
 //! One HTTP exchange: send the request, read a success body up to a cap, keep a non-success status
 //! with the start of its body, and describe transport failures without the URL (which may carry a
-//! credential in its query). Also the pieces uploads share: a body that counts the bytes the
+//! credential in its query); or stream the body into a writer under the same cap ([`exchange_into`],
+//! for downloads). Also the pieces uploads share: a body that counts the bytes the
 //! connection takes, and a timeout that grows with the file.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,6 +99,70 @@ pub async fn exchange(request: RequestBuilder, limits: BodyLimits) -> Result<Byt
             error_reply(response, limits.error).await,
         ))
     }
+}
+
+/// Why a streamed exchange ([`exchange_into`]) stopped short.
+#[derive(Debug)]
+pub enum StreamError {
+    /// The exchange failed as [`exchange`] would have (no answer, a non-success status, too large).
+    Exchange(ExchangeError),
+    /// The sink refused a piece of the body (a full disk, say).
+    Sink(std::io::Error),
+}
+
+/// Sends the request and writes a success body into `sink` as it arrives, so a large body is never
+/// held in memory; returns how many bytes were written. A body larger than [`BodyLimits::success`]
+/// (by its `Content-Length`, or once that many bytes came) stops with
+/// [`ExchangeError::BodyTooLarge`]; what was written by then is the caller's to discard.
+pub async fn exchange_into<W>(
+    request: RequestBuilder,
+    limits: BodyLimits,
+    sink: &mut W,
+) -> Result<u64, StreamError>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let response = request.send().await.map_err(|error| {
+        StreamError::Exchange(ExchangeError::Transport(TransportFailure::from_reqwest(
+            &error, false,
+        )))
+    })?;
+    if !response.status().is_success() {
+        let reply = error_reply(response, limits.error).await;
+        return Err(StreamError::Exchange(ExchangeError::Status(reply)));
+    }
+    if response
+        .content_length()
+        .is_some_and(|length| length > limits.success as u64)
+    {
+        return Err(StreamError::Exchange(ExchangeError::BodyTooLarge));
+    }
+    write_capped(response, limits.success as u64, sink).await
+}
+
+async fn write_capped<W>(
+    mut response: Response,
+    limit: u64,
+    sink: &mut W,
+) -> Result<u64, StreamError>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let mut written = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|error| {
+        StreamError::Exchange(ExchangeError::Transport(TransportFailure::from_reqwest(
+            &error, true,
+        )))
+    })? {
+        written += chunk.len() as u64;
+        if written > limit {
+            return Err(StreamError::Exchange(ExchangeError::BodyTooLarge));
+        }
+        sink.write_all(&chunk).await.map_err(StreamError::Sink)?;
+    }
+    sink.flush().await.map_err(StreamError::Sink)?;
+    Ok(written)
 }
 
 async fn read_capped(mut response: Response, limit: usize) -> Result<Bytes, ExchangeError> {

@@ -19,6 +19,8 @@ pub mod token;
 
 pub use budget::{Bucket, Limit, LocalBudget, RequestBudget};
 pub use drive::send_with_retries;
-pub use exchange::{exchange, BodyLimits, ErrorReply, ExchangeError, TransportFailure};
+pub use exchange::{
+    exchange, exchange_into, BodyLimits, ErrorReply, ExchangeError, StreamError, TransportFailure,
+};
 pub use retry::{Classify, FailureKind, Idempotency, RetryPolicy};
 pub use token::ApiToken;

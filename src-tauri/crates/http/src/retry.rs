@@ -142,14 +142,14 @@ pub fn is_transient_status(status: u16) -> bool {
 /// Longest wait any server text or header is believed for (a day).
 const MAX_BELIEVED_WAIT: Duration = Duration::from_secs(86_400);
 
-/// Parses a `Retry-After` header: delta seconds (whole or fractional), or an HTTP date.
+/// Parses a `Retry-After` header: delta seconds (whole or fractional), or an HTTP date in any of
+/// the three forms RFC 9110 makes clients accept (IMF-fixdate, RFC 850, asctime).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return believed_wait(seconds);
     }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let target = SystemTime::from(date.with_timezone(&chrono::Utc));
+    let target = httpdate::parse_http_date(value).ok()?;
     Some(
         target
             .duration_since(SystemTime::now())
@@ -286,6 +286,36 @@ mod tests {
         );
         assert_eq!(parse_retry_after("-3"), None);
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    /// The three HTTP-date forms of RFC 9110 section 5.6.7, for the same instant.
+    fn http_date_forms(at: chrono::DateTime<chrono::Utc>) -> [String; 3] {
+        [
+            at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            at.format("%A, %d-%b-%y %H:%M:%S GMT").to_string(),
+            at.format("%a %b %e %H:%M:%S %Y").to_string(),
+        ]
+    }
+
+    #[test]
+    fn retry_after_dates_in_all_three_forms_are_honoured() {
+        // A past date in each form means "now"; one that cannot be read means no wait was given.
+        for past in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_retry_after(past), Some(Duration::ZERO), "{past}");
+        }
+        // A date an hour ahead, whole seconds: the wait is that hour less the time since `ahead`.
+        let ahead = chrono::Utc::now() + chrono::Duration::seconds(3_601);
+        for form in http_date_forms(ahead) {
+            let wait = parse_retry_after(&form).unwrap_or_else(|| panic!("not read: {form}"));
+            assert!(
+                wait > Duration::from_secs(3_500) && wait <= Duration::from_secs(3_601),
+                "{form}: {wait:?}"
+            );
+        }
     }
 
     #[test]

@@ -395,6 +395,12 @@ impl Sandbox {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Makes every open VoIPbin WebSocket half-open, as a lost network does: it stays open but
+    /// sends nothing more (no events, no pongs) until cut. New connections work as usual.
+    pub fn silence_voipbin_websockets(&self) {
+        self.shared.voipbin.silence_websockets();
+    }
+
     /// While `true`, the VoIPbin WebSocket is down: open connections are cut and new ones get 503.
     pub fn set_voipbin_websocket_down(&self, down: bool) {
         self.shared.voipbin.set_websocket_down(down);

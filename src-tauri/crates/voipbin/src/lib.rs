@@ -41,7 +41,7 @@ pub use agents::Agent;
 pub use client::{VoipbinClient, VoipbinClientBuilder, DEFAULT_ROOT_URL};
 pub use error::{Error, ServerMessage, CONVERSATION_ROLE_HINT};
 pub use jwt::unsigned_token;
-pub use live::{Customer, EventSocket};
+pub use live::{Customer, EventSocket, DEFAULT_IDLE_DEADLINE};
 pub use models::{Address, Channel, Conversation, Direction, Message, Page, NIL_UUID};
 pub use paging::MAX_PAGE_SIZE;
 pub use secret::{Credentials, Secret};

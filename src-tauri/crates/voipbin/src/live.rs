@@ -1,6 +1,11 @@
 //! The live-event WebSocket (`/v1.0/ws`): connect with the client's credentials, subscribe to
 //! topics, and read frames as [`Event`]s. One connection, no reconnect: the caller owns the policy
-//! (backoff, catch-up), because only it knows what it missed.
+//! (backoff, catch-up), because only it knows what it missed. A half-open connection (the peer gone
+//! without a close, as after a network change) is found by a read-idle deadline: after half of it
+//! in silence the client pings, and with nothing at all (not even the pong) by its end the
+//! connection counts as lost.
+
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -27,9 +32,14 @@ pub struct Customer {
     pub username: Option<String>,
 }
 
+/// How long an event connection may stay silent (no frame of any kind) before it counts as lost,
+/// unless [`EventSocket::set_idle_deadline`] says otherwise.
+pub const DEFAULT_IDLE_DEADLINE: Duration = Duration::from_secs(60);
+
 /// An open, subscribed event connection.
 pub struct EventSocket {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    idle_deadline: Duration,
 }
 
 impl std::fmt::Debug for EventSocket {
@@ -62,7 +72,10 @@ impl VoipbinClient {
                 .await
             {
                 Ok((socket, _)) => {
-                    let mut socket = EventSocket { socket };
+                    let mut socket = EventSocket {
+                        socket,
+                        idle_deadline: DEFAULT_IDLE_DEADLINE,
+                    };
                     socket.subscribe(topics).await?;
                     return Ok(socket);
                 }
@@ -90,13 +103,20 @@ impl EventSocket {
             .map_err(socket_error)
     }
 
+    /// Sets how long the connection may stay silent before [`EventSocket::next_event`] gives it up
+    /// (a ping goes out after half of it).
+    pub fn set_idle_deadline(&mut self, deadline: Duration) {
+        self.idle_deadline = deadline;
+    }
+
     /// The next event; `None` once the server closed the connection. Frames that cannot be read
-    /// are logged and skipped (the REST catch-up covers anything they held).
+    /// are logged and skipped (the REST catch-up covers anything they held). A connection silent
+    /// for the idle deadline, ping unanswered, is an error (a network error, so worth a reconnect).
     pub async fn next_event(&mut self) -> Option<Result<Event, Error>> {
         loop {
-            let frame = match self.socket.next().await? {
+            let frame = match self.next_frame().await? {
                 Ok(frame) => frame,
-                Err(error) => return Some(Err(socket_error(error))),
+                Err(error) => return Some(Err(error)),
             };
             let text = match frame {
                 Frame::Text(text) => text,
@@ -110,6 +130,25 @@ impl EventSocket {
             match parse_frame(text.as_str()) {
                 Ok(event) => return Some(Ok(event)),
                 Err(error) => tracing::warn!(%error, "unreadable voipbin event frame skipped"),
+            }
+        }
+    }
+
+    /// The next frame of any kind, pinging once after half the idle deadline in silence; an error
+    /// once the whole deadline passed with nothing.
+    async fn next_frame(&mut self) -> Option<Result<Frame, Error>> {
+        let half = self.idle_deadline / 2;
+        let mut pinged = false;
+        loop {
+            match tokio::time::timeout(half, self.socket.next()).await {
+                Ok(frame) => return frame.map(|frame| frame.map_err(socket_error)),
+                Err(_) if pinged => return Some(Err(idle_error(self.idle_deadline))),
+                Err(_) => {
+                    if let Err(error) = self.socket.send(Frame::Ping(Default::default())).await {
+                        return Some(Err(socket_error(error)));
+                    }
+                    pinged = true;
+                }
             }
         }
     }
@@ -143,6 +182,17 @@ fn handshake_error(error: tungstenite::Error) -> Error {
             Error::from_status(response.status().as_u16(), &body, None)
         }
         other => socket_error(other),
+    }
+}
+
+/// The connection stayed silent past its deadline: taken as lost (half-open).
+fn idle_error(deadline: Duration) -> Error {
+    Error::Network {
+        message: format!(
+            "the WebSocket was silent for {} ms, ping unanswered",
+            deadline.as_millis()
+        ),
+        maybe_sent: true,
     }
 }
 

@@ -120,6 +120,8 @@ pub struct VoipbinState {
     pub events: broadcast::Sender<WsEvent>,
     /// Bumped to cut every open WebSocket.
     pub cut: watch::Sender<u64>,
+    /// Bumped to silence every open WebSocket (half-open: no frames, no pongs, never closed).
+    pub silence: watch::Sender<u64>,
     message_events: AtomicU64,
 }
 
@@ -141,6 +143,7 @@ impl VoipbinState {
             logins: AtomicU64::new(0),
             events: broadcast::channel(1024).0,
             cut: watch::channel(0).0,
+            silence: watch::channel(0).0,
             message_events: AtomicU64::new(0),
         }
     }
@@ -153,6 +156,12 @@ impl VoipbinState {
     /// Closes every open WebSocket.
     pub fn cut_websockets(&self) {
         self.cut.send_modify(|generation| *generation += 1);
+    }
+
+    /// Makes every open WebSocket half-open: from now on it sends nothing (no events, no pongs)
+    /// and reads nothing, yet stays open until cut. New connections work as usual.
+    pub fn silence_websockets(&self) {
+        self.silence.send_modify(|generation| *generation += 1);
     }
 
     /// Takes the WebSocket down (cutting open connections and refusing new ones) or up again.

@@ -1,6 +1,7 @@
 //! The VoIPbin WebSocket at `/v1.0/ws?token=` (or `?accesskey=`): clients send
 //! `{"type":"subscribe","topics":[...]}` and receive every event whose topic starts with one of
-//! their topics. [`super::VoipbinState::cut_websockets`] drops every connection at once.
+//! their topics. [`super::VoipbinState::cut_websockets`] drops every connection at once;
+//! [`super::VoipbinState::silence_websockets`] leaves them open but silent (half-open).
 
 use std::sync::Arc;
 
@@ -43,8 +44,11 @@ async fn upgrade(
         return VbError::unauthenticated(rejection).into_response();
     }
     let events = voipbin.events.subscribe();
-    let cut = voipbin.cut.subscribe();
-    socket.on_upgrade(move |socket| serve(socket, events, cut))
+    let signals = Signals {
+        cut: voipbin.cut.subscribe(),
+        silence: voipbin.silence.subscribe(),
+    };
+    socket.on_upgrade(move |socket| serve(socket, events, signals))
 }
 
 #[derive(Deserialize)]
@@ -55,10 +59,18 @@ struct Control {
     topics: Vec<String>,
 }
 
+/// The sandbox switches one connection listens to.
+struct Signals {
+    /// Changes when every connection is to be cut.
+    cut: tokio::sync::watch::Receiver<u64>,
+    /// Changes when every open connection is to go silent.
+    silence: tokio::sync::watch::Receiver<u64>,
+}
+
 async fn serve(
     mut socket: WebSocket,
     mut events: tokio::sync::broadcast::Receiver<WsEvent>,
-    mut cut: tokio::sync::watch::Receiver<u64>,
+    mut signals: Signals,
 ) {
     let mut topics: Vec<String> = Vec::new();
     loop {
@@ -77,7 +89,13 @@ async fn serve(
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,
             },
-            _ = cut.changed() => return,
+            _ = signals.cut.changed() => return,
+            _ = signals.silence.changed() => {
+                // Half-open: hold the socket without reading (so no pong) or writing until cut.
+                let _ = signals.cut.changed().await;
+                drop(socket);
+                return;
+            }
         }
     }
 }
