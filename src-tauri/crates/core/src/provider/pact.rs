@@ -645,16 +645,22 @@ impl PacedSource for PactProvider {
 
     fn sustained_interval(&self, kind: BudgetKind) -> Duration {
         let bucket = bucket_of(kind);
+        let share = self.limit_share().unwrap_or(1.0);
         bucket
             .limits
             .iter()
-            .map(|limit| limit.scaled(self.scale).window / limit.max.max(1))
+            .map(|limit| parley_http::shared_limit(limit.scaled(self.scale), share))
+            .map(|limit| limit.window / limit.max.max(1))
             .max()
             .unwrap_or(Duration::ZERO)
     }
 
     fn refusals(&self) -> u64 {
         self.p2.budget().refusals()
+    }
+
+    fn limit_share(&self) -> Option<f64> {
+        self.p2.budget().limit_share()
     }
 }
 
