@@ -269,6 +269,7 @@ pub async fn sync_paced_account(
             messages_fetched: 0,
             history_waiting: 0,
             eta_seconds: None,
+            limit_share: None,
         },
         new_messages: 0,
         pages_read: 0,
@@ -558,6 +559,7 @@ impl Run<'_> {
         let pace = self.paced.sustained_interval(BudgetKind::MessageList);
         let remaining = pace.saturating_mul(u32::try_from(waiting).unwrap_or(u32::MAX));
         self.progress.eta_seconds = Some(remaining.as_secs());
+        self.progress.limit_share = self.paced.limit_share();
         progress(self.progress.clone());
     }
 }
