@@ -2,7 +2,8 @@
 //! syncing at once, they meet 429s and each budget that met one takes a smaller share of the
 //! limits, kept in its data folder across a restart; once the other computer stops, the share
 //! comes back to the full limits with no further 429, and sync progress and Copy diagnostics say
-//! so.
+//! so. Under the shared limits, the open conversation and new activity still come before the
+//! history.
 
 mod common;
 
@@ -10,8 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::ACCOUNT;
-use parley_core::{MemorySecretStore, NewAccount, Parley, ProviderKind, Secret, SyncProgress};
+use parley_core::{
+    ConversationRef, MemorySecretStore, NewAccount, Parley, ProviderKind, Secret, SyncProgress,
+};
 use parley_sandbox::{Sandbox, SandboxConfig};
+use tokio::sync::mpsc;
 
 /// Every window of the sandbox and of our budget is divided by this (a minute lasts a second), and
 /// so are the share's waits: its first raise comes after 40 s of no 429.
@@ -19,11 +23,11 @@ const SCALE: f64 = 60.0;
 /// How long the computer left alone may take to get its full share back.
 const RECOVERY_DEADLINE: Duration = Duration::from_secs(240);
 
-async fn p2_sandbox() -> Sandbox {
+async fn p2_sandbox(conversations: usize) -> Sandbox {
     // The core honours the scale only for loopback servers like this one.
     std::env::set_var(parley_core::RATE_LIMIT_SCALE_ENV, SCALE.to_string());
     Sandbox::start(SandboxConfig {
-        conversations: 40,
+        conversations,
         messages_per_conversation: 3,
         p2_limit_scale: Some(SCALE),
         job_delay: Duration::ZERO,
@@ -83,7 +87,7 @@ async fn sync(parley: &Parley) -> Vec<SyncProgress> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_share_falls_while_two_computers_sync_and_recovers_when_one_stops() {
-    let sandbox = p2_sandbox().await;
+    let sandbox = p2_sandbox(40).await;
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let keyrings = [Arc::default(), Arc::default()];
     let (a, b) = (
@@ -139,5 +143,131 @@ async fn the_share_falls_while_two_computers_sync_and_recovers_when_one_stops() 
     assert!(
         text.contains("rate limits: its own again, in full"),
         "diagnostics: {text}"
+    );
+}
+
+fn reference(conversation: i64) -> ConversationRef {
+    ConversationRef {
+        account: ACCOUNT.into(),
+        id: conversation.to_string(),
+    }
+}
+
+/// How many of the conversation's messages the computer has cached.
+async fn cached_count(parley: &Parley, conversation: i64) -> usize {
+    parley
+        .messages(&reference(conversation), None)
+        .await
+        .map_or(0, |messages| messages.len())
+}
+
+/// The unread thread the sync would read last (the oldest activity: it reads newest first), and
+/// one it has read in full.
+async fn unread_and_read(parley: &Parley, sandbox: &Sandbox) -> (Option<i64>, Option<i64>) {
+    let mut conversations = sandbox.conversations();
+    conversations.sort_by_key(|conversation| conversation.last_message_at);
+    let (mut unread, mut read) = (None, None);
+    for conversation in conversations {
+        let cached = cached_count(parley, conversation.id).await;
+        if cached == 0 {
+            unread.get_or_insert(conversation.id);
+        } else if cached == sandbox.messages(conversation.id).len() {
+            read.get_or_insert(conversation.id);
+        }
+    }
+    (unread, read)
+}
+
+/// What the watch of one sync saw: the threads still waiting when it opened a conversation and a
+/// customer wrote, when the open conversation was cached, and when the new message was.
+#[derive(Debug, Default)]
+struct Served {
+    shared: bool,
+    asked: Option<usize>,
+    focus: Option<usize>,
+    activity: Option<usize>,
+}
+
+impl Served {
+    /// How many history reads went before the one asked for (`None`: it never came).
+    fn reads_before(&self, served: Option<usize>) -> Option<usize> {
+        Some(self.asked?.saturating_sub(served?))
+    }
+}
+
+/// Watches `parley`'s sync through its progress: once the limits are shared, opens a thread it has
+/// not read and has a customer write in one it has read, then notes how much history still waited
+/// when each reached the cache.
+async fn watch(
+    parley: &Parley,
+    sandbox: &Sandbox,
+    mut progress: mpsc::UnboundedReceiver<SyncProgress>,
+) -> Served {
+    let mut served = Served::default();
+    let (mut waiting, mut targets) = (0, None);
+    loop {
+        while let Ok(step) = progress.try_recv() {
+            waiting = step.history_waiting;
+            served.shared |= step.limit_share.is_some();
+        }
+        if targets.is_none() && served.shared {
+            let (Some(open), Some(written)) = unread_and_read(parley, sandbox).await else {
+                return served;
+            };
+            parley.set_focus(Some(&reference(open))).await.unwrap();
+            sandbox.push_incoming_message(written, "a customer writes while history loads");
+            targets = Some((open, written, sandbox.messages(written).len()));
+            served.asked = Some(waiting);
+        }
+        if let Some((open, written, expected)) = targets {
+            if served.focus.is_none() && cached_count(parley, open).await > 0 {
+                served.focus = Some(waiting);
+            }
+            if served.activity.is_none() && cached_count(parley, written).await == expected {
+                served.activity = Some(waiting);
+            }
+        }
+        let done = served.focus.is_some() && served.activity.is_some();
+        if done || (progress.is_closed() && progress.is_empty()) {
+            return served;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_shared_limits_the_open_conversation_and_new_activity_come_before_history() {
+    let sandbox = p2_sandbox(80).await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let keyrings = [Arc::default(), Arc::default()];
+    let (a, b) = (
+        computer(dirs[0].path(), &keyrings[0], &sandbox).await,
+        computer(dirs[1].path(), &keyrings[1], &sandbox).await,
+    );
+    let (steps, progress) = mpsc::unbounded_channel();
+    let sync_a = async {
+        a.sync(ACCOUNT, &mut move |step| {
+            let _ = steps.send(step);
+        })
+        .await
+        .expect("sync succeeds");
+    };
+    // B syncs all along, so the limits stay shared while A reads its history.
+    let (_, served, _) = tokio::join!(sync_a, watch(&a, &sandbox, progress), sync(&b));
+    assert!(served.shared, "A never took a smaller share: {served:?}");
+    // History first would read the open thread last and the new message after all of it. The open
+    // thread may wait for a read in flight; the new message for the next look at its company (one
+    // company a look, at the shared listing pace) while reads go on.
+    let history = served.asked.unwrap_or(0);
+    assert!(history >= 40, "too little history waited: {served:?}");
+    let before_focus = served.reads_before(served.focus);
+    assert!(
+        before_focus.is_some_and(|reads| reads <= 8),
+        "the open conversation did not come before the history: {served:?}"
+    );
+    let before_activity = served.reads_before(served.activity);
+    assert!(
+        before_activity.is_some_and(|reads| reads <= 20),
+        "the new message did not come before the history: {served:?}"
     );
 }
