@@ -423,10 +423,12 @@ function wire() {
     if (await askMyIds(await myIds()).catch(() => false)) reloadInbox();
   });
   document.addEventListener("keydown", onKeyDown);
-  /** What a paced sync (Pact p2) still has to download and about how long its rate limits need. */
-  const historyLeft = ({ history_waiting: waiting, eta_seconds: eta }) => {
+  /** What a paced sync (Pact p2) still has to download and about how long its rate limits need
+   *  (longer while other computers use the same token: `limit_share` is this one's part). */
+  const historyLeft = ({ history_waiting: waiting, eta_seconds: eta, limit_share: share }) => {
     if (!waiting || eta == null) return "";
     const minutes = Math.ceil(eta / 60);
+    if (share != null) return t(eta < 60 ? "sync.sharedSoon" : "sync.sharedLeft", { minutes });
     return eta < 60 ? tn("sync.historySoon", waiting) : tn("sync.historyLeft", waiting, { minutes });
   };
   listen("sync-progress", (progress) => {

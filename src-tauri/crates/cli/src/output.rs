@@ -364,12 +364,7 @@ impl ProgressReporter {
             progress.conversations_total,
             progress.messages_fetched
         );
-        if let (waiting @ 1.., Some(eta)) = (progress.history_waiting, progress.eta_seconds) {
-            line.push_str(&format!(
-                "; history of {waiting} conversations: {}",
-                about_left(eta)
-            ));
-        }
+        line.push_str(&history_note(progress));
         let finished = progress.conversations_done == progress.conversations_total;
         if self.live {
             eprint!("\r{line}");
@@ -383,13 +378,34 @@ impl ProgressReporter {
     }
 }
 
+/// What the history still needs: "; history of 40 conversations: about 16 min left", or while
+/// other computers use the same token, "; sharing Pact's limits with other computers: history
+/// about 16 min" (empty when nothing waits).
+fn history_note(progress: &SyncProgress) -> String {
+    let (waiting @ 1.., Some(eta)) = (progress.history_waiting, progress.eta_seconds) else {
+        return String::new();
+    };
+    if progress.limit_share.is_some() {
+        return format!(
+            "; sharing Pact's limits with other computers: history {}",
+            about(eta)
+        );
+    }
+    format!("; history of {waiting} conversations: {}", about_left(eta))
+}
+
+/// "about 16 min", as the rate limits make it.
+fn about(seconds: u64) -> String {
+    match seconds {
+        0..=59 => "less than a minute".to_string(),
+        60..=5399 => format!("about {} min", seconds.div_ceil(60)),
+        _ => format!("about {:.1} h", seconds as f64 / 3600.0),
+    }
+}
+
 /// "about 16 min left", as the rate limits make it.
 fn about_left(seconds: u64) -> String {
-    match seconds {
-        0..=59 => "less than a minute left".to_string(),
-        60..=5399 => format!("about {} min left", seconds.div_ceil(60)),
-        _ => format!("about {:.1} h left", seconds as f64 / 3600.0),
-    }
+    format!("{} left", about(seconds))
 }
 
 /// Prints the upload progress of a send on stderr: one rewritten line on a terminal, otherwise a line
@@ -437,5 +453,39 @@ impl UploadReporter {
             eprintln!();
             self.drawn = false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(limit_share: Option<f64>) -> SyncProgress {
+        SyncProgress {
+            account: "team".into(),
+            conversations_done: 10,
+            conversations_total: 50,
+            messages_fetched: 200,
+            history_waiting: 40,
+            eta_seconds: Some(950),
+            limit_share,
+        }
+    }
+
+    #[test]
+    fn the_history_note_says_when_the_limits_are_shared() {
+        assert_eq!(
+            history_note(&progress(None)),
+            "; history of 40 conversations: about 16 min left"
+        );
+        assert_eq!(
+            history_note(&progress(Some(0.2))),
+            "; sharing Pact's limits with other computers: history about 16 min"
+        );
+        let done = SyncProgress {
+            history_waiting: 0,
+            ..progress(Some(0.2))
+        };
+        assert_eq!(history_note(&done), "");
     }
 }

@@ -13,7 +13,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::logging::{self, Problem};
-use crate::model::{Account, OutboxState, SyncReport};
+use crate::model::{from_millis, Account, OutboxState, SyncReport};
+use crate::store::StoredShare;
 use crate::{Parley, Result};
 
 /// Everything "Copy diagnostics" reports; [`Diagnostics::to_text`] is what goes on the clipboard.
@@ -94,6 +95,51 @@ pub struct AccountDiagnostics {
     pub last_outbox_error: Option<String>,
     /// The last sync this process ran for it, if any.
     pub last_sync: Option<SyncNote>,
+    /// The share of its token's rate limits this data folder takes, when it has found other clients
+    /// of the token (other computers of the team) through their 429s.
+    pub limit_share: Option<LimitShareNote>,
+}
+
+/// What the request budget inferred about other clients of an account's token.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitShareNote {
+    /// The fraction of every limit this data folder takes now, in (0, 1]; 1: alone again.
+    pub share: f64,
+    /// How many 429s told of other clients, all time.
+    pub refusals: i64,
+    /// When the newest of them came.
+    pub last_refusal_at: Option<DateTime<Utc>>,
+}
+
+impl LimitShareNote {
+    fn of(stored: StoredShare) -> Self {
+        Self {
+            share: stored.share.share,
+            refusals: stored.refusals,
+            last_refusal_at: stored.last_refusal_at.map(from_millis),
+        }
+    }
+
+    /// "shared with other clients of the token: this computer takes 20 % of them (7 429s told of
+    /// them, the last 2026-12-07T09:12:00Z)".
+    fn to_text(&self) -> String {
+        let told = match self.last_refusal_at {
+            Some(at) => format!(
+                "{} 429s told of other clients, the last {}",
+                self.refusals,
+                at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
+            None => format!("{} 429s told of other clients", self.refusals),
+        };
+        if self.share < 1.0 {
+            format!(
+                "shared with other clients of the token: this computer takes {:.0} % of them ({told})",
+                self.share * 100.0
+            )
+        } else {
+            format!("its own again, in full ({told})")
+        }
+    }
 }
 
 /// A feature an account cannot use.
@@ -159,6 +205,12 @@ impl Parley {
         let accounts = self.accounts().await?;
         let summaries = self.company_summaries().await?;
         let outbox = self.outbox().await?;
+        let mut shares = HashMap::new();
+        for account in &accounts {
+            if let Some(stored) = self.store().account_budget_share(account.id).await? {
+                shares.insert(account.id, LimitShareNote::of(stored));
+            }
+        }
         let accounts = accounts
             .iter()
             .map(|account| {
@@ -194,6 +246,7 @@ impl Parley {
                     outbox: by_state,
                     last_outbox_error,
                     last_sync: last_sync(self.data_dir(), &account.name),
+                    limit_share: shares.remove(&account.id),
                 }
             })
             .collect();
@@ -309,6 +362,9 @@ impl Diagnostics {
                 }
                 None => text.push_str("  last sync: none since the start\n"),
             }
+            if let Some(share) = &account.limit_share {
+                let _ = writeln!(text, "  rate limits: {}", share.to_text());
+            }
         }
         let _ = writeln!(
             text,
@@ -376,7 +432,7 @@ fn os_release_name() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::server_of;
+    use super::{server_of, LimitShareNote};
 
     #[test]
     fn a_server_keeps_no_credentials_path_or_query() {
@@ -386,5 +442,26 @@ mod tests {
         );
         assert_eq!(server_of("http://127.0.0.1:4000/"), "http://127.0.0.1:4000");
         assert_eq!(server_of("not a url"), "(not a valid URL)");
+    }
+
+    #[test]
+    fn the_share_line_says_how_much_of_the_limits_this_computer_takes() {
+        let shared = LimitShareNote {
+            share: 0.35,
+            refusals: 7,
+            last_refusal_at: Some("2026-12-07T09:12:00Z".parse().unwrap()),
+        };
+        assert_eq!(
+            shared.to_text(),
+            "shared with other clients of the token: this computer takes 35 % of them \
+             (7 429s told of other clients, the last 2026-12-07T09:12:00Z)"
+        );
+        let alone = LimitShareNote {
+            share: 1.0,
+            ..shared
+        };
+        assert!(alone
+            .to_text()
+            .starts_with("its own again, in full (7 429s"));
     }
 }

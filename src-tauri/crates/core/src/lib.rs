@@ -175,6 +175,7 @@ impl Parley {
         }
         let provider = build_provider(
             &self.store,
+            None,
             new.provider,
             username.as_deref(),
             &token,
@@ -821,6 +822,7 @@ impl Parley {
         let token = self.account_secret(account).await?;
         let provider: Arc<dyn Provider> = build_provider(
             &self.store,
+            Some(account.id),
             account.provider,
             account.username.as_deref(),
             &token,
@@ -870,6 +872,7 @@ impl Parley {
 
 fn build_provider(
     store: &Store,
+    account_id: Option<i64>,
     kind: ProviderKind,
     username: Option<&str>,
     token: &Secret,
@@ -878,7 +881,9 @@ fn build_provider(
     match kind {
         ProviderKind::Pact => {
             let scale = rate_limit_scale(base_url);
-            let budget = Arc::new(budget::SharedBudget::new(store.clone(), token, scale));
+            let budget = Arc::new(
+                budget::SharedBudget::new(store.clone(), token, scale).for_account(account_id),
+            );
             Ok(Box::new(PactProvider::new(token, base_url, budget, scale)?))
         }
         ProviderKind::PactP1 => Ok(Box::new(PactP1Provider::new(token, base_url)?)),

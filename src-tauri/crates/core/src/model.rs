@@ -398,6 +398,10 @@ pub struct SyncProgress {
     pub history_waiting: usize,
     /// About how long the remaining work needs under the provider's rate limits, when known.
     pub eta_seconds: Option<u64>,
+    /// While other clients (other computers with the same token) use the provider's rate limits
+    /// too: the fraction of them this computer takes, in (0, 1), which `eta_seconds` allows for.
+    /// `None` while it has the limits to itself.
+    pub limit_share: Option<f64>,
 }
 
 /// Converts stored milliseconds to a UTC time.

@@ -184,6 +184,15 @@ impl BacklogPace {
         }
     }
 
+    /// Follows the budget's sustained pace, which changes when other clients of the token are
+    /// found (or leave): the reads in hand stay, new ones come at the new pace.
+    fn set_interval(&mut self, interval: Duration) {
+        if interval != self.interval {
+            self.refill();
+            self.interval = interval;
+        }
+    }
+
     fn refill(&mut self) {
         if self.interval.is_zero() {
             self.tokens = self.capacity;
@@ -222,6 +231,8 @@ struct Run<'a> {
     paced: &'a dyn PacedSource,
     account: &'a Account,
     companies: Vec<(i64, String)>,
+    /// The company the next look for new activity lists (they take turns).
+    next_look: usize,
     queue: Queue,
     progress: SyncProgress,
     new_messages: i64,
@@ -249,6 +260,7 @@ pub async fn sync_paced_account(
         paced,
         account,
         companies,
+        next_look: 0,
         queue: Queue::default(),
         progress: SyncProgress {
             account: account.name.clone(),
@@ -257,21 +269,21 @@ pub async fn sync_paced_account(
             messages_fetched: 0,
             history_waiting: 0,
             eta_seconds: None,
+            limit_share: None,
         },
         new_messages: 0,
         pages_read: 0,
     };
     run.list_all_companies().await?;
     run.report(progress).await;
-    // Looks for new activity come at most at the listing budget's sustained pace, so looking never
-    // uses up the budget a final listing needs.
-    let poll_gap = paced
-        .sustained_interval(BudgetKind::ConversationList)
-        .saturating_mul(u32::try_from(run.companies.len().max(1)).unwrap_or(u32::MAX));
     let mut last_listing = Instant::now();
     let mut worked_since_listing = false;
     let mut pace = BacklogPace::new(paced.sustained_interval(BudgetKind::MessageList));
     loop {
+        // Both paces follow the budget's share of the limits, which moves while other clients of
+        // the token come and go.
+        let poll_gap = run.poll_gap();
+        pace.set_interval(paced.sustained_interval(BudgetKind::MessageList));
         if run.queue.is_empty() {
             if !worked_since_listing {
                 break;
@@ -292,7 +304,7 @@ pub async fn sync_paced_account(
                     .await
                     .is_zero()
             {
-                run.list_all_companies().await?;
+                run.list_next_company().await?;
                 last_listing = Instant::now();
                 run.report(progress).await;
                 continue;
@@ -342,8 +354,27 @@ impl Run<'_> {
     /// Lists every company's conversations (all pages the first time, else until the first
     /// unchanged one) and queues the threads that need work; returns how many were queued.
     async fn list_all_companies(&mut self) -> Result<usize> {
+        self.list_companies(self.companies.clone()).await
+    }
+
+    /// One look for new activity: the next company's listing, in turn, so a look takes one
+    /// listing slot and never waits for a second one while thread reads could run.
+    async fn list_next_company(&mut self) -> Result<usize> {
+        let Some(company) = self
+            .companies
+            .get(self.next_look % self.companies.len().max(1))
+        else {
+            return Ok(0);
+        };
+        let company = company.clone();
+        self.next_look = self.next_look.wrapping_add(1);
+        self.list_companies(vec![company]).await
+    }
+
+    /// Lists these companies and queues the threads that need work; returns how many were queued.
+    async fn list_companies(&mut self, companies: Vec<(i64, String)>) -> Result<usize> {
         let mut listed = Vec::new();
-        for (local_company_id, company_id) in self.companies.clone() {
+        for (local_company_id, company_id) in companies {
             listed.extend(self.list_company(local_company_id, &company_id).await?);
         }
         // Newest activity first across companies, so the first screen fills first.
@@ -512,6 +543,12 @@ impl Run<'_> {
             > 0)
     }
 
+    /// How often to look for new activity (one company's listing a look): at the listing budget's
+    /// sustained pace, so looking never uses up the budget a final listing needs.
+    fn poll_gap(&self) -> Duration {
+        self.paced.sustained_interval(BudgetKind::ConversationList)
+    }
+
     async fn report(&mut self, progress: &mut (dyn FnMut(SyncProgress) + Send)) {
         let waiting = self.queue.len();
         self.progress.conversations_total = self.progress.conversations_done + waiting;
@@ -522,6 +559,7 @@ impl Run<'_> {
         let pace = self.paced.sustained_interval(BudgetKind::MessageList);
         let remaining = pace.saturating_mul(u32::try_from(waiting).unwrap_or(u32::MAX));
         self.progress.eta_seconds = Some(remaining.as_secs());
+        self.progress.limit_share = self.paced.limit_share();
         progress(self.progress.clone());
     }
 }

@@ -68,6 +68,7 @@ pub async fn sync_account(
         messages_fetched: 0,
         history_waiting: 0,
         eta_seconds: None,
+        limit_share: None,
     };
     progress(report_progress.clone());
     let mut new_messages = 0i64;

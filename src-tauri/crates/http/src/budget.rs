@@ -130,6 +130,12 @@ pub trait RequestBudget: Send + Sync + fmt::Debug {
 
     /// How many refusals (429s) this budget was told about so far, in this process.
     fn refusals(&self) -> u64;
+
+    /// The fraction of every limit this budget lets its requests use, when it has found that other
+    /// clients use the same token (see [`crate::share`]); `None` while it takes the full limits.
+    fn limit_share(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// How long until one more start keeps every limit, given the earlier starts (milliseconds on any

@@ -9,12 +9,15 @@
 //! - [`exchange`]: one request sent and its body read with a size cap, a non-success status kept
 //!   with its (capped) body, and transport failures described without the URL.
 //! - [`drive`]: the loop that ties them together for one logical call.
+//! - [`share`]: the share of a token's limits a client takes when other clients use the same token,
+//!   inferred from the server's 429s (AIMD), which a budget applies to every limit.
 //! - [`token`]: the redacted API token type the clients take.
 
 pub mod budget;
 pub mod drive;
 pub mod exchange;
 pub mod retry;
+pub mod share;
 pub mod token;
 
 pub use budget::{Bucket, Limit, LocalBudget, RequestBudget};
@@ -23,4 +26,5 @@ pub use exchange::{
     exchange, exchange_into, BodyLimits, ErrorReply, ExchangeError, StreamError, TransportFailure,
 };
 pub use retry::{Classify, FailureKind, Idempotency, RetryPolicy};
+pub use share::{shared_limit, LimitShare, ShareTuning};
 pub use token::ApiToken;

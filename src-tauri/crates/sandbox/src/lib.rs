@@ -55,7 +55,8 @@ use tokio::task::JoinHandle;
 
 pub use config::{FaultConfig, FaultKind, SandboxConfig};
 pub use snapshot::{
-    SandboxStats, SnapshotAttachment, SnapshotCompany, SnapshotConversation, SnapshotMessage,
+    ClientStats, SandboxStats, SnapshotAttachment, SnapshotCompany, SnapshotConversation,
+    SnapshotMessage,
 };
 pub use voipbin::{VoipbinAgent, VoipbinConversation, VoipbinMessage};
 

@@ -111,6 +111,19 @@ pub struct SandboxStats {
     /// sends themselves lost their answers.
     #[serde(default)]
     pub faults_by_route: BTreeMap<String, BTreeMap<String, u64>>,
+    /// p2 requests by client, told apart by their `User-Agent` (Parley's names its process), so a
+    /// benchmark of several clients on one token sees whom the limits refused.
+    #[serde(default)]
+    pub p2_clients: BTreeMap<String, ClientStats>,
+}
+
+/// One p2 client's counts (see [`SandboxStats::p2_clients`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientStats {
+    /// p2 requests received from it (including rate-limited ones).
+    pub requests: u64,
+    /// Of those, answered 429 by the documented limits.
+    pub rate_limited: u64,
 }
 
 impl SnapshotCompany {

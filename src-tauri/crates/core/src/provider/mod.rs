@@ -187,10 +187,16 @@ pub trait PacedSource: Send + Sync {
     ) -> Result<RemoteMessage, ProviderError>;
     /// How long until a request of this kind may start without breaking a limit.
     async fn time_until_free(&self, kind: BudgetKind) -> std::time::Duration;
-    /// The documented pace of a kind of request: one start every this long, sustained.
+    /// The pace of a kind of request: one start every this long, sustained (the documented limit,
+    /// or this computer's share of it while other clients use the same token).
     fn sustained_interval(&self, kind: BudgetKind) -> std::time::Duration;
     /// How many 429s the budget met so far in this process.
     fn refusals(&self) -> u64;
+    /// This computer's share of the limits while other clients use the same token; `None` while
+    /// it has them all.
+    fn limit_share(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A file to upload.

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 
+pub use budget::{BudgetTurn, StoredShare};
 pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile, SendAnchor};
 pub use recovery::{CacheProblem, CacheRecovery, BACKUPS_DIR, BACKUPS_KEPT};
 pub use replies::StoredReply;

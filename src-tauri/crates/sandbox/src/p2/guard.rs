@@ -25,9 +25,11 @@ const TOKEN_PARAM: &str = "private_api_token";
 /// Runs every p2 request through the switches, then the handler.
 pub async fn p2_guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let route = route_name(&request);
+    let client = client_of(&request);
     shared.with_stats(|s| {
         s.p2_requests += 1;
         *s.per_route.entry(route.clone()).or_insert(0) += 1;
+        s.p2_clients.entry(client.clone()).or_default().requests += 1;
     });
     let latency = lock(&shared.switches).latency;
     if !latency.is_zero() {
@@ -39,7 +41,10 @@ pub async fn p2_guard(State(shared): State<Arc<Shared>>, request: Request, next:
     };
     let admitted = lock(&shared.p2).admit(token.as_deref().unwrap_or(""), bucket_of(&route));
     if let Err(wait) = admitted {
-        shared.with_stats(|s| s.p2_rate_limited += 1);
+        shared.with_stats(|s| {
+            s.p2_rate_limited += 1;
+            s.p2_clients.entry(client).or_default().rate_limited += 1;
+        });
         return too_many_requests(wait);
     }
     let fault = lock(&shared.switches).draw_fault();
@@ -74,6 +79,18 @@ pub async fn p2_guard(State(shared): State<Arc<Shared>>, request: Request, next:
         return abort_connection(kill).await;
     }
     response
+}
+
+/// The client a request comes from, for the per-client counts: its `User-Agent` (at most 100
+/// characters), or `unknown`.
+fn client_of(request: &Request) -> String {
+    request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().chars().take(100).collect::<String>())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The token from the header, the query or the body. Only when neither header nor query has

@@ -1319,3 +1319,75 @@ async fn p2_refused_requests_do_not_count_and_the_log_shows_no_window_exceeded()
     assert_windows_hold(&log, "list_conversations", 10, Duration::from_secs(1));
     assert_eq!(harness.sandbox.stats().p2_rate_limited, refused);
 }
+
+#[tokio::test]
+async fn p2_counts_requests_and_429s_per_client_by_user_agent() {
+    let harness = Harness::default().await; // real time: 10 listings a minute per token
+    let listing = |agent: Option<&'static str>| {
+        let mut builder = request(&harness, reqwest::Method::GET, "conversations?company_id=1");
+        if let Some(agent) = agent {
+            builder = builder.header("User-Agent", agent);
+        }
+        builder.send()
+    };
+    for _ in 0..6 {
+        assert_eq!(
+            listing(Some("parley/0.1.0 (process a)"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    for _ in 0..4 {
+        assert_eq!(
+            listing(Some("parley/0.1.0 (process b)"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    // The token's window is full: both clients are refused, each counted on its own.
+    assert_eq!(
+        listing(Some("parley/0.1.0 (process b)"))
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        listing(Some("parley/0.1.0 (process a)"))
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        listing(Some("parley/0.1.0 (process a)"))
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    let stats = harness.sandbox.stats();
+    let a = stats.p2_clients["parley/0.1.0 (process a)"];
+    let b = stats.p2_clients["parley/0.1.0 (process b)"];
+    assert_eq!((a.requests, a.rate_limited), (8, 2));
+    assert_eq!((b.requests, b.rate_limited), (5, 1));
+    assert_eq!(stats.p2_rate_limited, 3);
+    // Over the admin API too.
+    let served: Value = harness
+        .http
+        .get(harness.admin_url("/_sandbox/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        served["p2_clients"]["parley/0.1.0 (process b)"],
+        json!({"requests": 5, "rate_limited": 1})
+    );
+}
