@@ -66,6 +66,13 @@ export function initActions(onChanged, onNames = () => {}, myId = async () => ""
   $("assign-open").addEventListener("click", () => (assignOpen() ? closeAssign() : openAssign()));
   $("assign-input").addEventListener("input", () => fillOptions());
   $("assign-input").addEventListener("keydown", onAssignKey);
+  // Esc closes the list wherever its focus is (the box, an option, Assign or Unassign).
+  $("assign-popover").addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    event.stopPropagation();
+    closeAssign();
+  });
   $("assign-options").addEventListener("click", (event) => {
     const option = event.target.closest("[data-index]");
     if (option) pickOption(actions.options[Number(option.dataset.index)]);
@@ -166,7 +173,7 @@ function closeAssign(refocus = true) {
   if (refocus) $("assign-open").focus();
 }
 
-/** ↑/↓ pick an option, Enter assigns it (or what was typed), Esc closes the list. */
+/** ↑/↓ pick an option, Enter assigns it (or what was typed). */
 function onAssignKey(event) {
   const count = actions.options.length;
   if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -178,10 +185,6 @@ function onAssignKey(event) {
   } else if (event.key === "Enter" && actions.active >= 0) {
     event.preventDefault();
     pickOption(actions.options[actions.active]);
-  } else if (event.key === "Escape") {
-    event.preventDefault();
-    event.stopPropagation();
-    closeAssign();
   }
 }
 

@@ -298,10 +298,16 @@ function askMyIds(known) {
   });
 }
 
-/** Esc closes the open dialogs (the shortcuts themselves are shortcuts.js's). */
+/**
+ * Esc closes the open dialogs; with none open, it takes the focus out of the reply box to the thread,
+ * where the letter shortcuts work (the shortcuts themselves are shortcuts.js's).
+ */
 function onKeyDown(event) {
-  if (event.key === "Escape") {
-    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  const dialogs = document.querySelectorAll("dialog[open]");
+  for (const dialog of dialogs) dialog.close();
+  if (dialogs.length === 0 && document.activeElement === $("composer-text") && $("reply-picker").hidden) {
+    $("messages").focus();
   }
 }
 

@@ -261,9 +261,8 @@ function daySeparator(date) {
       weekday: "long", day: "numeric", month: "long",
       ...(date.getFullYear() === new Date().getFullYear() ? {} : { year: "numeric" }),
     });
+  // A list item of its own (a list may hold only items), read as its text: "Today".
   const item = element("li", "day-separator");
-  item.setAttribute("role", "separator");
-  item.setAttribute("aria-label", label);
   item.append(element("span", "", label));
   return item;
 }

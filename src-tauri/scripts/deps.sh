@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Parley needs to build, test and demo on Debian 12, and nothing that is already there.
 #
-#   bash src-tauri/scripts/deps.sh           # build + test packages, pinned Rust toolchain, tauri-driver
+#   bash src-tauri/scripts/deps.sh           # build + test packages, pinned Rust toolchain, tauri-driver, axe-core
 #   bash src-tauri/scripts/deps.sh build     # only what `cargo build` of the app needs
 #   bash src-tauri/scripts/deps.sh licences  # cargo-about, to regenerate the licence list (licences.sh)
 #
@@ -30,6 +30,8 @@ TEST_PACKAGES=(
     # The package test (package-test.sh): the .desktop validator, the .rpm's query and unpack tools,
     # and sudo, which the in-app updater runs to install a .deb where there is no polkit (CI as root).
     desktop-file-utils rpm cpio sudo
+    # Fetching axe-core for the accessibility test, and checking its sha512.
+    curl ca-certificates openssl
 )
 
 log() { printf '[deps] %s\n' "$*"; }
@@ -115,6 +117,32 @@ ensure_cargo_about() {
     log "cargo-about took $((SECONDS - started)) s"
 }
 
+# axe-core (the accessibility rules the window test runs inside the real window), from the npm
+# registry as the package's tarball, checked against the registry's sha512, into target/tools: no
+# Node.js needed, only its axe.min.js.
+AXE_VERSION=4.10.3
+AXE_SHA512="Xm7bpRXnDSX2YE2YFfBk2FnF0ep6tmG7xPh8iHee8MIcrgq762Nkce856dYtJYLkuIoYZvGfTs/PbZhideTcEg=="
+ensure_axe_core() {
+    local tools="$REPO_ROOT/target/tools" script="$REPO_ROOT/target/tools/axe-core/axe.min.js"
+    if [ -f "$script" ] && grep -q "axe v$AXE_VERSION" "$script"; then
+        log "axe-core: $script"
+        return
+    fi
+    log "fetching axe-core $AXE_VERSION into $tools/axe-core"
+    mkdir -p "$tools/axe-core"
+    local tarball="$tools/axe-core-$AXE_VERSION.tgz"
+    curl -fsSL --retry 3 -o "$tarball" "https://registry.npmjs.org/axe-core/-/axe-core-$AXE_VERSION.tgz"
+    local got
+    got="$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+    if [ "$got" != "$AXE_SHA512" ]; then
+        echo "[deps] axe-core $AXE_VERSION: checksum mismatch (got $got)" >&2
+        rm -f "$tarball"
+        return 1
+    fi
+    tar -xzf "$tarball" -C "$tools/axe-core" --strip-components=1 package/axe.min.js package/LICENSE
+    rm -f "$tarball"
+}
+
 main() {
     case "$WANT" in
         build) install_packages "${BUILD_PACKAGES[@]}" ;;
@@ -131,6 +159,7 @@ main() {
     ensure_toolchain
     if [ "$WANT" = "all" ]; then
         ensure_tauri_driver
+        ensure_axe_core
     fi
 }
 

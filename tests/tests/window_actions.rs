@@ -525,6 +525,14 @@ async fn keyboard_commands_assign_and_mark_unread(
     )
     .await;
     press(window, &[Key::Escape]).await;
+    window
+        .wait_for(
+            "Esc to close the assign list (the focus on its Assign button)",
+            "return document.getElementById('assign-popover').hidden;",
+            vec![],
+            UI_TIMEOUT,
+        )
+        .await;
     let row = format!("#conversations li[data-index=\"{ASSIGNED_ROW}\"] .conversation__assignee");
     wait_text(window, &row, "→ Olga").await;
 

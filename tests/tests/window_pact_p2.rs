@@ -2,7 +2,10 @@
 //! WebKitWebDriver under Xvfb, against the sandbox with p2's limits at real time): a `pact` account's
 //! conversation is archived from the header (it leaves the inbox for the Archived view) and opened
 //! again, marked unreplied/replied, a customer's message is answered with a quote, and the reply is
-//! deleted after a confirmation; each step reaches the sandbox and shows in the window. First of
+//! deleted after a confirmation; each step reaches the sandbox and shows in the window. Then the
+//! agent's loop without the mouse: `n` opens the next unread conversation, `r` and a saved reply
+//! picked by typing part of its title are sent with Ctrl+Enter, Esc leaves the reply box, `a` and part
+//! of a teammate's name assign them, `e` archives; the sandbox sees each effect. First of
 //! all, the app's own sync and a `parley-cli sync` of the same account run at once on one data
 //! folder, with more thread reads than p2 allows in a minute: together they meet no 429.
 //!
@@ -11,6 +14,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use fantoccini::key::Key;
 use parley_sandbox::Sandbox;
 use parley_tests::window::{
     app_binary, app_environment, require_display, Driver, Window, UI_TIMEOUT,
@@ -20,6 +24,11 @@ use serde_json::{json, Value};
 
 const ACCOUNT: &str = "pact-window";
 const REPLY_TEXT: &str = "Answering exactly this one <b>as text</b>";
+/// The saved reply the keyboard loop sends (`{name}` becomes the contact's name).
+const SAVED_REPLY: &str = "We are open 9 to 18, {name}.";
+/// The teammate the keyboard loop assigns, named once through the CLI.
+const TEAMMATE_ID: &str = "4711";
+const TEAMMATE_NAME: &str = "Olga Petrova";
 /// Messengers whose messages p2 can delete.
 const DELETABLE: [&str; 3] = ["whatsapp", "telegram_personal", "max"];
 
@@ -73,7 +82,32 @@ fn window_pact_p2_end_to_end() {
             archive_and_reopen(&window, world.sandbox(), id, &title, open.len()).await;
             replied_state_reaches_the_sandbox(&window, world.sandbox(), id).await;
             reply_with_a_quote_then_delete_it(&window, world.sandbox(), id).await;
-        })
+        });
+        let (other_index, other) = open
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c["id"] != chosen["id"])
+            .expect("a second open conversation");
+        let other_id: i64 = other["id"].as_str().unwrap().parse().unwrap();
+        let other_title = other["title"].as_str().unwrap_or("(no name)").to_string();
+        assert!(other_index < open.len());
+        cli.run(&[
+            "replies",
+            "add",
+            "--title",
+            "Opening hours",
+            "--text",
+            SAVED_REPLY,
+        ])
+        .assert_ok();
+        cli.run(&["teammates", "label", ACCOUNT, TEAMMATE_ID, TEAMMATE_NAME])
+            .assert_ok();
+        world.block_on(keyboard_loop(
+            &window,
+            world.sandbox(),
+            other_id,
+            &other_title,
+        ))
     }));
     if outcome.is_err() {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -302,4 +336,130 @@ async fn reply_with_a_quote_then_delete_it(window: &Window, sandbox: &Sandbox, i
     .await;
     window.settle().await;
     window.screenshot("pact-reply-deleted").await;
+}
+
+/// Sends a chord (modifiers, then `text`) to the focused element.
+async fn press(window: &Window, modifiers: &[Key], text: &str) {
+    let chord: String = modifiers.iter().map(|k| char::from(*k)).collect::<String>() + text;
+    let focused =
+        parley_tests::window::within("the focused element", window.client().active_element()).await;
+    parley_tests::window::within("press keys", focused.send_keys(&chord)).await;
+}
+
+async fn focused_id(window: &Window) -> Value {
+    window
+        .js("return document.activeElement?.id ?? null;", vec![])
+        .await
+}
+
+/// The agent's loop from the keyboard alone, each effect checked on the sandbox.
+async fn keyboard_loop(window: &Window, sandbox: &Sandbox, id: i64, title: &str) {
+    // A customer writes; Sync now brings it in (set-up, not part of the loop).
+    assert_ne!(
+        sandbox.push_incoming_message(id, "Are you open on Saturday?"),
+        0
+    );
+    click(window, "#sync-now").await;
+    window
+        .wait_for(
+            "the conversation unread after the sync",
+            "return document.querySelector(`#conversations li.conversation--unread[data-id=\"${arguments[0]}\"]`) !== null;",
+            vec![json!(format!("{ACCOUNT}/{id}"))],
+            Duration::from_secs(180),
+        )
+        .await;
+    window
+        .js("document.getElementById('messages').focus();", vec![])
+        .await;
+
+    press(window, &[], "n").await;
+    wait(
+        window,
+        "n to open the next unread conversation",
+        "return document.getElementById('thread-title').textContent === arguments[0] \
+           && !document.getElementById('composer-text').disabled;",
+        vec![json!(title)],
+    )
+    .await;
+
+    press(window, &[], "r").await;
+    assert_eq!(
+        focused_id(window).await,
+        json!("composer-text"),
+        "r focuses the reply box"
+    );
+    press(window, &[], "/opening").await;
+    wait(
+        window,
+        "the saved reply offered",
+        "return !document.getElementById('reply-picker').hidden \
+           && document.querySelector('#reply-picker [role=option]')?.textContent.includes('Opening hours');",
+        vec![],
+    )
+    .await;
+    press(window, &[Key::Enter], "").await;
+    wait(
+        window,
+        "the saved reply inserted",
+        "return document.getElementById('composer-text').value.startsWith('We are open 9 to 18, ');",
+        vec![],
+    )
+    .await;
+    press(window, &[Key::Control, Key::Enter], "").await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    while !sandbox.messages(id).iter().any(|m| {
+        !m.income
+            && m.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("We are open 9 to 18, "))
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the saved reply did not reach the sandbox"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    press(window, &[Key::Escape], "").await;
+    assert_eq!(
+        focused_id(window).await,
+        json!("messages"),
+        "Esc leaves the reply box"
+    );
+    press(window, &[], "a").await;
+    assert_eq!(
+        focused_id(window).await,
+        json!("assign-input"),
+        "a opens the assign list"
+    );
+    press(window, &[], "olg").await;
+    wait(
+        window,
+        "the teammate found by part of the name",
+        "return document.querySelector('#assign-options [aria-selected=true]')?.dataset.userId === arguments[0];",
+        vec![json!(TEAMMATE_ID)],
+    )
+    .await;
+    press(window, &[Key::Enter], "").await;
+    wait_sandbox(sandbox, id, "the keyboard's assignment", |c| {
+        c.assignee_id.map(|a| a.to_string()).as_deref() == Some(TEAMMATE_ID)
+    })
+    .await;
+    wait(
+        window,
+        "the header naming the teammate",
+        "return document.getElementById('assign-current').textContent === arguments[0];",
+        vec![json!(TEAMMATE_NAME)],
+    )
+    .await;
+
+    window
+        .js("document.getElementById('messages').focus();", vec![])
+        .await;
+    press(window, &[], "e").await;
+    wait_sandbox(sandbox, id, "the keyboard's archive", |c| {
+        c.operational_state == "archived"
+    })
+    .await;
+    window.screenshot("pact-keyboard-loop").await;
 }
