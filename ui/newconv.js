@@ -193,10 +193,21 @@ function chosenTemplate() {
   return templates.find((template) => template.id === $("nc-template").value) ?? null;
 }
 
+/**
+ * The template's text as the customer will read it: each `{{n}}` shows the value typed for field n,
+ * or "[Field n]" until one is typed.
+ */
+function showTemplateText() {
+  const template = chosenTemplate();
+  const values = Array.from($("nc-template-vars").querySelectorAll("input")).map((input) => input.value.trim());
+  const text = (template?.body ?? "").replace(/\{\{\s*(\d+)\s*\}\}/g, (match, number) =>
+    values[Number(number) - 1] || `[${t("newConversation.substitution", { number })}]`);
+  $("nc-template-body").textContent = text;
+}
+
 /** Shows the template's text and one input per substitution (values typed before are kept). */
 function showTemplate() {
   const template = chosenTemplate();
-  $("nc-template-body").textContent = template?.body ?? "";
   const fields = $("nc-template-vars");
   const typed = Array.from(fields.querySelectorAll("input")).map((input) => input.value);
   const inputs = [];
@@ -207,11 +218,15 @@ function showTemplate() {
     input.autocomplete = "off";
     input.maxLength = 1000;
     input.value = typed[index] ?? "";
-    input.addEventListener("input", () => say(""));
+    input.addEventListener("input", () => {
+      say("");
+      showTemplateText();
+    });
     label.append(input);
     inputs.push(label);
   }
   fields.replaceChildren(...inputs);
+  showTemplateText();
 }
 
 async function submit(event) {

@@ -21,7 +21,8 @@ export async function showCacheRecovery() {
 /** The notice's text, in the window's language, from the core's account of what happened. */
 function describe(recovery) {
   const parts = [
-    t(recovery.kind === "newer" ? "recovery.newer" : "recovery.corrupt", { path: recovery.moved_to }),
+    // The file's name only: the full path (a home or temporary folder) is for the log and diagnostics.
+    t(recovery.kind === "newer" ? "recovery.newer" : "recovery.corrupt", { path: fileName(recovery.moved_to) }),
   ];
   if (recovery.accounts_unreadable) parts.push(t("recovery.accountsLost"));
   else if (recovery.accounts_kept.length > 0) {
@@ -35,4 +36,9 @@ function describe(recovery) {
 async function dismiss() {
   $("recovery-banner").hidden = true;
   await invoke("cache_acknowledge").catch(() => {});
+}
+
+/** The last part of a path (either separator). */
+function fileName(path) {
+  return String(path ?? "").split(/[\\/]/).filter(Boolean).pop() ?? "";
 }

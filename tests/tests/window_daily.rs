@@ -381,7 +381,8 @@ async fn start_with_a_template(window: &Window, sandbox: &Sandbox) {
         window,
         "two substitution fields and the template's text",
         "return document.querySelectorAll('#nc-template-vars input').length === 2 \
-           && document.getElementById('nc-template-body').textContent.includes('{{2}}');",
+           && document.getElementById('nc-template-body').textContent.includes('[Field 2]') \
+           && !document.getElementById('nc-template-body').textContent.includes('{{');",
         vec![],
     )
     .await;
@@ -397,6 +398,13 @@ async fn start_with_a_template(window: &Window, sandbox: &Sandbox) {
         within("click a field", field.click()).await;
         within("type a value", field.send_keys(value)).await;
     }
+    wait(
+        window,
+        "the template's text as the customer will read it",
+        "return document.getElementById('nc-template-body').textContent.includes('Привет, Анна.');",
+        vec![],
+    )
+    .await;
     window
         .js("document.getElementById('nc-contact').value = '';", vec![])
         .await;
