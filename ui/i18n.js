@@ -114,12 +114,8 @@ const en = {
   "conversation.files": "📎 file",
   "conversation.you": "You: ",
   "thread.choose": "Choose a conversation",
-  "thread.note": "Note: {note}",
-  "thread.assignee": "Assigned to {id}",
-  "thread.unassigned": "Unassigned",
   "thread.archived": "Archived",
   "thread.replied": "Replied",
-  "thread.notReplied": "Not replied",
   "thread.loadingOlder": "Loading older messages…",
   "thread.historyStart": "Start of the cached history",
   "thread.today": "Today",
@@ -213,16 +209,6 @@ const en = {
   "actions.markUnreplied": "Mark unreplied",
   "actions.markedReplied": "Marked replied.",
   "actions.markedUnreplied": "Marked unreplied.",
-  "unsupported.voipbin.attachments": "VoIPbin's API sends text only: files cannot be attached.",
-  "unsupported.voipbin.notes": "VoIPbin conversations have no notes.",
-  "unsupported.voipbin.bitrix": "Bitrix openlines are a Pact feature, not VoIPbin's.",
-  "unsupported.pact-p1.unassign": "Pact's API v1 cannot clear an assignment; assign someone else instead.",
-  "unsupported.pact-p1.archive": "This account uses Pact's deprecated API v1, which cannot archive; switch it to p2 (parley-cli account upgrade).",
-  "unsupported.pact-p1.replied": "This account uses Pact's deprecated API v1, which has no replied mark; switch it to p2 (parley-cli account upgrade).",
-  "unsupported.pact-p1.reply": "This account uses Pact's deprecated API v1, which cannot quote a message; switch it to p2 (parley-cli account upgrade).",
-  "unsupported.pact-p1.delete": "This account uses Pact's deprecated API v1, which cannot delete a message; switch it to p2 (parley-cli account upgrade).",
-  "unsupported.voipbin.archive": "VoIPbin conversations cannot be archived.",
-  "unsupported.voipbin.replied": "VoIPbin has no replied mark.",
   "account.cancel": "Cancel",
   "account.add": "Add",
   "myId.title": "Your user id",
@@ -236,7 +222,8 @@ const en = {
   "newConversation.openTitle": "New conversation (Ctrl+N)",
   "newConversation.title": "New conversation",
   "newConversation.account": "Account",
-  "newConversation.accountCannot": "{account} (cannot: {reason})",
+  "newConversation.accountCannot": "{account} (cannot start one here)",
+  "newConversation.cannotHere": "{accounts}: new conversations start there when the customer writes first.",
   "newConversation.noAccount": "None of your accounts can start a conversation.",
   "newConversation.company": "Company",
   "newConversation.channel": "Messenger",
@@ -267,7 +254,6 @@ const en = {
   "composer.linkAdd": "Add link",
   "composer.linkInvalid": "Only http:// and https:// links can be attached.",
   "composer.link": "link",
-  "unsupported.voipbin.attach_url": "VoIPbin's API sends text only: files cannot be attached by link.",
   "replies.pickerLabel": "Saved replies",
   "replies.noneYet": "No saved replies yet: add them in Settings (Ctrl+,).",
   "replies.noMatch": "No saved reply matches.",
@@ -465,12 +451,8 @@ const ru = {
   "conversation.files": "📎 файл",
   "conversation.you": "Вы: ",
   "thread.choose": "Выберите диалог",
-  "thread.note": "Заметка: {note}",
-  "thread.assignee": "Ответственный: {id}",
-  "thread.unassigned": "Без ответственного",
   "thread.archived": "В архиве",
   "thread.replied": "Отвечен",
-  "thread.notReplied": "Без ответа",
   "thread.loadingOlder": "Загружаю более ранние сообщения…",
   "thread.historyStart": "Начало сохранённой истории",
   "thread.today": "Сегодня",
@@ -564,16 +546,6 @@ const ru = {
   "actions.markUnreplied": "Отметить неотвеченным",
   "actions.markedReplied": "Отмечен отвеченным.",
   "actions.markedUnreplied": "Отмечен неотвеченным.",
-  "unsupported.voipbin.attachments": "API VoIPbin отправляет только текст: файлы прикрепить нельзя.",
-  "unsupported.voipbin.notes": "У разговоров VoIPbin нет заметок.",
-  "unsupported.voipbin.bitrix": "Открытые линии Битрикс есть только в Pact, не в VoIPbin.",
-  "unsupported.pact-p1.unassign": "API v1 Pact не умеет снимать ответственного; назначьте другого.",
-  "unsupported.pact-p1.archive": "Аккаунт работает через устаревший API v1 Pact, он не умеет архивировать; переведите его на p2 (parley-cli account upgrade).",
-  "unsupported.pact-p1.replied": "Аккаунт работает через устаревший API v1 Pact, в нём нет отметки об ответе; переведите его на p2 (parley-cli account upgrade).",
-  "unsupported.pact-p1.reply": "Аккаунт работает через устаревший API v1 Pact, он не умеет цитировать сообщения; переведите его на p2 (parley-cli account upgrade).",
-  "unsupported.pact-p1.delete": "Аккаунт работает через устаревший API v1 Pact, он не умеет удалять сообщения; переведите его на p2 (parley-cli account upgrade).",
-  "unsupported.voipbin.archive": "Разговоры VoIPbin нельзя архивировать.",
-  "unsupported.voipbin.replied": "В VoIPbin нет отметки об ответе.",
   "account.cancel": "Отмена",
   "account.add": "Добавить",
   "myId.title": "Ваш ID пользователя",
@@ -587,7 +559,8 @@ const ru = {
   "newConversation.openTitle": "Новый диалог (Ctrl+N)",
   "newConversation.title": "Новый диалог",
   "newConversation.account": "Аккаунт",
-  "newConversation.accountCannot": "{account} (нельзя: {reason})",
+  "newConversation.accountCannot": "{account} (здесь начать нельзя)",
+  "newConversation.cannotHere": "{accounts}: новые диалоги там начинаются, когда клиент пишет первым.",
   "newConversation.noAccount": "Ни один из ваших аккаунтов не может начать диалог.",
   "newConversation.company": "Компания",
   "newConversation.channel": "Мессенджер",
@@ -618,7 +591,6 @@ const ru = {
   "composer.linkAdd": "Добавить ссылку",
   "composer.linkInvalid": "Прикрепить можно только ссылки http:// и https://.",
   "composer.link": "ссылка",
-  "unsupported.voipbin.attach_url": "API VoIPbin отправляет только текст: файлы по ссылке прикрепить нельзя.",
   "replies.pickerLabel": "Шаблоны ответов",
   "replies.noneYet": "Шаблонов ответов пока нет: добавьте их в настройках (Ctrl+,).",
   "replies.noMatch": "Подходящих шаблонов нет.",
@@ -732,16 +704,6 @@ export function tn(key, count, params = {}) {
   const chosen = [`${key}.${form}`, `${key}.other`].find((name) => name in dictionary || name in en);
   const shown = new Intl.NumberFormat(current).format(count);
   return t(chosen ?? key, { ...params, count: shown });
-}
-
-/**
- * Why a feature is off for an account, in the UI's language: the dictionary's
- * `unsupported.<provider>.<feature>` line, or the core's English reason when there is none.
- */
-export function unsupportedReason(account, feature) {
-  const key = `unsupported.${account.provider}.${feature}`;
-  const text = t(key);
-  return text === key ? account.features?.[feature]?.reason ?? "" : text;
 }
 
 /** Fills every data-i18n* marked element under `root` in the current language. */

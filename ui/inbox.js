@@ -236,6 +236,8 @@ function render() {
   list.below.style.height = `${Math.max(0, list.total - end) * ROW_HEIGHT}px`;
   const nodes = [list.above];
   const drawn = new Map();
+  // Once per frame, not per row: the row that takes Tab.
+  const tabRow = focusIndex();
   for (let index = first; index < end; index += 1) {
     const row = list.rows[index];
     const open = Boolean(row) && keyOf(row) === list.openKey;
@@ -243,7 +245,7 @@ function render() {
     const known = list.drawn.get(index);
     const node = known && known.row === row && known.open === open
       ? known.node
-      : row ? renderRow(row, index) : element("li", "conversation-placeholder");
+      : row ? renderRow(row, index, tabRow) : element("li", "conversation-placeholder");
     drawn.set(index, { row, open, node });
     nodes.push(node);
   }
@@ -263,7 +265,7 @@ function render() {
   $("list-empty").hidden = list.total > 0 || !$("search-results").hidden;
 }
 
-function renderRow(conversation, index) {
+function renderRow(conversation, index, tabRow) {
   const item = element("li", "conversation");
   item.dataset.index = String(index);
   item.dataset.id = keyOf(conversation);
@@ -283,7 +285,7 @@ function renderRow(conversation, index) {
   const time = element("time", "conversation__time", relativeTime(conversation.last_message_at));
   time.title = fullTime(conversation.last_message_at);
   item.append(avatarOf(conversation), title, time, preview, unreadBadge(conversation), metaLine(conversation));
-  item.tabIndex = index === focusIndex() ? 0 : -1;
+  item.tabIndex = index === tabRow ? 0 : -1;
   item.addEventListener("click", () => list.onOpen(conversation));
   item.addEventListener("keydown", (event) => onRowKey(event, index, conversation));
   item.addEventListener("contextmenu", (event) => {

@@ -80,7 +80,7 @@ function fillAccounts() {
   const select = $("nc-account");
   const previous = select.value;
   select.replaceChildren(...dialog.options.map((choice) => {
-    const label = choice.reason ? t("newConversation.accountCannot", { account: choice.account, reason: choice.reason }) : choice.account;
+    const label = choice.reason ? t("newConversation.accountCannot", { account: choice.account }) : choice.account;
     return option(choice.account, label, Boolean(choice.reason) || choice.channels.length === 0);
   }));
   const usable = dialog.options.filter((choice) => !choice.reason && choice.channels.length > 0);
@@ -97,9 +97,10 @@ function chosenAccount() {
 
 function showAccount() {
   const choice = chosenAccount();
-  const reasons = dialog.options.filter((other) => other.reason).map((other) => `${other.account}: ${other.reason}`);
-  $("nc-account-reason").textContent = reasons.join(" ");
-  $("nc-account-reason").hidden = reasons.length === 0;
+  // The core's reason names the server's API; the agent gets what it means for them.
+  const unable = dialog.options.filter((other) => other.reason).map((other) => other.account);
+  $("nc-account-reason").textContent = unable.length ? t("newConversation.cannotHere", { accounts: unable.join(", ") }) : "";
+  $("nc-account-reason").hidden = unable.length === 0;
   const companies = choice?.companies ?? [];
   const company = $("nc-company");
   const previousCompany = company.value;
