@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -380,6 +381,60 @@ impl Window {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
+    }
+
+    /// [`Window::wait_for`] with [`UI_TIMEOUT`].
+    pub async fn wait(&self, what: &str, script: &str, args: Vec<Value>) {
+        self.wait_for(what, script, args, UI_TIMEOUT).await;
+    }
+
+    /// Waits until the `<dialog id=…>` is open.
+    pub async fn wait_dialog_open(&self, dialog: &str) {
+        self.wait(
+            &format!("the {dialog} dialog"),
+            "const box = document.getElementById(arguments[0]); return !!box && box.open;",
+            vec![json!(dialog)],
+        )
+        .await;
+    }
+
+    /// Closes every open `<dialog>`, as if each got Esc.
+    pub async fn close_dialogs(&self) {
+        self.js(
+            "document.querySelectorAll('dialog[open]').forEach(d => d.close());",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Shows the window in `theme` (`light` or `dark`): the attribute Settings sets.
+    pub async fn set_theme(&self, theme: &str) {
+        self.js(
+            "document.documentElement.dataset.theme = arguments[0];",
+            vec![json!(theme)],
+        )
+        .await;
+    }
+
+    /// Clicks the first element matching `css`, as a pointer would (WebDriver's element click).
+    pub async fn click(&self, css: &str) {
+        let target = self.find(css).await;
+        within(&format!("click {css}"), target.click()).await;
+    }
+
+    /// Sends a chord to the focused element: the `modifiers`, then `keys` (text or more keys).
+    /// WebDriver releases the modifiers at the end of the call.
+    pub async fn press(&self, modifiers: &[Key], keys: &str) {
+        let chord: String = modifiers.iter().map(|k| char::from(*k)).collect::<String>() + keys;
+        let focused = within("the focused element", self.client.active_element()).await;
+        within("press keys", focused.send_keys(&chord)).await;
+    }
+
+    /// Clicks the element `css` (so it has the focus) and types `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        within(&format!("click {css}"), field.click()).await;
+        within(&format!("type into {css}"), field.send_keys(text)).await;
     }
 
     /// The first element matching `css`.
