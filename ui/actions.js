@@ -10,6 +10,7 @@ import { invoke } from "./ipc.js";
 import { plainError } from "./errors.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
+import { myIdOf } from "./team.js";
 
 /** The settings key holding the recently used assignee ids (a JSON array, newest first). */
 const RECENT_KEY = "recent_assignees";
@@ -128,11 +129,24 @@ export async function assignToMe() {
 /** Assigns the open conversation to user `assigneeId`. */
 export async function assignTo(assigneeId) {
   const name = teammateName(actions.conversation?.account, assigneeId);
-  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, t("actions.assigned", { id: name ?? assigneeId }));
+  const mine = !name && myself(actions.conversation?.account, assigneeId);
+  const done = mine ? t("actions.assignedToYou") : t("actions.assigned", { id: name ?? assigneeId });
+  await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, done);
   if (actions.conversation?.assignee_id === assigneeId) {
     showAssignee();
     await remember(assigneeId);
   }
+}
+
+/** "Me" when `id` is the agent's own user id on `account` (and nobody named it), else null. */
+function myself(account, id) {
+  return id === myIdOf(account) ? t("team.me") : null;
+}
+
+/** Reads the open conversation's teammates again (a name or "me" changed in Settings). */
+export async function teammatesChanged() {
+  const account = actions.conversation?.account;
+  if (account) await showTeammates(account);
 }
 
 /** The name the agent knows teammate `id` of `account` by, or null. */
@@ -145,7 +159,7 @@ export function teammateName(account, id) {
 function showAssignee() {
   const conversation = actions.conversation;
   const id = conversation?.assignee_id;
-  const name = id ? teammateName(conversation.account, id) ?? conversation.assignee_name ?? id : "";
+  const name = id ? teammateName(conversation.account, id) ?? conversation.assignee_name ?? myself(conversation.account, id) ?? id : "";
   $("assign-current").textContent = name || t("actions.nobody");
   $("assign-open").classList.toggle("assign__button--empty", !id);
   $("unassign").hidden = !id || !offers("unassign");

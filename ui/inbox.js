@@ -6,6 +6,7 @@
 import { invoke } from "./ipc.js";
 import { clear, element } from "./dom.js";
 import { t, tn } from "./i18n.js";
+import { myIdOf } from "./team.js";
 import { channelFamily, channelName, countBadge, fullTime, hueOf, initials, relativeTime } from "./format.js";
 
 /** Row height in pixels; must match `.conversation` in style.css. */
@@ -375,7 +376,8 @@ function metaLine(conversation) {
   const meta = element("span", "conversation__meta");
   meta.append(element("span", "", [channelName(conversation.channel), conversation.account].filter(Boolean).join(" · ")));
   if (conversation.assignee_id) {
-    const name = conversation.assignee_name || conversation.assignee_id;
+    const mine = conversation.assignee_id === myIdOf(conversation.account);
+    const name = conversation.assignee_name || (mine ? t("team.me") : conversation.assignee_id);
     const assignee = element("span", "conversation__assignee", t("conversation.assignee", { id: name }));
     assignee.title = t("conversation.assignedTo", { name });
     meta.append(assignee);

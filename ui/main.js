@@ -13,7 +13,7 @@ import { currentFilter, initInbox, keyOf, loadSidebar, openNextUnread, reloadInb
 import { focusSearch, initSearch } from "./search.js";
 import { initThread, refreshThread, showThread, showUploadProgress } from "./thread.js";
 import { initComposer, renameConversation, showComposer, stageFiles, stageReply } from "./composer.js";
-import { assignToMe, focusAssign, initActions, offers, showActions, toggleArchived, toggleReplied } from "./actions.js";
+import { assignToMe, focusAssign, initActions, offers, showActions, teammatesChanged, toggleArchived, toggleReplied } from "./actions.js";
 import { initDetails, showDetails } from "./details.js";
 import { initMedia } from "./media.js";
 import { loadTheme, setTheme } from "./preferences.js";
@@ -21,13 +21,13 @@ import { channelName } from "./format.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initNewConversation, openNewConversation } from "./newconv.js";
 import { initSettings, openSettings } from "./settings.js";
+import { loadMyIds, myIdOf, saveMyId } from "./team.js";
 import { forgetReplies } from "./replies.js";
 import { showCacheRecovery } from "./recovery.js";
 import { initAbout } from "./about.js";
 import { initDeepLinks, showCopyLink } from "./deeplink.js";
 import { initUpdates } from "./updates.js";
 
-const MY_ID_PREFIX = "my_user_id.";
 /** The id prefix of a conversation started here that the server has not opened yet. */
 const PLACEHOLDER_PREFIX = "new-";
 const $ = (id) => document.getElementById(id);
@@ -239,8 +239,7 @@ async function removeAccount(event) {
 
 /** The user's own id per account, for the "Mine" filter. */
 async function myIds() {
-  const ids = await Promise.all(accounts.map((account) => invoke("settings_get", { key: MY_ID_PREFIX + account.name })));
-  return accounts.map((account, index) => [account.name, ids[index] ?? ""]);
+  return loadMyIds(accounts.map((account) => account.name));
 }
 
 /** Before "Mine" applies: asks for the user's id on accounts that have none yet (once). */
@@ -279,7 +278,7 @@ function askMyIds(known) {
       event.preventDefault();
       try {
         for (const input of fields.querySelectorAll("input")) {
-          await invoke("settings_set", { key: MY_ID_PREFIX + input.name, value: input.value.trim() });
+          await saveMyId(input.name, input.value);
         }
         finish(true);
         $("my-id").close();
@@ -327,11 +326,18 @@ async function markRead(conversation) {
   await Promise.all([reloadInbox(), refreshSidebar()]);
 }
 
+/** A teammate's name or the agent's own id changed in Settings: rows and header show it. */
+async function teamChanged() {
+  await teammatesChanged();
+  await reloadInbox();
+  if (openConversation) showMeta(openConversation);
+}
+
 /** The agent's own user id on `account`, asked for (once) when unknown; "" when there is none. */
 async function myIdOn(account) {
-  const mine = (await invoke("settings_get", { key: MY_ID_PREFIX + account })) ?? "";
+  const mine = (await myIds()).find(([name]) => name === account)?.[1] ?? "";
   if (mine || !(await askMyIds(await myIds()).catch(() => false))) return mine;
-  return (await invoke("settings_get", { key: MY_ID_PREFIX + account })) ?? "";
+  return myIdOf(account);
 }
 
 /** Puts the focus in the reply box; with `savedReply`, opens the saved replies there. */
@@ -413,7 +419,7 @@ function wire() {
   }, myIdOn);
   initDetails((account, id) => openSearchHit(account, id, null));
   initNewConversation(onStarted);
-  initSettings({ accounts: () => accounts.map((account) => account.name), onChanged: forgetReplies });
+  initSettings({ accounts: () => accounts, onChanged: forgetReplies, onTeamChanged: teamChanged });
   initAbout();
   deepLinks = initDeepLinks((account, id) => openSearchHit(account, id, null));
   initUpdates();
@@ -471,6 +477,8 @@ async function start() {
   showCacheRecovery().catch(showError);
   // The inbox and the sidebar are fetched together (the inbox first: it is what the first paint waits for).
   await Promise.all([reloadInbox(), refreshSidebar()]).catch(showError);
+  // The agent's own ids ("Me" on rows assigned to them) come after the first paint.
+  myIds().then((known) => (known.some(([, id]) => id) ? reloadInbox() : null)).catch(showError);
   // A link the app was started with opens now that the inbox shows.
   await deepLinks.ready().catch(showError);
 }

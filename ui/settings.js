@@ -1,5 +1,5 @@
 // The settings view (the sidebar's Settings… button, or Ctrl+,): the theme and notifications
-// (preferences.js), the saved replies, each for one
+// (preferences.js), the team (who "me" is and the teammates' names, team.js), the saved replies, each for one
 // account or for all, listed with Edit and Remove, and a form to add or change one. `{name}` in a
 // reply's text becomes the contact's name when it is inserted in the composer (after a `/`). Below them,
 // "Copy diagnostics" puts the core's diagnostics text (no token, no message text) on the clipboard, or
@@ -12,6 +12,7 @@ import { element } from "./dom.js";
 import { t } from "./i18n.js";
 import { checkForUpdates, showUpdatesInSettings } from "./updates.js";
 import { initPreferences, showPreferences } from "./preferences.js";
+import { showTeamSettings } from "./team.js";
 
 /** How much of a reply's text the list shows. */
 const EXCERPT_CHARS = 120;
@@ -21,19 +22,25 @@ const $ = (id) => document.getElementById(id);
 const settings = {
   /** The reply being edited, or null when the form adds a new one. */
   editing: null,
-  /** The account names to offer, from accounts_list. */
+  /** The accounts (accounts_list's answer). */
   accounts: () => [],
   /** Runs after a reply was added, changed or removed. */
   onChanged: () => {},
+  /** Runs after a teammate's name or the agent's own id changed. */
+  onTeamChanged: () => {},
 };
 
+const accountNames = () => settings.accounts().map((account) => account.name);
+
 /**
- * Wires the view. `accounts()` gives the account names; `onChanged()` runs when the replies changed.
- * @param {{ accounts: () => string[], onChanged: () => void }} hooks
+ * Wires the view. `accounts()` gives the accounts; `onChanged()` runs when the replies changed,
+ * `onTeamChanged()` when a teammate's name or the agent's own id did.
+ * @param {{ accounts: () => object[], onChanged: () => void, onTeamChanged: () => void }} hooks
  */
 export function initSettings(hooks) {
   settings.accounts = hooks.accounts;
   settings.onChanged = hooks.onChanged;
+  settings.onTeamChanged = hooks.onTeamChanged;
   $("settings-open").addEventListener("click", openSettings);
   $("settings-close").addEventListener("click", () => $("settings").close());
   $("reply-form").addEventListener("submit", saveReply);
@@ -58,7 +65,10 @@ export async function openSettings() {
   $("diagnostics-status").textContent = "";
   $("diagnostics-text").hidden = true;
   showUpdatesInSettings();
-  showPreferences(settings.accounts()).catch(() => {});
+  showPreferences(accountNames()).catch(() => {});
+  $("team-error").textContent = "";
+  const teamError = (error) => { $("team-error").textContent = plainError(error); };
+  showTeamSettings(settings.accounts(), () => settings.onTeamChanged(), teamError).catch(teamError);
   await loadReplies();
   $("reply-title").focus();
 }
@@ -72,12 +82,12 @@ function fillAccounts() {
   const previous = select.value;
   const all = element("option", "", t("replies.allAccounts"));
   all.value = "";
-  select.replaceChildren(all, ...settings.accounts().map((name) => {
+  select.replaceChildren(all, ...accountNames().map((name) => {
     const node = element("option", "", name);
     node.value = name;
     return node;
   }));
-  select.value = settings.accounts().includes(previous) ? previous : "";
+  select.value = accountNames().includes(previous) ? previous : "";
 }
 
 /**

@@ -11,6 +11,8 @@ import { clear, element } from "./dom.js";
 import { forgetMedia, kindOf, renderAttachment, setThreadImages } from "./media.js";
 import { language, t } from "./i18n.js";
 import { daysAgo, fullTime, timeOfDay } from "./format.js";
+import { teammateName } from "./actions.js";
+import { myIdOf } from "./team.js";
 
 /** Messages per page. */
 export const THREAD_PAGE = 200;
@@ -310,9 +312,22 @@ function renderMessage(message) {
   return item;
 }
 
-/** The time (the full date as a tooltip) and, on the team's messages, the delivery ticks. */
+/**
+ * Who sent the team's message, where that is known: neither Pact nor VoIPbin says which teammate sent
+ * a reply, but the ones this computer's outbox sent are the agent's own (their name once named).
+ */
+function senderOf(message) {
+  if (message.direction !== "out" || !message.outbox_id) return null;
+  const account = thread.conversation?.account;
+  return teammateName(account, myIdOf(account)) ?? t("message.sentByYou");
+}
+
+/** The sender (where known), the time (the full date as a tooltip) and, on the team's, the ticks. */
 function renderMeta(message) {
   const meta = element("span", "message__meta");
+  const sender = senderOf(message);
+  // Said once per group: a grouped message hides it (style.css).
+  if (sender) meta.append(element("span", "message__sender", `${sender} · `));
   const time = element("time", "", timeOfDay(message.created_at));
   time.dateTime = message.created_at;
   time.title = fullTime(message.created_at);

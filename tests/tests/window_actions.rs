@@ -93,6 +93,7 @@ fn window_actions_end_to_end() {
             image_preview_shows(window, world.sandbox(), &listed).await;
             keyboard_moves_between_conversations(window, &listed).await;
             search_opens_the_conversation_at_the_hit(window, &listed, marked).await;
+            team_is_named_in_settings(window, world.sandbox(), &listed).await;
         })
     }));
     session.finish(&world, outcome);
@@ -510,7 +511,7 @@ async fn keyboard_commands_assign_and_mark_unread(
     type_into(window, "#palette-input", "assign to me").await;
     press(window, &[Key::Enter]).await;
     let id = listed[TARGET].id;
-    wait_text(window, "#actions-error", &format!("Assigned to {MY_ID}.")).await;
+    wait_text(window, "#actions-error", "Assigned to you.").await;
     wait_sandbox(sandbox, id, "the palette's Assign to me", |c| {
         c.assignee_id.map(|a| a.to_string()).as_deref() == Some(MY_ID)
     })
@@ -573,6 +574,78 @@ async fn keyboard_commands_assign_and_mark_unread(
             "return document.getElementById('thread-title').textContent === arguments[0];",
             vec![json!(title_of(&listed[TARGET]))],
             UI_TIMEOUT,
+        )
+        .await;
+}
+
+/// Settings' Team section: it shows the user's own id and the teammate named earlier, and names
+/// another user id seen on the conversations; from then on that row shows the name, the rows and the
+/// header assigned to the user say "Me", and a reply sent from here says it is the user's own.
+async fn team_is_named_in_settings(window: &Window, sandbox: &Sandbox, listed: &[ConversationRow]) {
+    let assignees: std::collections::HashMap<i64, Option<i64>> = sandbox
+        .conversations()
+        .into_iter()
+        .map(|c| (c.id, c.assignee_id))
+        .collect();
+    let (other_row, other_id) = listed
+        .iter()
+        .enumerate()
+        .find_map(|(index, row)| {
+            let id = assignees[&row.id]?.to_string();
+            (id != TEAMMATE && id != MY_ID).then_some((index, id))
+        })
+        .expect("the fixture assigns a conversation to a third user id");
+
+    focus_thread(window).await;
+    press_then(window, &[Key::Control], ",").await;
+    window.wait_dialog_open("settings").await;
+    let me = format!("#team-settings input.team__me-input[data-account=\"{ACCOUNT}\"]");
+    let olga = format!("#team-settings input.team__name[data-user-id=\"{TEAMMATE}\"]");
+    let other = format!("#team-settings input.team__name[data-user-id=\"{other_id}\"]");
+    window
+        .wait(
+            "the Team section: the user's id, Olga named, the third id listed unnamed",
+            "return document.querySelector(arguments[0])?.value === arguments[3] \
+               && document.querySelector(arguments[1])?.value === 'Olga' \
+               && document.querySelector(arguments[2])?.value === '';",
+            vec![json!(me), json!(olga), json!(other), json!(MY_ID)],
+        )
+        .await;
+    window
+        .js(
+            "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+            vec![json!(other)],
+        )
+        .await;
+    type_into(window, &other, "Boris").await;
+    press(window, &[Key::Tab]).await;
+    let row = format!("#conversations li[data-index=\"{other_row}\"] .conversation__assignee");
+    wait_text(window, &row, "→ Boris").await;
+    window.screenshot("settings-team").await;
+    press(window, &[Key::Escape]).await;
+
+    let mine = format!("#conversations li[data-index=\"{MINE_ROW}\"] .conversation__assignee");
+    wait_text(window, &mine, "→ Me").await;
+    open_row(window, listed, MINE_ROW).await;
+    wait_text(window, "#assign-current", "Me").await;
+    let assignees = window.texts("#conversations .conversation__assignee").await;
+    assert!(
+        !assignees.contains(&format!("→ {other_id}")) && !assignees.contains(&format!("→ {MY_ID}")),
+        "a named teammate's id is still on a row: {assignees:?}"
+    );
+
+    // The reply goes to the newest conversation, so the list keeps its order for the restart.
+    open_row(window, listed, LONG_ROW).await;
+    let reply = format!("sent from this computer {}", std::process::id());
+    type_into(window, "#composer-text", &reply).await;
+    press(window, &[Key::Control, Key::Enter]).await;
+    window
+        .wait(
+            "the reply marked as the user's own",
+            "const sent = Array.from(document.querySelectorAll('#messages li.message--out'))\
+               .find(li => li.textContent.includes(arguments[0]));\
+             return sent?.querySelector('.message__sender')?.textContent === 'You · ';",
+            vec![json!(reply)],
         )
         .await;
 }
