@@ -56,12 +56,13 @@ fn about_view_and_parley_links() {
     let window = world.block_on(open_with_args(&driver, &[started_with.as_str()]));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         world.block_on(async {
-            wait(
-                &window,
-                "the inbox",
-                "return document.querySelectorAll('#conversations li.conversation').length > 0;",
-            )
-            .await;
+            window
+                .wait(
+                    "the inbox",
+                    "return document.querySelectorAll('#conversations li.conversation').length > 0;",
+                    vec![],
+                )
+                .await;
             wait_for_title(&window, first, "the conversation the app was started with").await;
             about_view(&window).await;
             second_launch_opens(&window, &env, second).await;
@@ -100,10 +101,6 @@ async fn open_with_args(driver: &Driver, args: &[&str]) -> Window {
     Window::open_with(driver, capabilities).await
 }
 
-async fn wait(window: &Window, what: &str, script: &str) {
-    window.wait_for(what, script, vec![], UI_TIMEOUT).await;
-}
-
 async fn text_of(window: &Window, css: &str) -> String {
     let value = window
         .js(
@@ -136,12 +133,13 @@ async fn about_view(window: &Window) {
     let version = command_line_version();
     within("open Settings", window.find("#settings-open").await.click()).await;
     within("open About", window.find("#about-open").await.click()).await;
-    wait(
-        window,
-        "the crate list",
-        "return document.querySelectorAll('#about-crates li').length > 100;",
-    )
-    .await;
+    window
+        .wait(
+            "the crate list",
+            "return document.querySelectorAll('#about-crates li').length > 100;",
+            vec![],
+        )
+        .await;
     assert_eq!(text_of(window, "#about-name").await, "Parley");
     assert_eq!(
         text_of(window, "#about-version").await,
@@ -168,10 +166,10 @@ async fn about_view(window: &Window) {
         .await;
     within("open the MIT text", entry.click()).await;
     // The text is put in the page by the toggle event, which fires after the click.
-    wait(
-        window,
+    window.wait(
         "the MIT text",
         "return document.querySelector(\"#about-texts details[data-license='MIT'] pre\") !== null;",
+        vec![],
     )
     .await;
     let text = text_of(window, "#about-texts details[data-license='MIT'] pre").await;
@@ -298,19 +296,21 @@ async fn refused_links_change_nothing(
 async fn copy_link(window: &Window, env: &[(String, PathBuf)], open: &ConversationRow) {
     // Copy link sits in the details panel beside the thread: unfold it first.
     within("Details", window.find("#details-toggle").await.click()).await;
-    wait(
-        window,
-        "the details panel",
-        "return !document.getElementById('details').hidden;",
-    )
-    .await;
+    window
+        .wait(
+            "the details panel",
+            "return !document.getElementById('details').hidden;",
+            vec![],
+        )
+        .await;
     within("Copy link", window.find("#copy-link").await.click()).await;
-    wait(
-        window,
-        "Copied",
-        "return document.getElementById('copy-link-status').textContent === 'Link copied.';",
-    )
-    .await;
+    window
+        .wait(
+            "Copied",
+            "return document.getElementById('copy-link-status').textContent === 'Link copied.';",
+            vec![],
+        )
+        .await;
     let pasted = Command::new("xclip")
         .args(["-selection", "clipboard", "-o"])
         .stdin(Stdio::null())

@@ -229,9 +229,9 @@ async fn layout_leaves_room(window: &Window) {
 
 /// Opens the header's assign list, types `text` in its search box and presses its Assign button.
 async fn assign_typed(window: &Window, text: &str) {
-    click(window, "#assign-open").await;
+    window.click("#assign-open").await;
     type_into(window, "#assign-input", text).await;
-    click(window, "#assign-save").await;
+    window.click("#assign-save").await;
 }
 
 /// Unfolds the details panel (note, Bitrix, copy link) when it is folded.
@@ -240,7 +240,7 @@ async fn open_details(window: &Window) {
         .js("return document.getElementById('details').hidden;", vec![])
         .await;
     if folded == json!(true) {
-        click(window, "#details-toggle").await;
+        window.click("#details-toggle").await;
     }
     window
         .wait_for(
@@ -250,11 +250,6 @@ async fn open_details(window: &Window) {
             UI_TIMEOUT,
         )
         .await;
-}
-
-async fn click(window: &Window, css: &str) {
-    let button = window.find(css).await;
-    within(&format!("click {css}"), button.click()).await;
 }
 
 async fn wait_text(window: &Window, css: &str, expected: &str) {
@@ -314,7 +309,7 @@ async fn assign_and_note_reach_the_sandbox(
 
     open_details(window).await;
     type_into(window, "#note-input", NOTE).await;
-    click(window, "#note-save").await;
+    window.click("#note-save").await;
     wait_text(window, "#actions-error", "Note saved.").await;
     wait_sandbox(sandbox, id, "the note", |c| c.note.as_deref() == Some(NOTE)).await;
     assert_eq!(
@@ -331,7 +326,7 @@ async fn assign_and_note_reach_the_sandbox(
         .await
         .as_bool()
         .expect("a checkbox state");
-    click(window, "#bitrix-toggle").await;
+    window.click("#bitrix-toggle").await;
     let state = if blocked_before {
         "not blocked"
     } else {
@@ -352,7 +347,9 @@ async fn assign_and_note_reach_the_sandbox(
 
 /// Clicks a filter button and returns the titles the list then shows.
 async fn filtered_titles(window: &Window, filter: &str, expected_total: usize) -> Vec<String> {
-    click(window, &format!("#filters [data-filter=\"{filter}\"]")).await;
+    window
+        .click(&format!("#filters [data-filter=\"{filter}\"]"))
+        .await;
     window
         .wait_for(
             &format!("the {filter} filter to show {expected_total} rows"),
@@ -406,7 +403,7 @@ async fn filters_show_the_right_rows(
         "no unassigned row shows an assignee"
     );
 
-    click(window, "#filters [data-filter=\"mine\"]").await;
+    window.click("#filters [data-filter=\"mine\"]").await;
     window
         .wait_for(
             "the dialog asking for the user's id",
@@ -422,7 +419,7 @@ async fn filters_show_the_right_rows(
     )
     .await;
     window.screenshot("my-user-id").await;
-    click(window, "#my-id-form button[type=submit]").await;
+    window.click("#my-id-form button[type=submit]").await;
     let mine = filtered_titles(window, "mine", 1).await;
     assert_eq!(
         mine,
@@ -434,7 +431,7 @@ async fn filters_show_the_right_rows(
     let all = filtered_titles(window, "all", listed.len()).await;
     let expected: Vec<String> = listed.iter().map(title_of).collect();
     assert_eq!(all, expected, "the All filter's rows");
-    click(window, "#assign-open").await;
+    window.click("#assign-open").await;
     let offered = window
         .js(
             "return Array.from(document.querySelectorAll('#assign-options [role=option]')).map(o => o.dataset.userId ?? o.textContent);",
@@ -446,7 +443,7 @@ async fn filters_show_the_right_rows(
         json!(["Assign to me", MY_ID, TEAMMATE]),
         "Assign to me first, then the recently used assignees, newest first"
     );
-    press(window, &[Key::Escape]).await;
+    window.press(&[Key::Escape], "").await;
     window
         .wait_for(
             "the assign list to close",
@@ -476,7 +473,7 @@ async fn keyboard_commands_assign_and_mark_unread(
     const TARGET: usize = 4;
     open_row(window, listed, TARGET).await;
     focus_thread(window).await;
-    press_then(window, &[], "?").await;
+    window.press(&[], "?").await;
     window
         .wait_for(
             "the shortcuts overlay",
@@ -497,9 +494,9 @@ async fn keyboard_commands_assign_and_mark_unread(
             "the overlay lists {wanted:?}: {overlay:?}"
         );
     }
-    press(window, &[Key::Escape]).await;
+    window.press(&[Key::Escape], "").await;
 
-    press_then(window, &[Key::Control, Key::Shift], "p").await;
+    window.press(&[Key::Control, Key::Shift], "p").await;
     window
         .wait_for(
             "the command palette",
@@ -509,7 +506,7 @@ async fn keyboard_commands_assign_and_mark_unread(
         )
         .await;
     type_into(window, "#palette-input", "assign to me").await;
-    press(window, &[Key::Enter]).await;
+    window.press(&[Key::Enter], "").await;
     let id = listed[TARGET].id;
     wait_text(window, "#actions-error", "Assigned to you.").await;
     wait_sandbox(sandbox, id, "the palette's Assign to me", |c| {
@@ -525,7 +522,7 @@ async fn keyboard_commands_assign_and_mark_unread(
         &format!("User {TEAMMATE} is Olga from now on."),
     )
     .await;
-    press(window, &[Key::Escape]).await;
+    window.press(&[Key::Escape], "").await;
     window
         .wait_for(
             "Esc to close the assign list (the focus on its Assign button)",
@@ -538,7 +535,7 @@ async fn keyboard_commands_assign_and_mark_unread(
     wait_text(window, &row, "→ Olga").await;
 
     focus_thread(window).await;
-    press_then(window, &[], "u").await;
+    window.press(&[], "u").await;
     let row = format!("#conversations li.conversation[data-id=\"{ACCOUNT}/{id}\"]");
     window
         .wait_for(
@@ -551,9 +548,9 @@ async fn keyboard_commands_assign_and_mark_unread(
     window.screenshot("marked-unread").await;
 
     // The palette switches the theme; it is kept (checked after the restart).
-    press_then(window, &[Key::Control, Key::Shift], "p").await;
+    window.press(&[Key::Control, Key::Shift], "p").await;
     type_into(window, "#palette-input", "theme dark").await;
-    press(window, &[Key::Enter]).await;
+    window.press(&[Key::Enter], "").await;
     window
         .wait_for(
             "the dark theme",
@@ -567,7 +564,7 @@ async fn keyboard_commands_assign_and_mark_unread(
     // Next unread: from the top, the first unread row below the open one (wrapping around).
     open_row(window, listed, 0).await;
     focus_thread(window).await;
-    press_then(window, &[], "n").await;
+    window.press(&[], "n").await;
     window
         .wait_for(
             "next unread to open the unread row",
@@ -597,7 +594,7 @@ async fn team_is_named_in_settings(window: &Window, sandbox: &Sandbox, listed: &
         .expect("the fixture assigns a conversation to a third user id");
 
     focus_thread(window).await;
-    press_then(window, &[Key::Control], ",").await;
+    window.press(&[Key::Control], ",").await;
     window.wait_dialog_open("settings").await;
     let me = format!("#team-settings input.team__me-input[data-account=\"{ACCOUNT}\"]");
     let olga = format!("#team-settings input.team__name[data-user-id=\"{TEAMMATE}\"]");
@@ -618,11 +615,11 @@ async fn team_is_named_in_settings(window: &Window, sandbox: &Sandbox, listed: &
         )
         .await;
     type_into(window, &other, "Boris").await;
-    press(window, &[Key::Tab]).await;
+    window.press(&[Key::Tab], "").await;
     let row = format!("#conversations li[data-index=\"{other_row}\"] .conversation__assignee");
     wait_text(window, &row, "→ Boris").await;
     window.screenshot("settings-team").await;
-    press(window, &[Key::Escape]).await;
+    window.press(&[Key::Escape], "").await;
 
     let mine = format!("#conversations li[data-index=\"{MINE_ROW}\"] .conversation__assignee");
     wait_text(window, &mine, "→ Me").await;
@@ -638,7 +635,7 @@ async fn team_is_named_in_settings(window: &Window, sandbox: &Sandbox, listed: &
     open_row(window, listed, LONG_ROW).await;
     let reply = format!("sent from this computer {}", std::process::id());
     type_into(window, "#composer-text", &reply).await;
-    press(window, &[Key::Control, Key::Enter]).await;
+    window.press(&[Key::Control, Key::Enter], "").await;
     window
         .wait(
             "the reply marked as the user's own",
@@ -793,7 +790,7 @@ async fn actions_survive_the_restart(window: &Window, listed: &[ConversationRow]
         .await;
     window.screenshot("actions-after-restart-dark").await;
     // Back to the system's theme, from Settings.
-    press_then(window, &[Key::Control], ",").await;
+    window.press(&[Key::Control], ",").await;
     window
         .js(
             "const choice = document.getElementById('theme-choice');\
@@ -810,7 +807,7 @@ async fn actions_survive_the_restart(window: &Window, listed: &[ConversationRow]
             UI_TIMEOUT,
         )
         .await;
-    press(window, &[Key::Escape]).await;
+    window.press(&[Key::Escape], "").await;
     window.screenshot("actions-after-restart").await;
 }
 
@@ -882,23 +879,11 @@ fn plant_search_marker(sandbox: &Sandbox) -> i64 {
 /// Alt+Down opens the next conversation of the list, Alt+Up the previous one.
 async fn keyboard_moves_between_conversations(window: &Window, listed: &[ConversationRow]) {
     open_row(window, listed, 4).await;
-    press(window, &[Key::Alt, Key::Down]).await;
+    window.press(&[Key::Alt, Key::Down], "").await;
     wait_text(window, "#thread-title", &title_of(&listed[5])).await;
-    press(window, &[Key::Alt, Key::Up]).await;
-    press(window, &[Key::Alt, Key::Up]).await;
+    window.press(&[Key::Alt, Key::Up], "").await;
+    window.press(&[Key::Alt, Key::Up], "").await;
     wait_text(window, "#thread-title", &title_of(&listed[3])).await;
-}
-
-/// Sends a key chord to the focused element: the modifiers in `keys`, then `then` (text).
-async fn press(window: &Window, keys: &[Key]) {
-    press_then(window, keys, "").await;
-}
-
-async fn press_then(window: &Window, keys: &[Key], then: &str) {
-    let chord: String = keys.iter().map(|key| char::from(*key)).collect::<String>() + then;
-    let focused = within("the focused element", window.client().active_element()).await;
-    // WebDriver releases the modifiers at the end of the call.
-    within("press keys", focused.send_keys(&chord)).await;
 }
 
 /// Ctrl+K puts the cursor in the search box; a hit deep in a thread opens the conversation with that
@@ -908,7 +893,7 @@ async fn search_opens_the_conversation_at_the_hit(
     listed: &[ConversationRow],
     marked: i64,
 ) {
-    press_then(window, &[Key::Control], "k").await;
+    window.press(&[Key::Control], "k").await;
     let focused = window
         .js("return document.activeElement?.id ?? null;", vec![])
         .await;
@@ -928,7 +913,7 @@ async fn search_opens_the_conversation_at_the_hit(
     let title = title_of(listed.iter().find(|row| row.id == marked).expect("listed"));
     wait_text(window, "#search-results .search-hit__title", &title).await;
     window.screenshot("search").await;
-    click(window, "#search-results li.search-hit").await;
+    window.click("#search-results li.search-hit").await;
     window
         .wait_for(
             "the thread opened at the hit",

@@ -127,19 +127,15 @@ fn window_pact_p2_end_to_end() {
 
 async fn open_conversation(window: &Window, index: usize, title: &str) {
     window.click_conversation(index).await;
-    wait(
-        window,
-        "the chosen thread",
-        "return document.getElementById('thread-title').textContent === arguments[0] \
+    window
+        .wait(
+            "the chosen thread",
+            "return document.getElementById('thread-title').textContent === arguments[0] \
          && document.querySelectorAll('#messages li.message').length > 0 \
          && !document.getElementById('thread-actions').hidden;",
-        vec![json!(title)],
-    )
-    .await;
-}
-
-async fn wait(window: &Window, what: &str, script: &str, args: Vec<Value>) {
-    window.wait_for(what, script, args, UI_TIMEOUT).await;
+            vec![json!(title)],
+        )
+        .await;
 }
 
 async fn click(window: &Window, css: &str) {
@@ -177,45 +173,43 @@ async fn wait_for_status(window: &Window, prefix: &str) {
 /// Archive from the header: the server has it archived, the inbox loses the row, the Archived view
 /// lists it; Unarchive there brings it back.
 async fn archive_and_reopen(window: &Window, sandbox: &Sandbox, id: i64, title: &str, open: usize) {
-    wait(window, "Archive offered", "return document.getElementById('archive-toggle').textContent === 'Archive' && !document.getElementById('archive-toggle').disabled;", vec![]).await;
+    window.wait( "Archive offered", "return document.getElementById('archive-toggle').textContent === 'Archive' && !document.getElementById('archive-toggle').disabled;", vec![]).await;
     click(window, "#archive-toggle").await;
     wait_sandbox(sandbox, id, "the archived state", |c| {
         c.operational_state == "archived"
     })
     .await;
-    wait(
-        window,
+    window.wait(
         "the inbox without the archived conversation",
         "return Number(document.getElementById('conversations').dataset.total) === arguments[0];",
         vec![json!(open - 1)],
     )
     .await;
     click(window, "#filters [data-filter='archived']").await;
-    wait(
-        window,
-        "the Archived view listing it",
-        "return [...document.querySelectorAll('#conversations li.conversation')]\
+    window
+        .wait(
+            "the Archived view listing it",
+            "return [...document.querySelectorAll('#conversations li.conversation')]\
            .some(row => row.textContent.includes(arguments[0]));",
-        vec![json!(title)],
-    )
-    .await;
+            vec![json!(title)],
+        )
+        .await;
     window.settle().await;
     window.screenshot("pact-archived").await;
-    wait(
-        window,
-        "Unarchive offered",
-        "return document.getElementById('archive-toggle').textContent === 'Unarchive';",
-        vec![],
-    )
-    .await;
+    window
+        .wait(
+            "Unarchive offered",
+            "return document.getElementById('archive-toggle').textContent === 'Unarchive';",
+            vec![],
+        )
+        .await;
     click(window, "#archive-toggle").await;
     wait_sandbox(sandbox, id, "the open state", |c| {
         c.operational_state == "open"
     })
     .await;
     click(window, "#filters [data-filter='all']").await;
-    wait(
-        window,
+    window.wait(
         "the inbox with it again",
         "return Number(document.getElementById('conversations').dataset.total) === arguments[0];",
         vec![json!(open)],
@@ -260,13 +254,13 @@ async fn reply_with_a_quote_then_delete_it(window: &Window, sandbox: &Sandbox, i
             vec![json!(quoted.text.clone().unwrap_or_default().chars().take(20).collect::<String>())],
         )
         .await;
-    wait(
-        window,
-        "the quote above the composer",
-        "return !document.getElementById('composer-quote').hidden;",
-        vec![],
-    )
-    .await;
+    window
+        .wait(
+            "the quote above the composer",
+            "return !document.getElementById('composer-quote').hidden;",
+            vec![],
+        )
+        .await;
     let composer = window.find("#composer-text").await;
     composer
         .send_keys(REPLY_TEXT)
@@ -294,8 +288,7 @@ async fn reply_with_a_quote_then_delete_it(window: &Window, sandbox: &Sandbox, i
     );
     let ours = "[...document.querySelectorAll('#messages li.message--out')]\
                   .find(li => li.textContent.includes(arguments[0]))";
-    wait(
-        window,
+    window.wait(
         "our reply in the thread with a Delete action",
         &format!("const li = {ours}; return !!li && [...li.querySelectorAll('.message__action')].some(b => b.textContent === 'Delete');"),
         vec![json!(REPLY_TEXT)],
@@ -307,13 +300,13 @@ async fn reply_with_a_quote_then_delete_it(window: &Window, sandbox: &Sandbox, i
             vec![json!(REPLY_TEXT)],
         )
         .await;
-    wait(
-        window,
-        "the delete confirmation",
-        "return document.getElementById('delete-message').open;",
-        vec![],
-    )
-    .await;
+    window
+        .wait(
+            "the delete confirmation",
+            "return document.getElementById('delete-message').open;",
+            vec![],
+        )
+        .await;
     click(window, "#delete-message-confirm").await;
     let deadline = Instant::now() + UI_TIMEOUT;
     while !sandbox
@@ -327,23 +320,15 @@ async fn reply_with_a_quote_then_delete_it(window: &Window, sandbox: &Sandbox, i
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait(
-        window,
-        "the thread marking the reply deleted",
-        &format!("const li = {ours}; return !!li && !!li.querySelector('.message__deleted');"),
-        vec![json!(REPLY_TEXT)],
-    )
-    .await;
+    window
+        .wait(
+            "the thread marking the reply deleted",
+            &format!("const li = {ours}; return !!li && !!li.querySelector('.message__deleted');"),
+            vec![json!(REPLY_TEXT)],
+        )
+        .await;
     window.settle().await;
     window.screenshot("pact-reply-deleted").await;
-}
-
-/// Sends a chord (modifiers, then `text`) to the focused element.
-async fn press(window: &Window, modifiers: &[Key], text: &str) {
-    let chord: String = modifiers.iter().map(|k| char::from(*k)).collect::<String>() + text;
-    let focused =
-        parley_tests::window::within("the focused element", window.client().active_element()).await;
-    parley_tests::window::within("press keys", focused.send_keys(&chord)).await;
 }
 
 async fn focused_id(window: &Window) -> Value {
@@ -372,40 +357,38 @@ async fn keyboard_loop(window: &Window, sandbox: &Sandbox, id: i64, title: &str)
         .js("document.getElementById('messages').focus();", vec![])
         .await;
 
-    press(window, &[], "n").await;
-    wait(
-        window,
-        "n to open the next unread conversation",
-        "return document.getElementById('thread-title').textContent === arguments[0] \
+    window.press(&[], "n").await;
+    window
+        .wait(
+            "n to open the next unread conversation",
+            "return document.getElementById('thread-title').textContent === arguments[0] \
            && !document.getElementById('composer-text').disabled;",
-        vec![json!(title)],
-    )
-    .await;
+            vec![json!(title)],
+        )
+        .await;
 
-    press(window, &[], "r").await;
+    window.press(&[], "r").await;
     assert_eq!(
         focused_id(window).await,
         json!("composer-text"),
         "r focuses the reply box"
     );
-    press(window, &[], "/opening").await;
-    wait(
-        window,
+    window.press(&[], "/opening").await;
+    window.wait(
         "the saved reply offered",
         "return !document.getElementById('reply-picker').hidden \
            && document.querySelector('#reply-picker [role=option]')?.textContent.includes('Opening hours');",
         vec![],
     )
     .await;
-    press(window, &[Key::Enter], "").await;
-    wait(
-        window,
+    window.press(&[Key::Enter], "").await;
+    window.wait(
         "the saved reply inserted",
         "return document.getElementById('composer-text').value.startsWith('We are open 9 to 18, ');",
         vec![],
     )
     .await;
-    press(window, &[Key::Control, Key::Enter], "").await;
+    window.press(&[Key::Control, Key::Enter], "").await;
     let deadline = Instant::now() + UI_TIMEOUT;
     while !sandbox.messages(id).iter().any(|m| {
         !m.income
@@ -420,43 +403,42 @@ async fn keyboard_loop(window: &Window, sandbox: &Sandbox, id: i64, title: &str)
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    press(window, &[Key::Escape], "").await;
+    window.press(&[Key::Escape], "").await;
     assert_eq!(
         focused_id(window).await,
         json!("messages"),
         "Esc leaves the reply box"
     );
-    press(window, &[], "a").await;
+    window.press(&[], "a").await;
     assert_eq!(
         focused_id(window).await,
         json!("assign-input"),
         "a opens the assign list"
     );
-    press(window, &[], "olg").await;
-    wait(
-        window,
+    window.press(&[], "olg").await;
+    window.wait(
         "the teammate found by part of the name",
         "return document.querySelector('#assign-options [aria-selected=true]')?.dataset.userId === arguments[0];",
         vec![json!(TEAMMATE_ID)],
     )
     .await;
-    press(window, &[Key::Enter], "").await;
+    window.press(&[Key::Enter], "").await;
     wait_sandbox(sandbox, id, "the keyboard's assignment", |c| {
         c.assignee_id.map(|a| a.to_string()).as_deref() == Some(TEAMMATE_ID)
     })
     .await;
-    wait(
-        window,
-        "the header naming the teammate",
-        "return document.getElementById('assign-current').textContent === arguments[0];",
-        vec![json!(TEAMMATE_NAME)],
-    )
-    .await;
+    window
+        .wait(
+            "the header naming the teammate",
+            "return document.getElementById('assign-current').textContent === arguments[0];",
+            vec![json!(TEAMMATE_NAME)],
+        )
+        .await;
 
     window
         .js("document.getElementById('messages').focus();", vec![])
         .await;
-    press(window, &[], "e").await;
+    window.press(&[], "e").await;
     wait_sandbox(sandbox, id, "the keyboard's archive", |c| {
         c.operational_state == "archived"
     })
