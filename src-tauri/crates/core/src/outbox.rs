@@ -26,7 +26,8 @@ use crate::provider::{
     DeliveryStatus, OutgoingFile, Provider, RemoteConversation, RemoteMessage, SendReceipt,
     SendRequest, StartRequest,
 };
-use crate::store::{same_handle, CachedConversation, OutboxEntry, SendAnchor, Store};
+use crate::start::same_handle;
+use crate::store::{CachedConversation, OutboxEntry, SendAnchor, Store};
 use crate::ui_state::UploadProgress;
 
 /// Timing of the outbox.

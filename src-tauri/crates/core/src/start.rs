@@ -254,10 +254,20 @@ impl Parley {
         let companies = self.store.account_companies(account.id).await?;
         let company = pick_company(&account, &companies, new.company_id.as_deref())?;
         if request.template.is_none() {
-            if let Some(existing) = self
-                .existing_conversation(&account, company, &contact, rule.channel)
-                .await?
-            {
+            let existing = match &contact {
+                Some(contact) => {
+                    self.store
+                        .conversation_with_contact(
+                            account.id,
+                            company.id,
+                            rule.channel,
+                            contact.handle(),
+                        )
+                        .await?
+                }
+                None => None,
+            };
+            if let Some(existing) = existing {
                 return self.continue_existing(&account, existing, text).await;
             }
         }
@@ -343,23 +353,6 @@ impl Parley {
                 Ok(verdict)
             }
             Err(_) => Ok(None),
-        }
-    }
-
-    async fn existing_conversation(
-        &self,
-        account: &Account,
-        company: &CachedCompany,
-        contact: &Option<StartContact>,
-        channel: &str,
-    ) -> Result<Option<String>> {
-        match contact {
-            Some(contact) => {
-                self.store
-                    .conversation_with_contact(account.id, company.id, channel, contact.handle())
-                    .await
-            }
-            None => Ok(None),
         }
     }
 
@@ -505,6 +498,24 @@ fn pick_company<'a>(
     }
 }
 
+/// True when two contact handles name the same person: phone numbers by their digits, usernames
+/// without `@` and case.
+pub fn same_handle(stored: &str, handle: &str) -> bool {
+    let digits = |text: &str| -> String { text.chars().filter(char::is_ascii_digit).collect() };
+    let looks_like_phone = |text: &str| {
+        text.chars()
+            .all(|c| c.is_ascii_digit() || "+-() ".contains(c))
+    };
+    if looks_like_phone(stored) && looks_like_phone(handle) {
+        let (a, b) = (digits(stored), digits(handle));
+        return !a.is_empty() && a == b;
+    }
+    stored
+        .trim()
+        .trim_start_matches('@')
+        .eq_ignore_ascii_case(handle.trim().trim_start_matches('@'))
+}
+
 /// Checks a phone number and returns it as Pact stores it: the digits with the country code.
 /// National forms without a country code are refused, since nothing says which country they
 /// belong to.
@@ -598,6 +609,15 @@ fn display_contact(contact: &StartContact) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_compare_as_people_write_them() {
+        assert!(same_handle("+7 (925) 000-00-01", "79250000001"));
+        assert!(same_handle("@Olga_K", "olga_k"));
+        assert!(!same_handle("79250000001", "79250000002"));
+        assert!(!same_handle("olga", "olga_k"));
+        assert!(!same_handle("", ""));
+    }
 
     #[test]
     fn phone_numbers_are_normalised_to_digits_with_the_country_code() {

@@ -22,7 +22,7 @@ pub use outbox::{NewOutboxEntry, NewOutboxFile, OutboxEntry, OutboxFile, SendAnc
 pub use recovery::{CacheProblem, CacheRecovery, BACKUPS_DIR, BACKUPS_KEPT};
 pub use replies::StoredReply;
 pub use search::MESSAGE_SEARCH_SQL;
-pub use started::{same_handle, CachedCompany, NewStartedConversation};
+pub use started::{CachedCompany, NewStartedConversation};
 pub use teammates::StoredTeammate;
 pub use threads::{
     CachedConversation, CachedThreadState, ConversationField, MessageWrite, PageWriteOutcome,

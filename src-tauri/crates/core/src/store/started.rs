@@ -69,7 +69,11 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .find(|(_, contact)| contact.as_deref().is_some_and(|c| same_handle(c, handle)))
+            .find(|(_, contact)| {
+                contact
+                    .as_deref()
+                    .is_some_and(|c| crate::start::same_handle(c, handle))
+            })
             .map(|(id, _)| id))
     }
 
@@ -271,37 +275,5 @@ async fn rename_placeholder(
         None => Err(CoreError::NotFound(format!(
             "the started conversation {placeholder} is gone"
         ))),
-    }
-}
-
-/// True when two contact handles name the same person: phone numbers by their digits, usernames
-/// without `@` and case.
-pub fn same_handle(stored: &str, handle: &str) -> bool {
-    let digits = |text: &str| -> String { text.chars().filter(char::is_ascii_digit).collect() };
-    let looks_like_phone = |text: &str| {
-        text.chars()
-            .all(|c| c.is_ascii_digit() || "+-() ".contains(c))
-    };
-    if looks_like_phone(stored) && looks_like_phone(handle) {
-        let (a, b) = (digits(stored), digits(handle));
-        return !a.is_empty() && a == b;
-    }
-    stored
-        .trim()
-        .trim_start_matches('@')
-        .eq_ignore_ascii_case(handle.trim().trim_start_matches('@'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_handle;
-
-    #[test]
-    fn handles_compare_as_people_write_them() {
-        assert!(same_handle("+7 (925) 000-00-01", "79250000001"));
-        assert!(same_handle("@Olga_K", "olga_k"));
-        assert!(!same_handle("79250000001", "79250000002"));
-        assert!(!same_handle("olga", "olga_k"));
-        assert!(!same_handle("", ""));
     }
 }
