@@ -254,7 +254,11 @@ impl Parley {
         account: &str,
         progress: &mut (dyn FnMut(SyncProgress) + Send),
     ) -> Result<SyncReport> {
-        let result = self.sync_now(account, progress).await;
+        // A full disk or a read-only data folder is said as such, naming the folder.
+        let result = self
+            .sync_now(account, progress)
+            .await
+            .map_err(|error| self.store.explain(error));
         diagnostics::note_sync(&self.data_dir, account, &result);
         result
     }

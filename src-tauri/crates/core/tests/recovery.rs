@@ -757,3 +757,47 @@ async fn a_staged_copy_changed_on_disk_fails_its_entry_and_is_never_sent() {
     );
     close(parley).await;
 }
+
+#[tokio::test]
+async fn a_full_disk_fails_a_sync_naming_the_folder_and_the_cache_stays_readable() {
+    let sandbox = sandbox(2, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (parley, conversation) = synced_core(dir.path(), &sandbox).await;
+    let cached_before = parley.messages(&conversation, None).await.unwrap().len();
+    let target = sandbox.conversations()[0].id;
+    for n in 0..20 {
+        sandbox.push_incoming_message(target, &format!("{n}: {}", "new pages ".repeat(400)));
+    }
+
+    // No page to spare: SQLite refuses to grow the file (SQLITE_FULL, as on a full disk).
+    let pool = parley.store().pool();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+        .execute(pool)
+        .await
+        .unwrap();
+    let error = parley
+        .sync(ACCOUNT, &mut |_| {})
+        .await
+        .expect_err("no room for the new messages");
+    assert_says_full(&error, dir.path());
+    assert_eq!(
+        parley.messages(&conversation, None).await.unwrap().len(),
+        cached_before,
+        "the cache still reads as it was"
+    );
+
+    sqlx::query("PRAGMA max_page_count = 1073741823")
+        .execute(pool)
+        .await
+        .unwrap();
+    common::sync(&parley).await;
+    assert_eq!(
+        parley.messages(&conversation, None).await.unwrap().len(),
+        cached_before + 20,
+        "with room again the sync brings the new messages"
+    );
+}
