@@ -3,10 +3,13 @@
 // and for video where WebKit's GStreamer can play it, and a file card (an icon by kind, the name, the
 // size in local units, Open and Save) for everything else or whatever cannot play. The core downloads
 // each file (its size cap, its cache); the page gets the bytes through a command and shows them from
-// a blob: URL, so it never loads a remote address. File names are set with textContent only.
+// a blob: URL, so it never loads a remote address (Ogg voice notes decoded to WAV first: see
+// oggAsWav). A file that cannot download (over the cap, offline) keeps its card, with a plain line
+// saying why. File names are set with textContent only.
 
 import { invoke } from "./ipc.js";
 import { element, size } from "./dom.js";
+import { plainError } from "./errors.js";
 import { language, t } from "./i18n.js";
 
 /** What a MIME type says about how to show a file. */
@@ -127,7 +130,7 @@ export function renderAttachment(attachment, where) {
   const box = element("div", `message__file message__file--${kind}`);
   box.append(fileLine(attachment, kind));
   if (!where) return box;
-  box.append(fileButton(t("message.open"), "attachments_open", where), fileButton(t("message.save"), "attachments_save", where));
+  box.append(fileButton(t("message.open"), "attachments_open", where, box), fileButton(t("message.save"), "attachments_save", where, box));
   if (kind === "image") box.append(imagePreview(attachment, where));
   if (kind === "audio" || kind === "video") box.append(player(kind, type, where, box));
   return box;
@@ -146,11 +149,26 @@ function fileLine(attachment, kind) {
   return line;
 }
 
-function fileButton(label, command, where) {
+function fileButton(label, command, where, box) {
   const button = element("button", "message__file-action secondary", label);
   button.type = "button";
-  button.addEventListener("click", () => invoke(command, where).catch(media.onError));
+  button.addEventListener("click", () => invoke(command, where).catch((error) => {
+    media.onError(error);
+    // Over the download cap it stays so: the card says it too, where the agent looks.
+    if (error?.code === "too_large") noteFailure(box, error);
+  }));
   return button;
+}
+
+/** A download failed: the card keeps its name, size and buttons, with a plain line saying why. */
+function noteFailure(box, error) {
+  let note = box.querySelector(".message__file-error");
+  if (!note) {
+    note = element("p", "hint message__file-error");
+    note.setAttribute("role", "status");
+    box.append(note);
+  }
+  note.textContent = plainError(error);
 }
 
 function imagePreview(attachment, where) {
@@ -205,12 +223,20 @@ function player(kind, type, where, box) {
   const time = element("span", "message__time", "");
   const duration = element("span", "message__duration", "");
   const speed = speedButton(playing);
-  playing.addEventListener("loadedmetadata", () => {
-    const known = Number.isFinite(playing.duration);
+  const showDuration = () => {
+    const known = Number.isFinite(playing.duration) && playing.duration > 0;
     duration.textContent = known ? clock(playing.duration) : "";
     seek.max = known ? String(playing.duration) : "0";
+  };
+  playing.addEventListener("loadedmetadata", () => {
+    showDuration();
     time.textContent = clock(0);
   });
+  // WebKit learns some lengths after the metadata (an MP3's, from its size and bitrate), at times
+  // without a durationchange: the bar and the label follow whichever event comes.
+  for (const event of ["durationchange", "loadeddata", "canplay", "progress"]) {
+    playing.addEventListener(event, showDuration);
+  }
   playing.addEventListener("timeupdate", () => {
     seek.value = String(playing.currentTime);
     time.textContent = clock(playing.currentTime);
@@ -270,13 +296,20 @@ function loadVisible(entries) {
     if (!entry.isIntersecting) continue;
     loader.unobserve(entry.target);
     const node = entry.target.querySelector(".message__media") ?? entry.target;
+    const box = entry.target.closest(".message__file");
     load(node.dataset.where, node.dataset.command, node.dataset.type)
       .then((url) => {
         if (url) node.src = url;
       })
-      .catch(() => {
+      .catch((error) => {
+        // invalid_input: the app would not preview or play this file here (too large to show
+        // inline, not an image): the card's Open is the way. Anything else kept the file from
+        // downloading at all (over the cap, offline, gone from the server): the card says why.
+        const refusedHere = error?.code === "invalid_input";
         if (node instanceof HTMLImageElement) node.remove();
-        else node.dispatchEvent(new Event("error"));
+        else if (refusedHere) node.dispatchEvent(new Event("error"));
+        else entry.target.remove();
+        if (!refusedHere && box) noteFailure(box, error);
       });
   }
 }
@@ -286,11 +319,71 @@ async function load(key, command, type = "") {
   const known = media.urls.get(key);
   if (known) return known;
   const generation = media.generation;
-  const bytes = await invoke(command, JSON.parse(key));
+  let bytes = await invoke(command, JSON.parse(key));
   if (generation !== media.generation) return null;
+  if (type === "audio/ogg" || type === "audio/opus") {
+    const wav = await oggAsWav(bytes);
+    if (generation !== media.generation) return null;
+    if (wav) [bytes, type] = [wav, "audio/wav"];
+  }
   const url = URL.createObjectURL(new Blob([bytes], type ? { type } : {}));
   media.urls.set(key, url);
   return url;
+}
+
+/** The largest Ogg file played as decoded PCM (about 8 minutes of a 32 kbit/s voice note). */
+const OGG_AS_WAV_MAX_BYTES = 2 * 1024 * 1024;
+/** The rate it is decoded at: plenty for speech, a quarter of 48 kHz float's memory. */
+const OGG_AS_WAV_RATE = 24000;
+
+/**
+ * An Ogg file (a voice note: Opus or Vorbis) decoded to 16-bit PCM WAV, or null to play it as it
+ * is (too large, or no Web Audio). WebKitGTK's GStreamer reads a blob: URL in push mode, where
+ * oggdemux finds no length (the player says 0:00) and every seek lands at 0; WAV has neither
+ * problem. Web Audio's decoder reads the whole file, so the length is exact.
+ */
+async function oggAsWav(bytes) {
+  const Offline = window.OfflineAudioContext ?? window.webkitOfflineAudioContext;
+  if (!Offline || !(bytes?.byteLength > 0) || bytes.byteLength > OGG_AS_WAV_MAX_BYTES) return null;
+  try {
+    const context = new Offline(1, 1, OGG_AS_WAV_RATE);
+    // decodeAudioData takes the buffer over: give it a copy, so the original stays usable.
+    const decoded = await context.decodeAudioData(bytes.slice(0));
+    return wavOf(decoded);
+  } catch {
+    return null;
+  }
+}
+
+/** An AudioBuffer as a WAV file (RIFF, 16-bit PCM, its channels interleaved; at most two). */
+function wavOf(audio) {
+  const channels = Math.min(audio.numberOfChannels, 2);
+  const frames = audio.length;
+  const dataBytes = frames * channels * 2;
+  const out = new DataView(new ArrayBuffer(44 + dataBytes));
+  const text = (at, value) => [...value].forEach((c, i) => out.setUint8(at + i, c.charCodeAt(0)));
+  text(0, "RIFF");
+  out.setUint32(4, 36 + dataBytes, true);
+  text(8, "WAVEfmt ");
+  out.setUint32(16, 16, true);
+  out.setUint16(20, 1, true);
+  out.setUint16(22, channels, true);
+  out.setUint32(24, audio.sampleRate, true);
+  out.setUint32(28, audio.sampleRate * channels * 2, true);
+  out.setUint16(32, channels * 2, true);
+  out.setUint16(34, 16, true);
+  text(36, "data");
+  out.setUint32(40, dataBytes, true);
+  const data = Array.from({ length: channels }, (_, c) => audio.getChannelData(c));
+  let at = 44;
+  for (let frame = 0; frame < frames; frame += 1) {
+    for (let c = 0; c < channels; c += 1) {
+      const sample = Math.max(-1, Math.min(1, data[c][frame]));
+      out.setInt16(at, sample < 0 ? sample * 0x8000 : sample * 0x7fff, true);
+      at += 2;
+    }
+  }
+  return out.buffer;
 }
 
 /** Opens the viewer on the image whose `where` is `key`. */
@@ -299,6 +392,9 @@ function openViewer(key) {
   if (index < 0) return;
   $("viewer").showModal();
   showImage(index);
+  // showModal focused the first button, which showImage may just have disabled (← on the first
+  // image), leaving the focus nowhere: the image's stage takes it, where the keys act.
+  $("viewer-stage").focus();
 }
 
 function showImage(index) {

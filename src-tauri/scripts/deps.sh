@@ -32,6 +32,11 @@ TEST_PACKAGES=(
     desktop-file-utils rpm cpio sudo
     # Fetching axe-core for the accessibility test, and checking its sha512.
     curl ca-certificates openssl
+    # The media window test (window_media.rs): gst-launch-1.0 makes its ogg/opus voice note (base:
+    # opusenc, oggmux), mp3 (good: lamemp3enc) and H.264/AAC mp4 (ugly: x264enc; libav: avenc_aac,
+    # good: mp4mux), and WebKit's GStreamer plays them (libav: avdec_h264, avdec_aac for the mp4).
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+    gstreamer1.0-libav
 )
 
 log() { printf '[deps] %s\n' "$*"; }

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod compare;
 pub mod daily;
+pub mod media_files;
 pub mod process;
 pub mod relay;
 pub mod rows;

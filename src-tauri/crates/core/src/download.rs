@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parley_http::{exchange_into, BodyLimits, ExchangeError, StreamError};
 
-use crate::{CoreError, ErrorCode, ProviderError, Result, MAX_ATTACHMENT_BYTES};
+use crate::{CoreError, ErrorCode, ProviderError, Result, DOWNLOAD_CAP_ENV, MAX_ATTACHMENT_BYTES};
 
 /// How long one download may take, from the request to the last byte.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -43,7 +43,27 @@ fn parse_url(url: &str) -> std::result::Result<reqwest::Url, ProviderError> {
     Ok(parsed)
 }
 
-/// Downloads `url` to `path` (whose folder must exist), at most [`MAX_ATTACHMENT_BYTES`]. The
+/// The most bytes one download may bring: [`MAX_ATTACHMENT_BYTES`], or less when
+/// [`DOWNLOAD_CAP_ENV`] says so.
+fn download_cap() -> u64 {
+    std::env::var(DOWNLOAD_CAP_ENV)
+        .ok()
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .filter(|cap| *cap > 0)
+        .map_or(MAX_ATTACHMENT_BYTES, |cap| cap.min(MAX_ATTACHMENT_BYTES))
+}
+
+/// A cap in the units a person reads: whole MB from 1 MB, else KB.
+fn describe_cap(cap: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if cap >= MB {
+        format!("{} MB", cap / MB)
+    } else {
+        format!("{} KB", cap.div_ceil(1024))
+    }
+}
+
+/// Downloads `url` to `path` (whose folder must exist), at most [`download_cap`] bytes. The
 /// bytes go to a hidden temp file in the same folder, renamed to `path` once the whole body came;
 /// on any failure the temp file is removed and `path` is left as it was. `account` names the
 /// account in a provider error.
@@ -60,13 +80,14 @@ pub(crate) async fn download_to(account: &str, url: &str, path: &Path) -> Result
     .await?;
     let (file, temp_path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
+    let cap = download_cap();
     let limits = BodyLimits {
-        success: MAX_ATTACHMENT_BYTES as usize,
+        success: usize::try_from(cap).unwrap_or(usize::MAX),
         ..BodyLimits::default()
     };
     exchange_into(request, limits, &mut file)
         .await
-        .map_err(|error| stream_error(account, error))?;
+        .map_err(|error| stream_error(account, error, cap))?;
     file.sync_all()
         .await
         .map_err(|error| CoreError::io("cannot save the attachment", error))?;
@@ -78,8 +99,8 @@ pub(crate) async fn download_to(account: &str, url: &str, path: &Path) -> Result
     .await
 }
 
-/// A failed download in the core's terms.
-fn stream_error(account: &str, error: StreamError) -> CoreError {
+/// A failed download in the core's terms; `cap` is the size limit it ran under.
+fn stream_error(account: &str, error: StreamError, cap: u64) -> CoreError {
     let failure = match error {
         StreamError::Sink(error) => return CoreError::io("cannot save the attachment", error),
         StreamError::Exchange(ExchangeError::Transport(failure)) => {
@@ -90,10 +111,10 @@ fn stream_error(account: &str, error: StreamError) -> CoreError {
             format!("the file host answered HTTP {}", reply.status),
         ),
         StreamError::Exchange(ExchangeError::BodyTooLarge) => ProviderError::new(
-            ErrorCode::InvalidResponse,
+            ErrorCode::TooLarge,
             format!(
-                "the file is larger than {} MB, the most Parley downloads",
-                MAX_ATTACHMENT_BYTES / 1024 / 1024
+                "the file is larger than {}, the most Parley downloads",
+                describe_cap(cap)
             ),
         ),
     };

@@ -36,6 +36,9 @@ pub enum ErrorCode {
     Io,
     /// The thing already exists.
     Conflict,
+    /// A file is larger than Parley downloads ([`crate::MAX_ATTACHMENT_BYTES`]); trying again
+    /// does not help.
+    TooLarge,
 }
 
 impl ErrorCode {
@@ -56,6 +59,7 @@ impl ErrorCode {
             Self::Storage => "storage",
             Self::Io => "io",
             Self::Conflict => "conflict",
+            Self::TooLarge => "too_large",
         }
     }
 }

@@ -66,6 +66,11 @@ pub struct Outgoing {
 /// The largest file the outbox accepts, so a mistaken pick of a huge file fails at once.
 pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 
+/// The environment variable that lowers the attachment download cap below
+/// [`MAX_ATTACHMENT_BYTES`] to its value in bytes (it never raises it), so a test can show an
+/// over-the-cap attachment with a small file: `PARLEY_DOWNLOAD_CAP_BYTES=1048576`.
+pub const DOWNLOAD_CAP_ENV: &str = "PARLEY_DOWNLOAD_CAP_BYTES";
+
 /// The core, opened once per process over one data folder.
 pub struct Parley {
     data_dir: PathBuf,

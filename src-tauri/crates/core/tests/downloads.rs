@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{core_with_account, sandbox, sync, ACCOUNT};
-use parley_core::{ConversationRef, Parley, MAX_ATTACHMENT_BYTES};
+use parley_core::{ConversationRef, ErrorCode, Parley, MAX_ATTACHMENT_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -175,6 +175,11 @@ async fn an_endless_attachment_stops_at_the_cap_in_bounded_memory_and_leaves_no_
         error.to_string().contains("larger than 100 MB"),
         "a clear error: {error}"
     );
+    assert_eq!(error.code(), ErrorCode::TooLarge, "{error}");
+    assert!(
+        !error.retryable(),
+        "a file over the cap stays over it: {error}"
+    );
     let sent = ENDLESS_SENT.load(Ordering::SeqCst);
     assert!(
         sent >= MAX_ATTACHMENT_BYTES,
@@ -194,6 +199,7 @@ async fn an_endless_attachment_stops_at_the_cap_in_bounded_memory_and_leaves_no_
     *answer.lock().unwrap() = Answer::OverTheCap;
     let error = attachment.fetch(&parley).await.unwrap_err();
     assert!(error.to_string().contains("larger than 100 MB"), "{error}");
+    assert_eq!(error.code(), ErrorCode::TooLarge, "{error}");
     assert_eq!(attachment.files(), Vec::<String>::new(), "no file left");
 
     // The same attachment, small, downloads under a name safe on every OS.
