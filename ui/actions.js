@@ -11,6 +11,7 @@ import { plainError } from "./errors.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
 import { myIdOf } from "./team.js";
+import { unnamedTeammate } from "./format.js";
 
 /** The settings key holding the recently used assignee ids (a JSON array, newest first). */
 const RECENT_KEY = "recent_assignees";
@@ -130,7 +131,7 @@ export async function assignToMe() {
 export async function assignTo(assigneeId) {
   const name = teammateName(actions.conversation?.account, assigneeId);
   const mine = !name && myself(actions.conversation?.account, assigneeId);
-  const done = mine ? t("actions.assignedToYou") : t("actions.assigned", { id: name ?? assigneeId });
+  const done = mine ? t("actions.assignedToYou") : t("actions.assigned", { id: name ?? unnamedTeammate(assigneeId) });
   await run("conversations_assign", { assigneeId }, { assignee_id: assigneeId }, done);
   if (actions.conversation?.assignee_id === assigneeId) {
     showAssignee();
@@ -159,7 +160,7 @@ export function teammateName(account, id) {
 function showAssignee() {
   const conversation = actions.conversation;
   const id = conversation?.assignee_id;
-  const name = id ? teammateName(conversation.account, id) ?? conversation.assignee_name ?? myself(conversation.account, id) ?? id : "";
+  const name = id ? teammateName(conversation.account, id) ?? conversation.assignee_name ?? myself(conversation.account, id) ?? unnamedTeammate(id) : "";
   $("assign-current").textContent = name || t("actions.nobody");
   $("assign-open").classList.toggle("assign__button--empty", !id);
   $("unassign").hidden = !id || !offers("unassign");

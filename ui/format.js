@@ -2,7 +2,7 @@
 // locale's form, messenger names instead of API keys, initials with a colour that stays with the
 // contact, and file sizes through Intl.NumberFormat. Pure functions, no DOM.
 
-import { language } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 /** Messenger names by the channel keys the providers send; anything else is shown capitalised. */
 const CHANNELS = {
@@ -115,4 +115,17 @@ export function fileSize(bytes) {
 /** An unread count as the list's badge shows it: 1–9, then 9+. */
 export function countBadge(count) {
   return count > 9 ? "9+" : String(count);
+}
+
+/** An assignee id no person reads (a UUID, as VoIPbin's agents have), unlike Pact's user numbers. */
+const OPAQUE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-/i;
+
+/** Whether `id` is one no person reads (a UUID). */
+export function isOpaqueId(id) {
+  return OPAQUE_ID.test(id ?? "");
+}
+
+/** A teammate nobody named yet: their user id where people use those (Pact), else "a teammate". */
+export function unnamedTeammate(id) {
+  return isOpaqueId(id) ? t("conversation.someTeammate") : id;
 }

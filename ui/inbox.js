@@ -7,7 +7,7 @@ import { invoke } from "./ipc.js";
 import { clear, element } from "./dom.js";
 import { t, tn } from "./i18n.js";
 import { myIdOf } from "./team.js";
-import { channelFamily, channelName, countBadge, fullTime, hueOf, initials, relativeTime } from "./format.js";
+import { channelFamily, channelName, countBadge, fullTime, hueOf, initials, isOpaqueId, relativeTime, unnamedTeammate } from "./format.js";
 
 /** Row height in pixels; must match `.conversation` in style.css. */
 const ROW_HEIGHT = 58;
@@ -15,6 +15,8 @@ const ROW_HEIGHT = 58;
 const OVERSCAN = 30;
 /** Rows fetched per backend call. */
 const PAGE = 100;
+/** Accounts whose teammates were read because a row knew its assignee only by an opaque id. */
+const namesAsked = new Set();
 
 const $ = (id) => document.getElementById(id);
 
@@ -211,7 +213,34 @@ async function fetchPage(page, generation) {
   list.total = answer.total;
   answer.items.forEach((row, index) => {
     list.rows[answer.offset + index] = row;
+    if (row.assignee_id && !row.assignee_name && isOpaqueId(row.assignee_id)) askNames(row.account);
   });
+}
+
+/**
+ * A row names its assignee only by an opaque id (the account's teammates were not read yet, e.g. on
+ * a first start): reads the account's teammate list from its provider once, then redraws the rows
+ * it names (only those: the others keep their nodes).
+ */
+async function askNames(account) {
+  if (namesAsked.has(account)) return;
+  namesAsked.add(account);
+  try {
+    if (!(await invoke("teammates_refresh", { account }))) return;
+    const names = new Map((await invoke("teammates_list", { account }))
+      .filter((mate) => mate.name)
+      .map((mate) => [mate.id, mate.name]));
+    let named = false;
+    list.rows.forEach((row, index) => {
+      if (row?.account !== account || row.assignee_name || !names.has(row.assignee_id)) return;
+      list.rows[index] = { ...row, assignee_name: names.get(row.assignee_id) };
+      named = true;
+    });
+    if (named) scheduleRender();
+  } catch {
+    // Not now (offline...): the next page asks again.
+    namesAsked.delete(account);
+  }
 }
 
 function scheduleRender() {
@@ -377,7 +406,8 @@ function metaLine(conversation) {
   meta.append(element("span", "", [channelName(conversation.channel), conversation.account].filter(Boolean).join(" · ")));
   if (conversation.assignee_id) {
     const mine = conversation.assignee_id === myIdOf(conversation.account);
-    const name = conversation.assignee_name || (mine ? t("team.me") : conversation.assignee_id);
+    // An id no one reads (VoIPbin's agents are UUIDs) is never shown: "a teammate" until the name comes.
+    const name = conversation.assignee_name || (mine ? t("team.me") : unnamedTeammate(conversation.assignee_id));
     const assignee = element("span", "conversation__assignee", t("conversation.assignee", { id: name }));
     assignee.title = t("conversation.assignedTo", { name });
     meta.append(assignee);

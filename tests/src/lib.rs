@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compare;
 pub mod daily;
 pub mod media_files;
+pub mod plain_text;
 pub mod process;
 pub mod relay;
 pub mod rows;

@@ -5,7 +5,9 @@
 //! the command palette and the shortcuts overlay, each in the light and in the dark theme. No serious
 //! or critical violation of the WCAG 2.1 A and AA rules may remain; every violation found is printed.
 //! On each screen the app's own visible text (customer content left out) holds nothing technical:
-//! no OS error, HTTP method or path, API name, MIME type, `parley-cli`, temporary path or UUID.
+//! no OS error, HTTP method or path, API name, MIME type, `parley-cli`, temporary path or UUID
+//! (`parley_tests::plain_text`). Each screen is saved as `screen-<screen>-<theme>.png`, the
+//! README's table of screens.
 //!
 //! Run: `cargo build -p parley-app -p parley-cli && bash src-tauri/scripts/test.sh -- -p parley-tests
 //! --test window_a11y`.
@@ -15,22 +17,14 @@ use std::path::{Path, PathBuf};
 
 use fantoccini::key::Key;
 use parley_sandbox::sample_png;
+use parley_tests::plain_text::{technical_text, HIT};
 use parley_tests::rows;
-use parley_tests::window::{
-    app_binary, app_environment, require_display, within, Driver, Window, UI_TIMEOUT,
-};
+use parley_tests::window::{app_binary, app_environment, require_display, within, Driver, Window};
 use parley_tests::{sandbox_config, World};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "access";
 const SEED: u64 = 2_024;
-/// What the app's own text must never show an agent.
-const TECHNICAL: &str =
-    "os error|POST |GET |/api/|API v|application/|image/|audio/|parley-cli|/tmp/|[0-9a-f]{8}-[0-9a-f]{4}-";
-/// Where customer content is shown (names, messages, file names): left out of the technical check.
-const CUSTOMER_CONTENT: &str = ".conversation__title, .conversation__preview, .message__text, \
-    .message__quote, .message__file-name, #thread-title, #details-contact dd, .details__past-preview, \
-    .search-hit, #viewer-title, #viewer-image";
 /// The rule sets axe runs: WCAG 2.0 and 2.1, levels A and AA.
 const WCAG_TAGS: &[&str] = &["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
@@ -68,16 +62,22 @@ fn every_screen_passes_axe_in_light_and_dark() {
     let window = world.block_on(Window::open(&driver, &app_binary()));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         world.block_on(async {
-            wait(
-                &window,
-                "the inbox",
-                "return document.querySelectorAll('#conversations li.conversation').length > 0;",
-            )
-            .await;
+            window
+                .wait(
+                    "the inbox",
+                    "return document.querySelectorAll('#conversations li.conversation').length > 0;",
+                    vec![],
+                )
+                .await;
             axe_sees_a_planted_violation(&window, &axe).await;
             let mut found = Vec::new();
+            // The inbox first, before a conversation is open, in both themes.
             for theme in ["light", "dark"] {
-                set_theme(&window, theme).await;
+                window.set_theme(theme).await;
+                found.extend(screen(&window, &axe, "inbox", theme).await);
+            }
+            for theme in ["light", "dark"] {
+                window.set_theme(theme).await;
                 found.extend(screens(&window, &axe, theme, index).await);
             }
             assert!(
@@ -134,7 +134,7 @@ async fn axe_sees_a_planted_violation(window: &Window, axe: &str) {
     assert!(
         found
             .iter()
-            .any(|line| line.contains("technical text") && line.contains("os error 111")),
+            .any(|line| line.contains(HIT) && line.contains("os error 111")),
         "the planted OS error text was not found: {found:?}"
     );
 }
@@ -144,54 +144,36 @@ fn axe_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/axe-core/axe.min.js")
 }
 
-async fn wait(window: &Window, what: &str, script: &str) {
-    window.wait_for(what, script, vec![], UI_TIMEOUT).await;
-}
-
-/// Sets the window's theme as Settings would (the same attribute the app sets).
-async fn set_theme(window: &Window, theme: &str) {
-    window
-        .js(
-            "document.documentElement.dataset.theme = arguments[0];",
-            vec![json!(theme)],
-        )
-        .await;
-}
-
-/// Walks the screens in one theme; returns the serious and critical violations, one line each.
+/// Walks the screens from a thread on in one theme; returns the serious and critical violations,
+/// one line each.
 async fn screens(window: &Window, axe: &str, theme: &str, index: usize) -> Vec<String> {
     let mut found = Vec::new();
-    close_everything(window).await;
-    found.extend(check(window, axe, &format!("inbox ({theme})")).await);
-
+    window.close_dialogs().await;
     window.click_conversation(index).await;
-    wait(
-        window,
-        "the thread",
-        "return document.querySelectorAll('#messages li.message').length > 0 \
-           && !document.getElementById('thread-actions').hidden;",
-    )
-    .await;
-    found.extend(check(window, axe, &format!("thread ({theme})")).await);
+    window
+        .wait(
+            "the thread",
+            "return document.querySelectorAll('#messages li.message').length > 0 \
+               && !document.getElementById('thread-actions').hidden;",
+            vec![],
+        )
+        .await;
+    // The thread alone (the panel stays open from the theme before).
+    show_details(window, false).await;
+    found.extend(screen(window, axe, "thread", theme).await);
+    show_details(window, true).await;
+    found.extend(screen(window, axe, "details", theme).await);
 
-    if window
-        .js("return document.getElementById('details').hidden;", vec![])
-        .await
-        == json!(true)
-    {
-        click(window, "#details-toggle").await;
-    }
-    wait(
-        window,
-        "the details panel",
-        "return !document.getElementById('details').hidden;",
-    )
-    .await;
-    found.extend(check(window, axe, &format!("details panel ({theme})")).await);
-
-    click(window, "#assign-open").await;
-    found.extend(check(window, axe, &format!("assign list ({theme})")).await);
-    press(window, &[Key::Escape], "").await;
+    window.click("#assign-open").await;
+    window
+        .wait(
+            "the assign list",
+            "return !document.getElementById('assign-popover').hidden;",
+            vec![],
+        )
+        .await;
+    found.extend(screen(window, axe, "assign", theme).await);
+    window.press(&[Key::Escape], "").await;
 
     let preview = "#messages img.message__preview";
     window
@@ -200,70 +182,82 @@ async fn screens(window: &Window, axe: &str, theme: &str, index: usize) -> Vec<S
             vec![json!(preview)],
         )
         .await;
-    wait(
-        window,
-        "a preview",
-        "const image = document.querySelector('#messages img.message__preview');\
-         return !!image && image.complete && image.naturalWidth > 0;",
-    )
-    .await;
-    click(window, preview).await;
-    wait(
-        window,
-        "the viewer",
-        "const image = document.getElementById('viewer-image');\
-         return document.getElementById('viewer').open && image.complete && image.naturalWidth > 0;",
-    )
-    .await;
-    found.extend(check(window, axe, &format!("image viewer ({theme})")).await);
-    close_everything(window).await;
+    window
+        .wait(
+            "a preview",
+            "const image = document.querySelector('#messages img.message__preview');\
+             return !!image && image.complete && image.naturalWidth > 0;",
+            vec![],
+        )
+        .await;
+    window.click(preview).await;
+    window
+        .wait(
+            "the viewer",
+            "const image = document.getElementById('viewer-image');\
+             return document.getElementById('viewer').open && image.complete && image.naturalWidth > 0;",
+            vec![],
+        )
+        .await;
+    // The sample photo is a few pixels wide (shown at its size, it is a dot): zoom in.
+    for _ in 0..10 {
+        window.click("#viewer-zoom-in").await;
+    }
+    window
+        .wait(
+            "the photo zoomed in to the most",
+            "return document.getElementById('viewer-zoom').textContent === '800%';",
+            vec![],
+        )
+        .await;
+    found.extend(screen(window, axe, "viewer", theme).await);
+    window.close_dialogs().await;
 
-    for (what, keys, key, dialog) in [
+    for (slug, keys, key, dialog) in [
         (
-            "new conversation",
+            "new-conversation",
             vec![Key::Control],
             "n",
             "new-conversation",
         ),
         ("settings", vec![Key::Control], ",", "settings"),
-        (
-            "command palette",
-            vec![Key::Control, Key::Shift],
-            "p",
-            "palette",
-        ),
+        ("palette", vec![Key::Control, Key::Shift], "p", "palette"),
+        ("shortcuts", vec![], "?", "shortcuts"),
     ] {
         focus_thread(window).await;
-        press(window, &keys, key).await;
-        wait_open(window, dialog).await;
-        found.extend(check(window, axe, &format!("{what} ({theme})")).await);
-        close_everything(window).await;
+        window.press(&keys, key).await;
+        window.wait_dialog_open(dialog).await;
+        found.extend(screen(window, axe, slug, theme).await);
+        window.close_dialogs().await;
     }
-    focus_thread(window).await;
-    press(window, &[], "?").await;
-    wait_open(window, "shortcuts").await;
-    found.extend(check(window, axe, &format!("shortcuts overlay ({theme})")).await);
-    window.screenshot(&format!("shortcuts-{theme}")).await;
-    close_everything(window).await;
     found
 }
 
-async fn wait_open(window: &Window, dialog: &str) {
-    window
-        .wait_for(
-            &format!("the {dialog} dialog"),
-            "return document.getElementById(arguments[0]).open;",
-            vec![json!(dialog)],
-            UI_TIMEOUT,
-        )
-        .await;
+/// Checks one screen ([`check`]) and saves it as `screen-<slug>-<theme>.png`.
+async fn screen(window: &Window, axe: &str, slug: &str, theme: &str) -> Vec<String> {
+    let found = check(window, axe, &format!("{slug} ({theme})")).await;
+    window.settle().await;
+    window.screenshot(&format!("screen-{slug}-{theme}")).await;
+    found
 }
 
-async fn close_everything(window: &Window) {
+/// Opens (`true`) or folds away the details panel with its toggle, as the agent would.
+async fn show_details(window: &Window, shown: bool) {
+    let hidden = window
+        .js("return document.getElementById('details').hidden;", vec![])
+        .await;
+    if hidden == json!(shown) {
+        window.click("#details-toggle").await;
+    }
     window
-        .js(
-            "document.querySelectorAll('dialog[open]').forEach(d => d.close());",
-            vec![],
+        .wait(
+            if shown {
+                "the details panel"
+            } else {
+                "the details panel folded away"
+            },
+            "return document.getElementById('details').hidden === arguments[0];",
+            vec![json!(!shown)],
         )
         .await;
 }
@@ -272,18 +266,6 @@ async fn focus_thread(window: &Window) {
     window
         .js("document.getElementById('messages').focus();", vec![])
         .await;
-}
-
-async fn click(window: &Window, css: &str) {
-    let target = window.find(css).await;
-    within(&format!("click {css}"), target.click()).await;
-}
-
-/// Sends a chord (modifiers, then `key`) to the focused element.
-async fn press(window: &Window, modifiers: &[Key], key: &str) {
-    let chord: String = modifiers.iter().map(|k| char::from(*k)).collect::<String>() + key;
-    let focused = within("the focused element", window.client().active_element()).await;
-    within("press keys", focused.send_keys(&chord)).await;
 }
 
 /// Runs axe-core on the page as it is; returns its serious and critical violations as lines and
@@ -312,7 +294,7 @@ async fn check(window: &Window, axe: &str, screen: &str) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("axe failed on {screen}: {result}"))
         .clone();
-    let mut serious = technical_text(window, screen).await;
+    let mut serious = technical_text(window, screen, &["{{".to_string()]).await;
     for violation in &violations {
         let line = describe(screen, violation);
         eprintln!("axe: {line}");
@@ -331,35 +313,4 @@ fn describe(screen: &str, violation: &Value) -> String {
         violation["help"].as_str().unwrap_or(""),
         violation["nodes"]
     )
-}
-
-/// The app's own visible text on the screen that matches [`TECHNICAL`], as lines.
-async fn technical_text(window: &Window, screen: &str) -> Vec<String> {
-    let found = window
-        .js(
-            "const pattern = new RegExp(arguments[0]);\
-             const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);\
-             const hits = [];\
-             for (let node = walker.nextNode(); node; node = walker.nextNode()) {\
-               const parent = node.parentElement;\
-               if (!parent || parent.closest(arguments[1]) || !parent.checkVisibility()) continue;\
-               if (pattern.test(node.textContent)) hits.push(node.textContent.trim().slice(0, 160));\
-             }\
-             for (const field of document.querySelectorAll('[placeholder], [title], [aria-label]')) {\
-               if (!field.checkVisibility() || field.closest(arguments[1])) continue;\
-               for (const name of ['placeholder', 'title', 'aria-label']) {\
-                 const value = field.getAttribute(name);\
-                 if (value && pattern.test(value)) hits.push(name + ': ' + value.slice(0, 160));\
-               }\
-             }\
-             return hits;",
-            vec![json!(TECHNICAL), json!(CUSTOMER_CONTENT)],
-        )
-        .await;
-    found
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|hit| format!("{screen}: technical text {hit}"))
-        .collect()
 }

@@ -258,9 +258,10 @@ async fn assign_and_unassign_reach_the_sandbox(window: &Window, sandbox: &Sandbo
     );
     window
         .wait_for(
-            "the list row to show the assignee",
+            "the list row to show the assignee, never by the agent's id",
             "const row = document.querySelector(arguments[0]);\
-             return !!row && row.textContent.includes(arguments[1]);",
+             return !!row && !row.textContent.includes(arguments[1]) \
+               && row.querySelector('.conversation__assignee')?.textContent === '→ a teammate';",
             vec![json!(row_css(id)), json!(TEAMMATE)],
             UI_TIMEOUT,
         )
@@ -281,7 +282,8 @@ async fn assign_and_unassign_reach_the_sandbox(window: &Window, sandbox: &Sandbo
         .wait_for(
             "the list row to drop the assignee",
             "const row = document.querySelector(arguments[0]);\
-             return !!row && !row.textContent.includes(arguments[1]);",
+             return !!row && !row.textContent.includes(arguments[1]) \
+               && !row.querySelector('.conversation__assignee');",
             vec![json!(row_css(id)), json!(TEAMMATE)],
             UI_TIMEOUT,
         )
