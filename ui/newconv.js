@@ -182,7 +182,7 @@ async function loadTemplates() {
   if (chosenAccount() !== choice || chosenCompany() !== company) return;
   const templates = dialog.templates.get(key);
   const previous = select.value;
-  select.replaceChildren(...templates.map((template) => option(template.id, template.name ?? template.id)));
+  select.replaceChildren(...templates.map((template) => option(template.id, templateLabel(template.name ?? template.id))));
   if (templates.length === 0) select.replaceChildren(option("", t("newConversation.noTemplates"), true));
   if (templates.some((template) => template.id === previous)) select.value = previous;
   showTemplate();
@@ -268,4 +268,10 @@ async function submit(event) {
     dialog.busy = false;
     $("nc-submit").disabled = false;
   }
+}
+
+/** A WABA template's name as a person reads it: "order_status" → "Order status". */
+function templateLabel(name) {
+  const words = String(name).replace(/[_-]+/g, " ").trim();
+  return words ? words[0].toLocaleUpperCase() + words.slice(1) : String(name);
 }

@@ -70,7 +70,9 @@ export async function openSettings() {
   const teamError = (error) => { $("team-error").textContent = plainError(error); };
   showTeamSettings(settings.accounts(), () => settings.onTeamChanged(), teamError).catch(teamError);
   await loadReplies();
-  $("reply-title").focus();
+  // Opens at its top, on the first setting (the theme).
+  box.scrollTop = 0;
+  $("theme-choice").focus();
 }
 
 function say(text) {
@@ -203,7 +205,9 @@ async function saveReply(event) {
   editReply(null);
   settings.onChanged();
   await loadReplies();
-  $("reply-title").focus();
+  // Opens at its top, on the first setting (the theme).
+  box.scrollTop = 0;
+  $("theme-choice").focus();
 }
 
 async function removeReply(reply) {

@@ -831,9 +831,9 @@ async fn add_saved_replies(window: &Window) {
     window.press(&[Key::Control], ",").await;
     window
         .wait(
-            "the settings view, focus on the title",
+            "the settings view, focus on its first setting",
             "return document.getElementById('settings').open \
-         && document.activeElement?.id === 'reply-title';",
+         && document.activeElement?.id === 'theme-choice';",
             vec![],
         )
         .await;
