@@ -11,6 +11,9 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WANT="${1:-all}"
+LOG_TAG=deps
+# shellcheck source=lib.sh
+source "$REPO_ROOT/src-tauri/scripts/lib.sh"
 
 # WebKitGTK and friends for the Tauri app shell.
 BUILD_PACKAGES=(
@@ -39,24 +42,10 @@ TEST_PACKAGES=(
     gstreamer1.0-libav
 )
 
-log() { printf '[deps] %s\n' "$*"; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    else
-        sudo "$@"
-    fi
-}
-
-is_installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
 missing_packages() {
     local pkg
     for pkg in "$@"; do
-        is_installed "$pkg" || printf '%s\n' "$pkg"
+        package_installed "$pkg" || printf '%s\n' "$pkg"
     done
 }
 
@@ -70,8 +59,8 @@ install_packages() {
     log "installing: ${missing[*]}"
     local started=$SECONDS
     export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    apt_as_root update -qq
+    apt_as_root install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
     log "apt took $((SECONDS - started)) s"
 }

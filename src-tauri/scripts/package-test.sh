@@ -40,15 +40,9 @@ INSTALLED_BY_US=0
 CURRENT_STAGE=""
 STAGE_STARTED=$SECONDS
 
-log() { printf '[package] %s\n' "$*"; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    else
-        sudo "$@"
-    fi
-}
+LOG_TAG=package
+# shellcheck source=lib.sh
+source "$SCRIPTS/lib.sh"
 
 # Runs one named stage and prints how long it took. Not `"$@" || status=$?`: that would switch
 # `set -e` off inside the stage's function; a failure exits the script and on_exit reports it.
@@ -61,9 +55,7 @@ stage() {
     CURRENT_STAGE=""
 }
 
-is_installed() {
-    dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q 'install ok installed'
-}
+is_installed() { package_installed "$PACKAGE"; }
 
 # On any exit: report a failed stage, and purge the package, so a failed run never leaves Parley
 # installed on the machine.
@@ -75,7 +67,7 @@ on_exit() {
     fi
     if [ "$INSTALLED_BY_US" = 1 ] && dpkg-query -W "$PACKAGE" >/dev/null 2>&1; then
         log "removing $PACKAGE after the failed run"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$PACKAGE" >/dev/null || true
+        apt_as_root purge -y -qq "$PACKAGE" >/dev/null || true
     fi
     exit "$status"
 }
@@ -150,10 +142,10 @@ one_file() {
 install_deb() {
     if dpkg-query -W "$PACKAGE" >/dev/null 2>&1; then
         log "$PACKAGE is already installed (a previous run?): purging it first"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$PACKAGE" >/dev/null
+        apt_as_root purge -y -qq "$PACKAGE" >/dev/null
     fi
     INSTALLED_BY_US=1
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$DEB" | grep -E '^(Setting up|Unpacking|The following NEW)' || true
+    apt_as_root install -y -q "$DEB" | grep -E '^(Setting up|Unpacking|The following NEW)' || true
     is_installed || { echo "apt-get install of $DEB did not leave $PACKAGE installed" >&2; return 1; }
     dpkg -L "$PACKAGE" >"$WORK/installed-files.txt"
     log "installed $(dpkg-query -W -f='${Package} ${Version}' "$PACKAGE"): $(wc -l <"$WORK/installed-files.txt") paths"
@@ -179,7 +171,7 @@ update() {
 }
 
 purge() {
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$PACKAGE" | grep -E '^(Removing|Purging)' || true
+    apt_as_root purge -y -q "$PACKAGE" | grep -E '^(Removing|Purging)' || true
     INSTALLED_BY_US=0
 }
 
