@@ -35,7 +35,6 @@ use std::time::{Duration, Instant};
 use parley_tests::process::{median, pid_of, start_epoch_ms, tree_pss, TreeMemory};
 use parley_tests::window::{app_environment, require_display, Driver, Window};
 use parley_tests::{rows, sandbox_config, World};
-use serde_json::{json, Value};
 
 const ACCOUNT: &str = "big";
 const CONVERSATIONS: usize = 10_000;
@@ -234,7 +233,7 @@ fn build_release(package: &str, extra: &[&str]) {
 
 /// Launch to painted, then the idle memory after [`IDLE_SETTLE`] and the DOM's size.
 async fn measure(window: &Window, subject: &Subject) -> Run {
-    let painted = wait_for_mark(window, "inbox-painted").await;
+    let painted = window.wait_for_mark("inbox-painted", PAINT_TIMEOUT).await;
     let pid = pid_of(&subject.binary).expect("the program runs");
     let started = start_epoch_ms(pid);
     let page = window
@@ -260,28 +259,6 @@ async fn measure(window: &Window, subject: &Subject) -> Run {
         dom_ready_ms: page["domReady"].as_f64().unwrap_or(f64::NAN),
         idle,
         dom_nodes,
-    }
-}
-
-/// Waits for `performance.mark(name)` in the page and returns it as epoch milliseconds.
-async fn wait_for_mark(window: &Window, name: &str) -> f64 {
-    let deadline = Instant::now() + PAINT_TIMEOUT;
-    loop {
-        let value = window
-            .js(
-                "const m = performance.getEntriesByName(arguments[0], 'mark');\
-                 return m.length ? performance.timeOrigin + m[m.length - 1].startTime : null;",
-                vec![json!(name)],
-            )
-            .await;
-        if let Value::Number(at) = value {
-            return at.as_f64().expect("a number");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no '{name}' mark within {PAINT_TIMEOUT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

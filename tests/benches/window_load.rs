@@ -22,8 +22,9 @@
 //! change is painted: the paint itself is not in the numbers.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use parley_tests::process::{median, pid_of, start_epoch_ms, tree_pss, TreeMemory};
 use parley_tests::window::{app_environment, require_display, Driver, Window, UI_TIMEOUT};
 use parley_tests::{rows, sandbox_config, World};
 use serde_json::{json, Value};
@@ -105,11 +106,11 @@ struct Run {
 /// idle memory after [`IDLE_SETTLE`]; prints the memory at each step and the list's state at idle.
 async fn measure_run(window: &Window, app: &Path, long_thread: &LongThread) -> Run {
     let launch_ms = launch_to_inbox_painted(window, app).await;
-    let at_inbox = process_tree_pss(app).total_mb();
+    let at_inbox = tree_pss(pid_of(app).expect("the app runs"), &EXPECTED_PROCESSES).total_mb();
     let open_ms = open_thread(window, long_thread).await;
-    let at_thread = process_tree_pss(app).total_mb();
+    let at_thread = tree_pss(pid_of(app).expect("the app runs"), &EXPECTED_PROCESSES).total_mb();
     tokio::time::sleep(IDLE_SETTLE).await;
-    let idle = process_tree_pss(app);
+    let idle = tree_pss(pid_of(app).expect("the app runs"), &EXPECTED_PROCESSES);
     println!(
         "  PSS: inbox painted {at_inbox:.0} MB -> thread open {at_thread:.0} MB -> idle {:.0} MB",
         idle.total_mb()
@@ -156,8 +157,8 @@ fn app_binary() -> PathBuf {
 /// Milliseconds from the app process's start to the page's `inbox-painted` mark; prints the steps in
 /// between (the page's navigation start and DOM ready, from its navigation timing).
 async fn launch_to_inbox_painted(window: &Window, app: &Path) -> f64 {
-    let painted = wait_for_mark(window, "inbox-painted").await;
-    let started = process_start_epoch_ms(app_pid(app).expect("the app runs"));
+    let painted = window.wait_for_mark("inbox-painted", PAINT_TIMEOUT).await;
+    let started = start_epoch_ms(pid_of(app).expect("the app runs"));
     let page = window
         .js(
             "const n = performance.getEntriesByType('navigation')[0] || {};\
@@ -194,7 +195,7 @@ async fn open_thread(window: &Window, thread: &LongThread) -> f64 {
     window.record_ipc().await;
     let clicked = click_row(window, &key).await;
     let at = clicked["at"].as_f64().expect("the click time");
-    let painted = wait_for_mark(window, "thread-painted").await;
+    let painted = window.wait_for_mark("thread-painted", PAINT_TIMEOUT).await;
     assert!(
         painted >= at,
         "the 'thread-painted' mark ({painted}) is older than the click ({at})"
@@ -285,28 +286,6 @@ async fn click_row(window: &Window, key: &str) -> Value {
     }
 }
 
-/// Waits for `performance.mark(name)` in the page and returns it as epoch milliseconds.
-async fn wait_for_mark(window: &Window, name: &str) -> f64 {
-    let deadline = Instant::now() + PAINT_TIMEOUT;
-    loop {
-        let value = window
-            .js(
-                "const m = performance.getEntriesByName(arguments[0], 'mark');\
-                 return m.length ? performance.timeOrigin + m[m.length - 1].startTime : null;",
-                vec![json!(name)],
-            )
-            .await;
-        if let Value::Number(at) = value {
-            return at.as_f64().expect("a number");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no '{name}' mark within {PAINT_TIMEOUT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Opens the app on an empty data folder, lets it settle, and returns its process tree's memory.
 fn empty_app_pss(world: &World, app: &Path) -> TreeMemory {
     let data = world.root().join("empty-data");
@@ -315,130 +294,9 @@ fn empty_app_pss(world: &World, app: &Path) -> TreeMemory {
     let driver = Driver::start(&env, &world.root().join("driver-empty.log"));
     let window = world.block_on(Window::open(&driver, app));
     std::thread::sleep(IDLE_SETTLE);
-    let memory = process_tree_pss(app);
+    let memory = tree_pss(pid_of(app).expect("the app runs"), &EXPECTED_PROCESSES);
     world.block_on(window.close());
     memory
-}
-
-/// The pid of the running app (the process whose executable is `app`).
-fn app_pid(app: &Path) -> Option<u32> {
-    let app = std::fs::canonicalize(app).ok()?;
-    processes()
-        .into_iter()
-        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app))
-}
-
-/// Every pid in /proc.
-fn processes() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .expect("read /proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// Field `index` (1-based, as in proc(5)) of /proc/PID/stat.
-fn stat_field(pid: u32, index: usize) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split(' ').nth(index - 3)?.parse().ok()
-}
-
-/// The process's start as epoch milliseconds: its start in clock ticks since boot, placed on the wall
-/// clock through `/proc/uptime` read now (`btime` in /proc/stat is whole seconds, up to 1 s off).
-fn process_start_epoch_ms(pid: u32) -> f64 {
-    let ticks = stat_field(pid, 22).expect("the process's start time") as f64;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs_f64();
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-        .expect("read /proc/uptime")
-        .split_whitespace()
-        .next()
-        .and_then(|seconds| seconds.parse().ok())
-        .expect("seconds since boot in /proc/uptime");
-    (now - uptime + ticks / clock_ticks_per_second()) * 1000.0
-}
-
-fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// PSS of every process in the app's tree: `(name, pid, KiB)`.
-struct TreeMemory(Vec<(String, u32, u64)>);
-
-impl TreeMemory {
-    fn total_mb(&self) -> f64 {
-        self.0.iter().map(|(_, _, kib)| *kib).sum::<u64>() as f64 / 1024.0
-    }
-
-    /// `name pid: N MB` for each process, largest first.
-    fn describe(&self) -> String {
-        let mut parts = self.0.clone();
-        parts.sort_by_key(|(_, _, kib)| std::cmp::Reverse(*kib));
-        parts
-            .iter()
-            .map(|(name, pid, kib)| format!("{name} {pid}: {:.0} MB", *kib as f64 / 1024.0))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-/// PSS of the app and all its descendants; panics when the web or network process is not among them.
-fn process_tree_pss(app: &Path) -> TreeMemory {
-    let root = app_pid(app).expect("the app runs");
-    let all = processes();
-    let mut tree = vec![root];
-    let mut index = 0;
-    while index < tree.len() {
-        let parent = u64::from(tree[index]);
-        tree.extend(
-            all.iter()
-                .filter(|pid| stat_field(**pid, 4) == Some(parent)),
-        );
-        index += 1;
-    }
-    let memory = TreeMemory(
-        tree.iter()
-            .map(|pid| (process_name(*pid), *pid, pss_kib(*pid)))
-            .collect(),
-    );
-    for expected in EXPECTED_PROCESSES {
-        assert!(
-            memory.0.iter().any(|(name, _, _)| name == expected),
-            "no {expected} in the app's process tree: {}",
-            memory.describe()
-        );
-    }
-    memory
-}
-
-/// The process's `comm` (its name, cut to 15 bytes by the kernel).
-fn process_name(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-fn pss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix("Pss:")?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 /// How many rows the virtual conversation list holds in the DOM (it should be the rows in view plus
@@ -460,10 +318,4 @@ async fn list_rows_in_dom(window: &Window) -> String {
          {} px inbox column; {} DOM nodes",
         list["rows"], list["placeholders"], list["listHeight"], list["inboxHeight"], list["domNodes"]
     )
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }

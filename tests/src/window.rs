@@ -437,6 +437,29 @@ impl Window {
         within(&format!("type into {css}"), field.send_keys(text)).await;
     }
 
+    /// Waits up to `timeout` for `performance.mark(name)` in the page; returns it as epoch
+    /// milliseconds (the page's own clock, so WebDriver's overhead is not in it).
+    pub async fn wait_for_mark(&self, name: &str, timeout: Duration) -> f64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self
+                .js(
+                    "const m = performance.getEntriesByName(arguments[0], 'mark');\
+                     return m.length ? performance.timeOrigin + m[m.length - 1].startTime : null;",
+                    vec![json!(name)],
+                )
+                .await;
+            if let Value::Number(at) = value {
+                return at.as_f64().expect("a number");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no '{name}' mark within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The first element matching `css`.
     pub async fn find(&self, css: &str) -> Element {
         within(&format!("find {css}"), self.client.find(Locator::Css(css))).await
