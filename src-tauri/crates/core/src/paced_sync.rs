@@ -237,6 +237,11 @@ struct Run<'a> {
     progress: SyncProgress,
     new_messages: i64,
     pages_read: usize,
+    /// Threads one of whose pages came back unreadable once (it is read again, later in the run).
+    broken_once: HashSet<i64>,
+    /// A page still unreadable on its second read: the rest of the run goes on, then this is the
+    /// sync's error (the next sync reads that part again).
+    lasting: Option<CoreError>,
 }
 
 /// Brings a paced account's cache up to date; returns when every thread is complete and a last
@@ -273,6 +278,8 @@ pub async fn sync_paced_account(
         },
         new_messages: 0,
         pages_read: 0,
+        broken_once: HashSet::new(),
+        lasting: None,
     };
     run.list_all_companies().await?;
     run.report(progress).await;
@@ -330,6 +337,9 @@ pub async fn sync_paced_account(
         }
     }
     store.index_pending_messages().await?;
+    if let Some(error) = run.lasting.take() {
+        return Err(error);
+    }
     store.mark_first_sync_done(account.id).await?;
     follow_statuses(store, paced, account).await?;
     let (conversations, messages) = store.account_counts(account.id).await?;
@@ -409,12 +419,12 @@ impl Run<'_> {
             .is_none();
         let mut jobs = Vec::new();
         let mut page = 1;
+        let mut unreadable = false;
         loop {
-            let listed = self
-                .paced
-                .conversation_page(company_id, page)
-                .await
-                .map_err(|error| self.fail(error))?;
+            let Some(listed) = self.listing_page(company_id, page).await? else {
+                unreadable = true;
+                break;
+            };
             let ids: Vec<&str> = listed.items.iter().map(|c| c.id.as_str()).collect();
             let cached = self.store.cached_activity(self.account.id, &ids).await?;
             let moved: HashSet<String> = listed
@@ -451,10 +461,34 @@ impl Run<'_> {
             }
             page += 1;
         }
-        if full {
+        // A listing cut short by an unreadable page is read in full again next time.
+        if full && !unreadable {
             self.store.mark_company_listed(local_company_id).await?;
         }
         Ok(jobs)
+    }
+
+    /// One page of a company's conversation listing, read again once when the answer cannot be
+    /// read; `None` when it stays unreadable (kept as the sync's error, the listing stops there).
+    async fn listing_page(
+        &mut self,
+        company_id: &str,
+        page: u32,
+    ) -> Result<Option<crate::provider::OffsetPage<crate::provider::RemoteConversation>>> {
+        for attempt in 1..=2 {
+            match self.paced.conversation_page(company_id, page).await {
+                Ok(listed) => return Ok(Some(listed)),
+                Err(error) if error.code == ErrorCode::InvalidResponse => {
+                    let error = self.fail(error);
+                    tracing::warn!(company = company_id, page, attempt, error = %error, "a conversation listing page could not be read");
+                    if attempt == 2 {
+                        self.lasting.get_or_insert(error);
+                    }
+                }
+                Err(error) => return Err(self.fail(error)),
+            }
+        }
+        Ok(None)
     }
 
     /// Reads one page for the job and requeues the thread if it has more.
@@ -473,6 +507,19 @@ impl Run<'_> {
             // A conversation deleted on the server meanwhile: skip it, keep the rest.
             Err(error) if error.code == ErrorCode::NotFound => {
                 tracing::warn!(conversation = %job.state.provider_id, "conversation vanished during sync");
+                return Ok(());
+            }
+            // One broken answer spoils one page, not the sync: read again after the others; a
+            // second one is the sync's error once the rest is done.
+            Err(error) if error.code == ErrorCode::InvalidResponse => {
+                let error = self.fail(error);
+                if self.broken_once.insert(job.state.id) {
+                    tracing::warn!(conversation = %job.state.provider_id, error = %error, "a thread's page could not be read; reading it again later");
+                    self.queue.push(job);
+                } else {
+                    tracing::warn!(conversation = %job.state.provider_id, error = %error, "a thread's page could not be read twice; the next sync tries again");
+                    self.lasting.get_or_insert(error);
+                }
                 return Ok(());
             }
             Err(error) => return Err(self.fail(error)),

@@ -42,23 +42,14 @@ pub async fn sync_account(
     let company_ids = store.upsert_companies(account.id, &companies).await?;
 
     let mut work = Vec::new();
+    // A part that stayed unreadable after its retry: the rest of the sync goes on, then this is
+    // the sync's error, so the agent hears of it (the next sync reads that part again).
+    let mut lasting: Option<CoreError> = None;
     for (local_company_id, company_id) in &company_ids {
-        let mut pages = provider.conversation_pages(company_id);
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(fail)?;
-            let states = store
-                .upsert_conversations(account.id, *local_company_id, &page.items)
-                .await?;
-            work.extend(
-                states
-                    .into_iter()
-                    .filter(CachedThreadState::needs_sync)
-                    .map(|state| ThreadWork {
-                        company_id: company_id.clone(),
-                        state,
-                    }),
-            );
-        }
+        let (found, broken) =
+            list_company(store, provider, account, *local_company_id, company_id).await?;
+        work.extend(found);
+        lasting = lasting.or(broken);
     }
 
     let mut report_progress = SyncProgress {
@@ -83,21 +74,35 @@ pub async fn sync_account(
         })
         .collect();
     let mut results = futures::stream::iter(tasks).buffer_unordered(THREADS_IN_FLIGHT);
+    let mut unreadable = Vec::new();
     while let Some((thread, result)) = results.next().await {
         match result {
             Ok(inserted) => new_messages += inserted as i64,
-            // A conversation deleted on the server between listing and reading: skip it, keep the rest.
-            Err(error) if error.code() == ErrorCode::NotFound => {
-                tracing::warn!(conversation = %thread.state.provider_id, "conversation vanished during sync");
-            }
-            Err(error) => return Err(error),
+            // One broken answer spoils one thread, not the sync: it is read again below.
+            Err(error) if error.code() == ErrorCode::InvalidResponse => unreadable.push(thread),
+            Err(error) => skip_vanished(thread, error)?,
         }
         report_progress.conversations_done += 1;
         report_progress.messages_fetched = new_messages;
         progress(report_progress.clone());
     }
+    drop(results);
+    for thread in unreadable {
+        match sync_thread(store, provider, account, thread).await {
+            Ok(inserted) => new_messages += inserted as i64,
+            // Still broken: left as not synced, so the next sync reads it again.
+            Err(error) if error.code() == ErrorCode::InvalidResponse => {
+                tracing::warn!(conversation = %thread.state.provider_id, error = %error, "a thread's answer could not be read twice; the next sync tries again");
+                lasting = lasting.or(Some(error));
+            }
+            Err(error) => skip_vanished(thread, error)?,
+        }
+    }
 
     store.index_pending_messages().await?;
+    if let Some(error) = lasting {
+        return Err(error);
+    }
     store.mark_first_sync_done(account.id).await?;
     let (conversations, messages) = store.account_counts(account.id).await?;
     tracing::info!(account = %account.name, threads = work.len(), new_messages, "sync finished");
@@ -108,6 +113,66 @@ pub async fn sync_account(
         new_messages,
         rate_limited: 0,
     })
+}
+
+/// A conversation deleted on the server between listing and reading is skipped (the rest goes on);
+/// any other error ends the sync.
+fn skip_vanished(thread: &ThreadWork, error: CoreError) -> Result<()> {
+    if error.code() == ErrorCode::NotFound {
+        tracing::warn!(conversation = %thread.state.provider_id, "conversation vanished during sync");
+        return Ok(());
+    }
+    Err(error)
+}
+
+/// Lists one company's conversations into the cache; returns the threads that need a sync. A broken
+/// answer (one page the client cannot read) starts the listing again once; broken again, the
+/// conversations listed so far are kept, the rest waits for the next sync, and the error comes back
+/// beside them.
+async fn list_company(
+    store: &Store,
+    provider: &dyn Provider,
+    account: &Account,
+    local_company_id: i64,
+    company_id: &str,
+) -> Result<(Vec<ThreadWork>, Option<CoreError>)> {
+    let mut work = Vec::new();
+    let mut last_broken = None;
+    for attempt in 1..=2 {
+        work.clear();
+        let mut pages = provider.conversation_pages(company_id);
+        let mut broken = None;
+        while let Some(page) = pages.next().await {
+            let page = match page.map_err(|error| CoreError::provider(&account.name, error)) {
+                Ok(page) => page,
+                Err(error) if error.code() == ErrorCode::InvalidResponse => {
+                    broken = Some(error);
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
+            let states = store
+                .upsert_conversations(account.id, local_company_id, &page.items)
+                .await?;
+            work.extend(
+                states
+                    .into_iter()
+                    .filter(CachedThreadState::needs_sync)
+                    .map(|state| ThreadWork {
+                        company_id: company_id.to_string(),
+                        state,
+                    }),
+            );
+        }
+        match broken {
+            None => return Ok((work, None)),
+            Some(error) => {
+                tracing::warn!(company = company_id, attempt, error = %error, "a conversation listing could not be read");
+                last_broken = Some(error);
+            }
+        }
+    }
+    Ok((work, last_broken))
 }
 
 /// The companies to sync: every company of the token, or the ones chosen when the account was added.

@@ -475,3 +475,43 @@ async fn a_sent_message_turns_read_without_reading_its_thread_again() {
     let shown = status_of_ours(parley.messages(&conversation, None).await.unwrap());
     assert_eq!(shown.as_deref(), Some("read"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_answer_in_a_paced_sync_is_read_again_and_the_rest_goes_on() {
+    let sandbox = p2_sandbox(8, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = pact_account(dir.path(), &sandbox).await;
+    // One listing page and one thread page answer with broken JSON, once each.
+    sandbox.fail_once("GET /api/p2/conversations", FaultKind::InvalidJson);
+    sandbox.fail_once("/messages", FaultKind::InvalidJson);
+    parley
+        .sync(ACCOUNT, &mut |_| {})
+        .await
+        .expect("one broken answer does not fail the sync");
+    assert_eq!(sandbox.stats().faults_injected, 2);
+    assert_eq!(
+        cached_threads(&parley, &sandbox).await,
+        server_threads(&sandbox)
+    );
+
+    // A thread page broken on its read and on its second read: the sync ends in an error after
+    // the rest, and the next one completes the cache.
+    let target = sandbox.conversations()[3].id;
+    sandbox.push_incoming_message(target, "arrives before two broken answers");
+    sandbox.fail_once("/messages", FaultKind::InvalidJson);
+    sandbox.fail_once("/messages", FaultKind::InvalidJson);
+    let error = parley.sync(ACCOUNT, &mut |_| {}).await.unwrap_err();
+    assert_eq!(
+        error.code(),
+        parley_core::ErrorCode::InvalidResponse,
+        "{error}"
+    );
+    parley
+        .sync(ACCOUNT, &mut |_| {})
+        .await
+        .expect("the next sync");
+    assert_eq!(
+        cached_threads(&parley, &sandbox).await,
+        server_threads(&sandbox)
+    );
+}

@@ -257,3 +257,93 @@ async fn a_customer_message_after_the_first_sync_makes_its_conversation_unread_u
         .unwrap();
     assert_eq!(parley.accounts().await.unwrap()[0].unread_conversations, 0);
 }
+
+/// The cache holds exactly the sandbox's messages, thread by thread (ids in order).
+fn assert_cache_is_exact<'a>(
+    cached: impl IntoIterator<Item = (i64, &'a [parley_core::MessageView])>,
+    sandbox: &parley_sandbox::Sandbox,
+) {
+    for (conversation, thread) in cached {
+        let cached_ids: Vec<_> = thread.iter().map(|m| m.id.clone().unwrap()).collect();
+        let truth: Vec<_> = sandbox
+            .messages(conversation)
+            .iter()
+            .map(|m| m.id.to_string())
+            .collect();
+        assert_eq!(cached_ids, truth, "conversation {conversation}");
+    }
+}
+
+async fn threads(
+    parley: &parley_core::Parley,
+    sandbox: &parley_sandbox::Sandbox,
+) -> Vec<(i64, Vec<parley_core::MessageView>)> {
+    let mut threads = Vec::new();
+    for conversation in sandbox.conversations() {
+        let reference = ConversationRef {
+            account: ACCOUNT.into(),
+            id: conversation.id.to_string(),
+        };
+        threads.push((
+            conversation.id,
+            parley.messages(&reference, None).await.unwrap(),
+        ));
+    }
+    threads
+}
+
+#[tokio::test]
+async fn a_single_broken_answer_does_not_fail_the_sync_and_its_page_is_read_again() {
+    let sandbox = sandbox(12, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    // One conversation listing and one thread's messages answer with broken JSON, once each.
+    sandbox.fail_once(
+        "GET /p1/companies/{company_id}/conversations",
+        FaultKind::InvalidJson,
+    );
+    sandbox.fail_once("/messages", FaultKind::InvalidJson);
+    let report = sync(&parley).await;
+    assert_eq!(report.conversations, 12);
+    assert_eq!(report.messages, 12 * 5);
+    let cached = threads(&parley, &sandbox).await;
+    assert_cache_is_exact(cached.iter().map(|(id, t)| (*id, t.as_slice())), &sandbox);
+    assert_eq!(
+        sandbox.stats().faults_injected,
+        2,
+        "both broken answers were served"
+    );
+}
+
+#[tokio::test]
+async fn a_thread_that_stays_broken_fails_the_sync_after_the_rest_and_the_next_sync_brings_it() {
+    let sandbox = sandbox(6, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parley = core_with_account(dir.path(), &sandbox).await;
+    // Every thread's first read breaks (the first six message reads), and so does the first retry.
+    for _ in 0..7 {
+        sandbox.fail_once("/messages", FaultKind::InvalidJson);
+    }
+    let error = parley.sync(ACCOUNT, &mut |_| {}).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidResponse, "{error}");
+    let cached = threads(&parley, &sandbox).await;
+    let whole = cached
+        .iter()
+        .filter(|(id, thread)| thread.len() == sandbox.messages(*id).len())
+        .count();
+    let empty = cached
+        .iter()
+        .filter(|(_, thread)| thread.is_empty())
+        .count();
+    assert_eq!(
+        (whole, empty),
+        (5, 1),
+        "the other threads are cached whole; one waits for the next sync"
+    );
+
+    let again = sync(&parley).await;
+    assert_eq!(again.messages, 6 * 4);
+    assert_eq!(again.new_messages, 4);
+    let cached = threads(&parley, &sandbox).await;
+    assert_cache_is_exact(cached.iter().map(|(id, t)| (*id, t.as_slice())), &sandbox);
+}

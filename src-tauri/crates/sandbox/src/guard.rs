@@ -36,7 +36,7 @@ pub async fn p1_guard(State(shared): State<Arc<Shared>>, request: Request, next:
         shared.with_stats(|s| s.rate_limited += 1);
         return too_many_requests(wait);
     }
-    let fault = lock(&shared.switches).draw_fault();
+    let fault = lock(&shared.switches).draw_fault(&route);
     if let Some(kind) = fault {
         shared.count_fault(&route, kind);
     }

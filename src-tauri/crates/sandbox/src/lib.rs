@@ -200,6 +200,15 @@ impl Sandbox {
         lock(&self.shared.switches).faults = faults;
     }
 
+    /// Fails the next request (p1, p2 or VoIPbin) whose route ends with `route_ending` (the route is
+    /// its method and path pattern, e.g. `"GET /p1/companies/{company_id}/conversations"`) with
+    /// `kind`, once; calls add up, each failing one more request.
+    pub fn fail_once(&self, route_ending: &str, kind: FaultKind) {
+        lock(&self.shared.switches)
+            .one_shot_faults
+            .push((route_ending.to_string(), kind));
+    }
+
     /// Delay added before each p1 request is handled.
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.shared.switches).latency = latency;

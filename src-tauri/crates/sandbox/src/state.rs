@@ -38,6 +38,9 @@ pub struct Switches {
     pub fail_deliveries: bool,
     /// While set, attachment uploads are read at most this fast (a slow uplink).
     pub upload_bytes_per_second: Option<u64>,
+    /// Faults each given to the next request whose route ("GET /p1/companies/{company_id}/...")
+    /// ends with the text, then forgotten (one each), before any drawn by `faults`.
+    pub one_shot_faults: Vec<(String, FaultKind)>,
 }
 
 impl Switches {
@@ -50,11 +53,20 @@ impl Switches {
             window: VecDeque::new(),
             fail_deliveries: false,
             upload_bytes_per_second: None,
+            one_shot_faults: Vec::new(),
         }
     }
 
-    /// Decides whether this request fails, and how (seeded, so runs repeat).
-    pub fn draw_fault(&mut self) -> Option<FaultKind> {
+    /// Decides whether a request to `route` fails, and how: a one-shot fault waiting for the route
+    /// first, else drawn from `faults` (seeded, so runs repeat).
+    pub fn draw_fault(&mut self, route: &str) -> Option<FaultKind> {
+        if let Some(index) = self
+            .one_shot_faults
+            .iter()
+            .position(|(ending, _)| route.ends_with(ending.as_str()))
+        {
+            return Some(self.one_shot_faults.remove(index).1);
+        }
         let faults = self.faults.as_ref()?;
         let rate = faults.rate.clamp(0.0, 1.0);
         if rate <= 0.0 || self.fault_rng.gen::<f64>() >= rate {

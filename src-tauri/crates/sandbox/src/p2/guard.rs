@@ -47,7 +47,7 @@ pub async fn p2_guard(State(shared): State<Arc<Shared>>, request: Request, next:
         });
         return too_many_requests(wait);
     }
-    let fault = lock(&shared.switches).draw_fault();
+    let fault = lock(&shared.switches).draw_fault(&route);
     if let Some(kind) = fault {
         shared.count_fault(&route, kind);
     }

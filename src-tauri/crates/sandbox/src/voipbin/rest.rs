@@ -170,7 +170,7 @@ async fn voipbin_guard(
         shared.with_stats(|s| s.rate_limited += 1);
         return too_many_requests(wait);
     }
-    let fault = lock(&shared.switches).draw_fault();
+    let fault = lock(&shared.switches).draw_fault(&route);
     if let Some(kind) = fault {
         shared.count_fault(&route, kind);
     }
