@@ -10,6 +10,8 @@
 //!   with its (capped) body, and transport failures described without the URL.
 //! - [`failure`]: the HTTP-failure core of the clients' error enums ([`api_error!`]): status
 //!   classes, error bodies read, secrets scrubbed, and the code core maps a failure to.
+//! - [`lenient`] and [`timestamp`]: tolerant serde helpers for drifting JSON types, and the one
+//!   timestamp parser (ISO 8601 in its many forms, epochs in seconds or milliseconds).
 //! - [`drive`]: the loop that ties them together for one logical call.
 //! - [`settings`]: the settings every client builder shares (user agent, timeouts, retries,
 //!   budget), their setters ([`builder_settings!`]), the base-URL check and redirect policy.
@@ -21,9 +23,11 @@ pub mod budget;
 pub mod drive;
 pub mod exchange;
 pub mod failure;
+pub mod lenient;
 pub mod retry;
 pub mod settings;
 pub mod share;
+pub mod timestamp;
 pub mod token;
 
 pub use budget::{Bucket, Limit, LocalBudget, RequestBudget};

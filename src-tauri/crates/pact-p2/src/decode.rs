@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use parley_http::{ErrorReply, ExchangeError};
 use serde::de::DeserializeOwned;
 
-use crate::{envelope, lenient, Error, Page};
+use crate::{envelope, Error, Page};
 
 /// A one-entity success body, `{"<key>": {...}}`.
 pub fn entity<T: DeserializeOwned>(body: &[u8], key: &str, secret: &str) -> Result<T, Error> {
@@ -51,5 +51,5 @@ pub fn error(
 
 /// A time field's text, as the models read it (ISO 8601 in several forms, or an epoch).
 pub fn time(text: &str) -> Option<DateTime<Utc>> {
-    lenient::parse_time(text)
+    parley_http::timestamp::parse_str(text)
 }

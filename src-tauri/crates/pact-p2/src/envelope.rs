@@ -6,8 +6,8 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::lenient::integer_from;
 use crate::{Error, Page};
+use parley_http::lenient::integer_from;
 
 /// The body as JSON, or the error it describes.
 fn json_body(body: &[u8], secret: &str) -> Result<Value, Error> {

@@ -14,7 +14,7 @@ use parley_http::{ErrorReply, StatusClass};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::lenient;
+use parley_http::lenient;
 
 /// One entry of the documented `{"errors":[...]}` list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
