@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use parley_voipbin::events::{Deduplicator, Event};
-use rand::Rng;
 use serde::Serialize;
 
 use crate::error::{CoreError, ErrorCode, ProviderError, Result};
@@ -374,14 +373,9 @@ impl Reported {
     }
 }
 
-/// Exponential backoff with jitter: `first_retry`, doubled per failure, capped at `max_retry`.
+/// The shared backoff: `first_retry`, doubled per failure, capped at `max_retry`, half of it random.
 fn backoff(failures: u32, policy: &LivePolicy) -> Duration {
-    let base = policy
-        .first_retry
-        .saturating_mul(2u32.saturating_pow(failures.min(16)))
-        .min(policy.max_retry);
-    let jitter = rand::thread_rng().gen_range(0.75..1.25);
-    base.mul_f64(jitter).min(policy.max_retry)
+    parley_http::retry::backoff(policy.first_retry, policy.max_retry, failures)
 }
 
 #[cfg(test)]
@@ -392,9 +386,9 @@ mod tests {
     fn backoff_doubles_with_jitter_and_is_capped() {
         let policy = LivePolicy::default();
         let first = backoff(0, &policy);
-        assert!(first >= Duration::from_millis(375) && first <= Duration::from_millis(625));
+        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500));
         let fourth = backoff(3, &policy);
-        assert!(fourth >= Duration::from_secs(3) && fourth <= Duration::from_secs(5));
+        assert!(fourth >= Duration::from_secs(2) && fourth <= Duration::from_secs(4));
         for failures in [10, 20, 1000] {
             assert!(backoff(failures, &policy) <= policy.max_retry);
         }

@@ -18,8 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::Rng;
-
 use crate::error::{ProviderError, Result};
 use crate::model::{now_millis, OutboxState};
 use crate::provider::{
@@ -790,14 +788,10 @@ async fn reschedule_after_error(
         .await
 }
 
-/// Exponential backoff with jitter: about 1 s, 2 s, 4 s ... up to `max`.
+/// The shared backoff: 1 s, 2 s, 4 s ... up to `max`, half of each random.
 fn backoff(attempts: i64, max: Duration) -> Duration {
-    let exponent = attempts.clamp(0, 16) as u32;
-    let base = Duration::from_secs(1)
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(max);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    base.mul_f64(jitter).min(max)
+    let attempts = u32::try_from(attempts.max(0)).unwrap_or(u32::MAX);
+    parley_http::retry::backoff(Duration::from_secs(1), max, attempts)
 }
 
 #[cfg(test)]
@@ -807,8 +801,9 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let max = Duration::from_secs(300);
-        assert!(backoff(0, max) <= Duration::from_millis(1200));
-        assert!(backoff(3, max) >= Duration::from_millis(6400));
+        assert!(backoff(0, max) <= Duration::from_secs(1));
+        assert!(backoff(3, max) >= Duration::from_secs(4));
+        assert!(backoff(-1, max) <= Duration::from_secs(1));
         assert!(backoff(30, max) <= max);
     }
 }

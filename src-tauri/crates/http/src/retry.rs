@@ -108,17 +108,22 @@ impl RetryPolicy {
         }
     }
 
-    /// Exponential backoff (base, 2×base, 4×base, ... up to `max_backoff`) with "equal jitter": half
-    /// of the delay fixed, half random, so clients that failed together spread out.
+    /// The [`backoff`] from `base_delay` up to `max_backoff`.
     pub fn backoff(&self, retries_done: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(retries_done.min(16)))
-            .min(self.max_backoff);
-        let half = ceiling / 2;
-        let half_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-        half + Duration::from_millis(rand::thread_rng().gen_range(0..=half_ms))
+        backoff(self.base_delay, self.max_backoff, retries_done)
     }
+}
+
+/// Exponential backoff (`first`, 2×`first`, 4×`first`, ... up to `max`) with "equal jitter": half
+/// of the delay fixed, half random, so clients that failed together spread out. The one backoff of
+/// the clients' retries, live reconnects and the outbox's resends.
+pub fn backoff(first: Duration, max: Duration, retries_done: u32) -> Duration {
+    let ceiling = first
+        .saturating_mul(2u32.saturating_pow(retries_done.min(16)))
+        .min(max);
+    let half = ceiling / 2;
+    let half_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+    half + Duration::from_millis(rand::thread_rng().gen_range(0..=half_ms))
 }
 
 /// Idempotent requests repeat on any transient failure; others only when the server cannot have

@@ -36,11 +36,11 @@ pub fn error(
     body: &[u8],
     secret: &str,
 ) -> Error {
-    Error::from_exchange(ExchangeError::Status(ErrorReply {
+    let reply = ErrorReply {
         status,
         retry_after,
         content_type: content_type.map(str::to_string),
         body: body.to_vec(),
-    }))
-    .redacted(secret)
+    };
+    Error::from_exchange(ExchangeError::Status(reply), &[secret])
 }

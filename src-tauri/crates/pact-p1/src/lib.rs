@@ -26,11 +26,9 @@ mod client;
 pub mod decode;
 mod endpoints;
 mod error;
-mod lenient;
 mod models;
 mod paging;
 mod requests;
-pub mod timestamp;
 mod transport;
 
 pub use client::{PactClient, PactClientBuilder, DEFAULT_BASE_URL};
@@ -39,6 +37,8 @@ pub use models::{
     Attachment, Company, Conversation, ConversationRef, DeliveryJob, JobChannel, JobOutcome,
     Message, UploadedAttachment,
 };
+/// The timestamp parser the models read every time field with (shared with the other clients).
+pub use parley_http::timestamp;
 pub use parley_http::ApiToken;
 pub use requests::{
     AttachmentSource, NewConversation, OutgoingMessage, Page, PageRequest, SortDirection,

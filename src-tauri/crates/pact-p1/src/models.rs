@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::lenient;
-use crate::timestamp;
+use parley_http::{lenient, timestamp};
 
 /// A company (workspace) of the Pact user.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -104,32 +104,25 @@ fn request_timeout(timeout: Duration, payload: &Payload) -> Duration {
 pub(crate) struct Settings {
     pub base_url: Url,
     pub token: ApiToken,
-    pub max_retries: u32,
+    pub token_header: HeaderValue,
+    pub policy: RetryPolicy,
     pub budget: Arc<dyn RequestBudget>,
     pub min_request_interval: Duration,
     pub timeout: Duration,
 }
 
 impl Transport {
-    pub(crate) fn new(http: reqwest::Client, settings: Settings) -> Result<Self, Error> {
-        let mut token_header =
-            HeaderValue::from_str(settings.token.expose().trim()).map_err(|_| {
-                Error::InvalidConfig {
-                    message: "the API token contains characters not allowed in an HTTP header"
-                        .into(),
-                }
-            })?;
-        token_header.set_sensitive(true);
-        Ok(Self {
+    pub(crate) fn new(http: reqwest::Client, settings: Settings) -> Self {
+        Self {
             http,
             base_url: settings.base_url,
             token: settings.token,
-            token_header,
-            policy: RetryPolicy::with_max_retries(settings.max_retries),
+            token_header: settings.token_header,
+            policy: settings.policy,
             budget: settings.budget,
             bucket: bucket_for(settings.min_request_interval),
             timeout: settings.timeout,
-        })
+        }
     }
 
     pub(crate) fn base_url(&self) -> &Url {
@@ -150,7 +143,7 @@ impl Transport {
             || async {
                 self.attempt(call)
                     .await
-                    .map_err(|error| error.redacted(self.token.expose()))
+                    .map_err(|error| error.redacted(&[self.token.expose()]))
             },
         )
         .await
@@ -166,9 +159,7 @@ impl Transport {
         let url = self
             .base_url
             .join(&call.path)
-            .map_err(|_| Error::InvalidConfig {
-                message: "could not build the request URL".into(),
-            })?;
+            .map_err(|_| Error::invalid_config("could not build the request URL"))?;
         tracing::debug!(method = %call.method, path = %call.path, "pact request");
         let request = self
             .http
@@ -179,7 +170,7 @@ impl Transport {
         let request = with_payload(with_query(request, &call.query), &call.payload)?;
         parley_http::exchange(request, BodyLimits::default())
             .await
-            .map_err(Error::from_exchange)
+            .map_err(|error| Error::from_exchange(error, &[self.token.expose()]))
     }
 }
 
@@ -262,7 +253,7 @@ fn parse_envelope(body: &[u8]) -> Result<Value, Error> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     if status.eq_ignore_ascii_case("error") || status.eq_ignore_ascii_case("failed") {
-        let message = crate::error::server_message_from_body(200, None, body);
+        let message = parley_http::failure::json_message(&json, 200);
         return Err(Error::invalid_response(format!(
             "server reported an error: {message}"
         )));

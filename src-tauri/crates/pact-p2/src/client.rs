@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use parley_http::settings::{parse_base_url, same_origin_redirects, secret_header};
 use parley_http::{
-    exchange, send_with_retries, BodyLimits, Bucket, Idempotency, LocalBudget, RequestBudget,
+    exchange, send_with_retries, BodyLimits, Bucket, ClientSettings, Idempotency, RequestBudget,
     RetryPolicy,
 };
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
@@ -22,11 +23,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.pact.im/api/p2/";
 
 /// The header that carries the token (the only place it travels).
 pub(crate) const TOKEN_HEADER: &str = "x-private-api-token";
-
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_MAX_RETRIES: u32 = 3;
-const MAX_REDIRECTS: usize = 5;
 
 /// A Pact p2 API client. Cheap to clone (the state sits behind an `Arc`); clones share the
 /// connection pool and the request budget.
@@ -51,11 +47,7 @@ impl PactP2Client {
         PactP2ClientBuilder {
             token,
             base_url: DEFAULT_BASE_URL.to_string(),
-            user_agent: format!("parley/{}", env!("CARGO_PKG_VERSION")),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_retries: DEFAULT_MAX_RETRIES,
-            budget: None,
+            settings: ClientSettings::new(format!("parley/{}", env!("CARGO_PKG_VERSION"))),
         }
     }
 
@@ -133,8 +125,8 @@ impl PactP2Client {
         tracing::debug!(bucket = %bucket.name, path, "pact-p2 request");
         let body: Bytes = exchange(request, self.inner.limits)
             .await
-            .map_err(|error| Error::from_exchange(error, secret))?;
-        decode(&body).map_err(|error| error.redacted(secret))
+            .map_err(|error| Error::from_exchange(error, &[secret]))?;
+        decode(&body).map_err(|error| error.redacted(&[secret]))
     }
 }
 
@@ -154,63 +146,26 @@ impl fmt::Debug for PactP2Client {
 pub struct PactP2ClientBuilder {
     token: ApiToken,
     base_url: String,
-    user_agent: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-    max_retries: u32,
-    budget: Option<Arc<dyn RequestBudget>>,
+    settings: ClientSettings,
 }
 
 impl fmt::Debug for PactP2ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PactP2ClientBuilder")
             .field("base_url", &"<set>")
-            .field("user_agent", &self.user_agent)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_retries", &self.max_retries)
-            .field("budget", &self.budget)
+            .field("settings", &self.settings)
             .field("token", &"<redacted>")
             .finish()
     }
 }
 
 impl PactP2ClientBuilder {
+    parley_http::builder_settings!(settings);
+
     /// Overrides the base URL (e.g. `http://127.0.0.1:PORT/api/p2/`); a missing trailing `/` is
     /// added. Only http(s) URLs without credentials, query or fragment are accepted.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
-        self
-    }
-
-    /// Sets the `User-Agent` (default `parley/<version>`).
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// Whole-request timeout (default 30 s; uploads get more for their size).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Connection timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How many times a failed call may be repeated where that is safe (default 3).
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
-        self
-    }
-
-    /// The request budget to take turns from (default: a fresh [`LocalBudget`] at real time).
-    /// Share one budget between every client of the same token: the limits are per token.
-    pub fn budget(mut self, budget: Arc<dyn RequestBudget>) -> Self {
-        self.budget = Some(budget);
         self
     }
 
@@ -220,124 +175,34 @@ impl PactP2ClientBuilder {
         if secret.trim().is_empty() {
             return Err(Error::invalid_config("the API token is empty"));
         }
-        let mut token_header = HeaderValue::from_str(secret).map_err(|_| {
+        let token_header = secret_header(secret).ok_or_else(|| {
             Error::invalid_config("the API token contains characters a header cannot carry")
         })?;
-        token_header.set_sensitive(true);
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::invalid_config("timeouts must be greater than zero"));
-        }
-        let base_url = parse_base_url(&self.base_url)?;
+        let base_url = parse_base_url(&self.base_url).map_err(Error::invalid_config)?;
         let mut headers = HeaderMap::new();
         headers.insert(TOKEN_HEADER, token_header);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let user_agent = HeaderValue::from_str(&self.user_agent)
-            .map_err(|_| Error::invalid_config("the user agent is not a valid header value"))?;
-        let http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .default_headers(headers)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .redirect(same_origin_redirects())
-            .build()
-            .map_err(|_| Error::invalid_config("could not initialise the HTTP client"))?;
-        let budget = self
-            .budget
-            .unwrap_or_else(|| Arc::new(LocalBudget::new()) as Arc<dyn RequestBudget>);
+        let http = self
+            .settings
+            .http_client(headers, same_origin_redirects())
+            .map_err(Error::invalid_config)?;
         Ok(PactP2Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
                 token: self.token,
-                policy: RetryPolicy::with_max_retries(self.max_retries),
-                budget,
-                timeout: self.timeout,
+                policy: self.settings.retry_policy(),
+                budget: self.settings.budget_or_local(),
+                timeout: self.settings.timeout,
                 limits: BodyLimits::default(),
             }),
         })
     }
 }
 
-/// Follows redirects only within the same origin, so the token header never reaches another host.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let same_origin = attempt
-            .previous()
-            .first()
-            .is_some_and(|first| first.origin() == attempt.url().origin());
-        if attempt.previous().len() > MAX_REDIRECTS || !same_origin {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    })
-}
-
-/// Checks the base URL (http/https with a host, no credentials, query or fragment) and ensures a
-/// trailing `/`. Messages never echo the URL: a pasted URL may carry a token.
-fn parse_base_url(raw: &str) -> Result<Url, Error> {
-    let mut url = Url::parse(raw.trim())
-        .map_err(|_| Error::invalid_config("the base URL is not a valid URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
-        return Err(Error::invalid_config(
-            "the base URL must be an http(s) URL with a host",
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_config(
-            "the base URL must not contain credentials",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_config(
-            "the base URL must not have a query or fragment",
-        ));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_url_gets_a_trailing_slash() {
-        assert_eq!(
-            parse_base_url("http://127.0.0.1:8080/api/p2")
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:8080/api/p2/"
-        );
-        assert_eq!(
-            parse_base_url(DEFAULT_BASE_URL).unwrap().as_str(),
-            DEFAULT_BASE_URL
-        );
-        assert_eq!(
-            parse_base_url(" https://example.com ").unwrap().as_str(),
-            "https://example.com/"
-        );
-    }
-
-    #[test]
-    fn bad_base_urls_are_rejected_without_echo() {
-        for bad in [
-            "not a url",
-            "ftp://example.com/api/p2/",
-            "file:///SECRET",
-            "https://example.com/api/p2/?private_api_token=SECRET",
-            "https://example.com/api/p2/#SECRET",
-            "https://user:SECRET@example.com/api/p2/",
-            "mailto:SECRET@example.com",
-        ] {
-            let error = parse_base_url(bad).unwrap_err();
-            assert!(matches!(error, Error::InvalidConfig { .. }), "{bad}");
-            assert!(!format!("{error:?} {error}").contains("SECRET"));
-        }
-    }
 
     #[test]
     fn build_validates_and_debug_redacts() {

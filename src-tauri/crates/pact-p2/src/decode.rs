@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use parley_http::{ErrorReply, ExchangeError};
 use serde::de::DeserializeOwned;
 
-use crate::{envelope, lenient, Error, Page};
+use crate::{envelope, Error, Page};
 
 /// A one-entity success body, `{"<key>": {...}}`.
 pub fn entity<T: DeserializeOwned>(body: &[u8], key: &str, secret: &str) -> Result<T, Error> {
-    envelope::entity(body, key, secret).map_err(|error| error.redacted(secret))
+    envelope::entity(body, key, secret).map_err(|error| error.redacted(&[secret]))
 }
 
 /// A list success body, `{"<key>": [...], "meta": {...}}`, asked for as page `page` of `per_page`.
@@ -24,12 +24,12 @@ pub fn page<T: DeserializeOwned>(
     per_page: u32,
     secret: &str,
 ) -> Result<Page<T>, Error> {
-    envelope::page(body, key, page, per_page, secret).map_err(|error| error.redacted(secret))
+    envelope::page(body, key, page, per_page, secret).map_err(|error| error.redacted(&[secret]))
 }
 
 /// A success body whose content is not needed (DELETE): fine unless it is an error list.
 pub fn acknowledgement(body: &[u8], secret: &str) -> Result<(), Error> {
-    envelope::acknowledgement(body, secret).map_err(|error| error.redacted(secret))
+    envelope::acknowledgement(body, secret).map_err(|error| error.redacted(&[secret]))
 }
 
 /// The error a call returns for a non-success answer.
@@ -46,10 +46,10 @@ pub fn error(
         content_type: content_type.map(str::to_string),
         body: body.to_vec(),
     };
-    Error::from_exchange(ExchangeError::Status(reply), secret)
+    Error::from_exchange(ExchangeError::Status(reply), &[secret])
 }
 
 /// A time field's text, as the models read it (ISO 8601 in several forms, or an epoch).
 pub fn time(text: &str) -> Option<DateTime<Utc>> {
-    lenient::parse_time(text)
+    parley_http::timestamp::parse_str(text)
 }

@@ -6,13 +6,13 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::lenient::integer_from;
 use crate::{Error, Page};
+use parley_http::lenient::integer_from;
 
 /// The body as JSON, or the error it describes.
 fn json_body(body: &[u8], secret: &str) -> Result<Value, Error> {
     let json: Value = serde_json::from_slice(body).map_err(|error| {
-        Error::invalid_response(format!("the body is not JSON: {error}"), secret)
+        Error::invalid_response_scrubbed(format!("the body is not JSON: {error}"), secret)
     })?;
     Ok(json)
 }
@@ -22,7 +22,7 @@ fn field<'a>(json: &'a Value, key: &str, secret: &str) -> Result<&'a Value, Erro
     match value {
         Some(value) if !value.is_null() => Ok(value),
         _ => Err(Error::from_error_envelope(json, secret).unwrap_or_else(|| {
-            Error::invalid_response(format!("the body has no `{key}`"), secret)
+            Error::invalid_response_scrubbed(format!("the body has no `{key}`"), secret)
         })),
     }
 }
@@ -36,13 +36,13 @@ pub(crate) fn entity<T: DeserializeOwned>(
     let json = json_body(body, secret)?;
     let value = field(&json, key, secret)?;
     if !value.is_object() {
-        return Err(Error::invalid_response(
+        return Err(Error::invalid_response_scrubbed(
             format!("`{key}` is not an object"),
             secret,
         ));
     }
     serde_json::from_value(value.clone())
-        .map_err(|error| Error::invalid_response(format!("`{key}`: {error}"), secret))
+        .map_err(|error| Error::invalid_response_scrubbed(format!("`{key}`: {error}"), secret))
 }
 
 /// A write's answer whose content is not needed (DELETE): anything but an error list is fine,
@@ -69,7 +69,7 @@ pub(crate) fn page<T: DeserializeOwned>(
     let json = json_body(body, secret)?;
     let list = field(&json, key, secret)?;
     let Value::Array(raw_items) = list else {
-        return Err(Error::invalid_response(
+        return Err(Error::invalid_response_scrubbed(
             format!("`{key}` is not a list"),
             secret,
         ));
@@ -77,13 +77,13 @@ pub(crate) fn page<T: DeserializeOwned>(
     let mut items = Vec::with_capacity(raw_items.len());
     for (index, raw) in raw_items.iter().enumerate() {
         if !raw.is_object() {
-            return Err(Error::invalid_response(
+            return Err(Error::invalid_response_scrubbed(
                 format!("`{key}[{index}]` is not an object"),
                 secret,
             ));
         }
         let item = serde_json::from_value(raw.clone()).map_err(|error| {
-            Error::invalid_response(format!("`{key}[{index}]`: {error}"), secret)
+            Error::invalid_response_scrubbed(format!("`{key}[{index}]`: {error}"), secret)
         })?;
         items.push(item);
     }

@@ -1,20 +1,20 @@
-//! The client's error type, and the reading of every error body shape Pact (and the proxies in
-//! front of it) send: the documented `{"errors":[{status,code,title,detail}]}`, `{"error":..}`,
-//! `{"message":..}`, Rails field errors, plain text and HTML pages (summarised, never dumped).
-//! Every text is scrubbed of the API token (a server may echo it) and cut to one short line.
+//! The client's error type: p2's own variants on the shared HTTP-failure core
+//! ([`parley_http::api_error!`]), whose reader understands every error body shape Pact (and the
+//! proxies in front of it) send: the documented `{"errors":[{status,code,title,detail}]}`,
+//! `{"error":..}`, `{"message":..}`, Rails field errors, plain text and HTML pages (summarised,
+//! never dumped). Every text is scrubbed of the API token (a server may echo it) and cut to one
+//! short line.
 
 use std::time::Duration;
 
 use parley_http::exchange::sanitize;
-use parley_http::retry::{is_transient_status, wait_in_text};
-use parley_http::{Classify, ErrorReply, ExchangeError, FailureKind};
+use parley_http::failure::{json_message, scrub, server_message, FailureCode};
+use parley_http::retry::wait_in_text;
+use parley_http::{ErrorReply, StatusClass};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::lenient;
-
-/// What replaces the token wherever a server echoed it.
-const REDACTED: &str = "<redacted>";
+use parley_http::lenient;
 
 /// One entry of the documented `{"errors":[...]}` list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -33,122 +33,79 @@ pub struct ErrorItem {
     pub detail: Option<String>,
 }
 
-/// Everything a call can fail with. No message contains the API token.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// 401: the token is missing, wrong or revoked.
-    #[error("unauthorized: {message}")]
-    Unauthorized {
-        /// The server's words.
-        message: String,
-        /// The server's error list (may be empty).
-        errors: Vec<ErrorItem>,
-    },
-    /// 402: the company's paywall is on.
-    #[error("payment required: {message}")]
-    PaymentRequired {
-        /// The server's words.
-        message: String,
-        /// The server's error list (may be empty).
-        errors: Vec<ErrorItem>,
-    },
-    /// 403: the endpoint is not available for this token.
-    #[error("forbidden: {message}")]
-    Forbidden {
-        /// The server's words.
-        message: String,
-        /// The server's error list (may be empty).
-        errors: Vec<ErrorItem>,
-    },
-    /// 404: no such company, conversation or message.
-    #[error("not found: {message}")]
-    NotFound {
-        /// The server's words.
-        message: String,
-        /// The server's error list (may be empty).
-        errors: Vec<ErrorItem>,
-    },
-    /// 400 or 422: the server rejected the input.
-    #[error("rejected by server (HTTP {status}): {message}")]
-    Validation {
-        /// HTTP status (400 or 422).
-        status: u16,
-        /// The server's words.
-        message: String,
-        /// The server's error list (may be empty).
-        errors: Vec<ErrorItem>,
-    },
-    /// 429: over a rate limit.
-    #[error("rate limited: {message}")]
-    RateLimited {
-        /// The wait the server asked for: `Retry-After`, else "Please wait for N seconds".
-        retry_after: Option<Duration>,
-        /// The server's words.
-        message: String,
-    },
-    /// 5xx: the server or a proxy failed (it may have acted first).
-    #[error("server error (HTTP {status}): {message}")]
-    Server {
-        /// HTTP status.
-        status: u16,
-        /// The server's words, or a summary such as `HTTP 502 (HTML error page)`.
-        message: String,
-    },
-    /// Any other non-success status.
-    #[error("unexpected HTTP status {status}: {message}")]
-    UnexpectedStatus {
-        /// HTTP status.
-        status: u16,
-        /// The server's words.
-        message: String,
-    },
-    /// The connection failed or broke.
-    #[error("network error: {message}")]
-    Network {
-        /// What went wrong (never the URL).
-        message: String,
-        /// `false` only when the connection was never made (the request certainly did not go out).
-        maybe_sent: bool,
-    },
-    /// The request or the connection attempt timed out.
-    #[error("request timed out")]
-    Timeout {
-        /// `false` only when connecting timed out (the request certainly did not go out).
-        maybe_sent: bool,
-    },
-    /// A success status with a body that is not what the endpoint documents.
-    #[error("invalid response: {message}")]
-    InvalidResponse {
-        /// What was wrong with it.
-        message: String,
-    },
-    /// The client was configured wrongly (bad base URL, empty token, ...), or a call's argument
-    /// was refused before sending (an attachment URL that is not http(s)).
-    #[error("invalid configuration: {message}")]
-    InvalidConfig {
-        /// What is wrong.
-        message: String,
-    },
+parley_http::api_error! {
+    /// Everything a call can fail with. No message contains the API token.
+    pub enum Error {
+        /// 401: the token is missing, wrong or revoked.
+        #[error("unauthorized: {message}")]
+        Unauthorized {
+            /// The server's words.
+            message: String,
+            /// The server's error list (may be empty).
+            errors: Vec<ErrorItem>,
+        },
+        /// 402: the company's paywall is on.
+        #[error("payment required: {message}")]
+        PaymentRequired {
+            /// The server's words.
+            message: String,
+            /// The server's error list (may be empty).
+            errors: Vec<ErrorItem>,
+        },
+        /// 403: the endpoint is not available for this token.
+        #[error("forbidden: {message}")]
+        Forbidden {
+            /// The server's words.
+            message: String,
+            /// The server's error list (may be empty).
+            errors: Vec<ErrorItem>,
+        },
+        /// 404: no such company, conversation or message.
+        #[error("not found: {message}")]
+        NotFound {
+            /// The server's words.
+            message: String,
+            /// The server's error list (may be empty).
+            errors: Vec<ErrorItem>,
+        },
+        /// 400 or 422: the server rejected the input.
+        #[error("rejected by server (HTTP {status}): {message}")]
+        Validation {
+            /// HTTP status (400 or 422).
+            status: u16,
+            /// The server's words.
+            message: String,
+            /// The server's error list (may be empty).
+            errors: Vec<ErrorItem>,
+        },
+        /// 429: over a rate limit.
+        #[error("rate limited: {message}")]
+        RateLimited {
+            /// The wait the server asked for: `Retry-After`, else "Please wait for N seconds".
+            retry_after: Option<Duration>,
+            /// The server's words.
+            message: String,
+        },
+        /// 5xx: the server or a proxy failed (it may have acted first).
+        #[error("server error (HTTP {status}): {message}")]
+        Server {
+            /// HTTP status.
+            status: u16,
+            /// The server's words, or a summary such as `HTTP 502 (HTML error page)`.
+            message: String,
+        },
+        /// Any other non-success status.
+        #[error("unexpected HTTP status {status}: {message}")]
+        UnexpectedStatus {
+            /// HTTP status.
+            status: u16,
+            /// The server's words.
+            message: String,
+        },
+    }
 }
 
 impl Error {
-    /// True for failures that may go away on their own: 429, 5xx, network errors and timeouts.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Server { status, .. } => is_transient_status(*status),
-            Self::RateLimited { .. } | Self::Network { .. } | Self::Timeout { .. } => true,
-            _ => false,
-        }
-    }
-
-    /// How long the server asked to wait (429 only).
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -164,17 +121,6 @@ impl Error {
         }
     }
 
-    /// True when a write (a send) may have been carried out despite the error: the request may
-    /// have gone out before the connection broke or timed out, or the server failed (5xx) after
-    /// possibly acting. Such a send must be reconciled, not blindly repeated.
-    pub fn outcome_unknown(&self) -> bool {
-        match self {
-            Self::Network { maybe_sent, .. } | Self::Timeout { maybe_sent } => *maybe_sent,
-            Self::Server { .. } => true,
-            _ => false,
-        }
-    }
-
     /// The server's error list (empty for errors without one).
     pub fn errors(&self) -> &[ErrorItem] {
         match self {
@@ -187,10 +133,13 @@ impl Error {
         }
     }
 
-    /// The error for a non-success answer. `secret` is scrubbed from the body before it is read.
-    pub(crate) fn from_reply(reply: &ErrorReply, secret: &str) -> Self {
-        let text = scrub(&String::from_utf8_lossy(&reply.body), secret);
-        let (message, errors) = read_body(reply.status, reply.content_type.as_deref(), &text);
+    /// The error for a non-success answer. `secrets` are scrubbed from the body before it is read.
+    pub(crate) fn from_reply(reply: &ErrorReply, secrets: &[&str]) -> Self {
+        let text = scrub(&String::from_utf8_lossy(&reply.body), secrets);
+        let message = server_message(reply.status, reply.content_type.as_deref(), &text);
+        let errors = serde_json::from_str::<Value>(text.trim())
+            .map(|json| error_items(&json))
+            .unwrap_or_default();
         Self::from_parts(reply.status, message, errors, reply.retry_after)
     }
 
@@ -207,7 +156,7 @@ impl Error {
         if empty {
             return None;
         }
-        let text = scrub(&json.to_string(), secret);
+        let text = scrub(&json.to_string(), &[secret]);
         let json: Value = serde_json::from_str(&text).ok()?;
         let errors = error_items(&json);
         let status = errors
@@ -215,10 +164,7 @@ impl Error {
             .filter_map(|item| item.status)
             .find(|status| (400..=599).contains(status))
             .unwrap_or(422);
-        let message = message_from_json(&json)
-            .map(|message| sanitize(&message))
-            .filter(|message| !message.is_empty())
-            .unwrap_or_else(|| status_summary(status));
+        let message = json_message(&json, status);
         Some(Self::from_parts(status, message, errors, None))
     }
 
@@ -228,17 +174,17 @@ impl Error {
         errors: Vec<ErrorItem>,
         retry_after_header: Option<Duration>,
     ) -> Self {
-        match status {
-            400 | 422 => Self::Validation {
+        match StatusClass::of(status) {
+            StatusClass::Validation => Self::Validation {
                 status,
                 message,
                 errors,
             },
-            401 => Self::Unauthorized { message, errors },
-            402 => Self::PaymentRequired { message, errors },
-            403 => Self::Forbidden { message, errors },
-            404 => Self::NotFound { message, errors },
-            429 => {
+            StatusClass::Unauthorized => Self::Unauthorized { message, errors },
+            StatusClass::PaymentRequired => Self::PaymentRequired { message, errors },
+            StatusClass::Forbidden => Self::Forbidden { message, errors },
+            StatusClass::NotFound => Self::NotFound { message, errors },
+            StatusClass::RateLimited => {
                 let retry_after = retry_after_header.or_else(|| {
                     errors
                         .iter()
@@ -251,167 +197,54 @@ impl Error {
                     message,
                 }
             }
-            500..=599 => Self::Server { status, message },
-            _ => Self::UnexpectedStatus { status, message },
+            StatusClass::Server => Self::Server { status, message },
+            StatusClass::Other => Self::UnexpectedStatus { status, message },
         }
     }
 
-    /// Maps what the exchange reported (the token scrubbed out of every text).
-    pub(crate) fn from_exchange(error: ExchangeError, secret: &str) -> Self {
-        match error {
-            ExchangeError::Transport(failure) if failure.timed_out => Self::Timeout {
-                maybe_sent: failure.maybe_sent,
-            },
-            ExchangeError::Transport(failure) => Self::Network {
-                message: sanitize(&scrub(&failure.message, secret)),
-                maybe_sent: failure.maybe_sent,
-            },
-            ExchangeError::Status(reply) => Self::from_reply(&reply, secret),
-            ExchangeError::BodyTooLarge => Self::InvalidResponse {
-                message: "the response body is larger than allowed".into(),
-            },
-        }
+    /// An [`Error::InvalidResponse`] with the token scrubbed out before the message is cut to one
+    /// short line (so a cut cannot leave part of it).
+    pub(crate) fn invalid_response_scrubbed(message: impl AsRef<str>, secret: &str) -> Self {
+        Self::invalid_response(scrub(message.as_ref(), &[secret]))
     }
 
-    /// An [`Error::InvalidResponse`] with a scrubbed, one-line message.
-    pub(crate) fn invalid_response(message: impl AsRef<str>, secret: &str) -> Self {
-        Self::InvalidResponse {
-            message: sanitize(&scrub(message.as_ref(), secret)),
-        }
-    }
-
-    /// An [`Error::InvalidConfig`].
-    pub(crate) fn invalid_config(message: &str) -> Self {
-        Self::InvalidConfig {
-            message: message.to_string(),
-        }
-    }
-
-    /// Replaces every occurrence of `secret` in every text of the error (a last line of defence:
-    /// the texts were built from scrubbed input already).
-    pub(crate) fn redacted(self, secret: &str) -> Self {
-        if secret.is_empty() {
-            return self;
-        }
-        let s = |text: String| scrub(&text, secret);
-        let items = |errors: Vec<ErrorItem>| {
-            errors
-                .into_iter()
-                .map(|item| ErrorItem {
-                    status: item.status,
-                    code: item.code.map(s),
-                    title: item.title.map(s),
-                    detail: item.detail.map(s),
-                })
-                .collect::<Vec<_>>()
-        };
+    /// The code core maps p2's own variants to.
+    fn own_code(&self) -> FailureCode {
         match self {
-            Self::Unauthorized { message, errors } => Self::Unauthorized {
-                message: s(message),
-                errors: items(errors),
-            },
-            Self::PaymentRequired { message, errors } => Self::PaymentRequired {
-                message: s(message),
-                errors: items(errors),
-            },
-            Self::Forbidden { message, errors } => Self::Forbidden {
-                message: s(message),
-                errors: items(errors),
-            },
-            Self::NotFound { message, errors } => Self::NotFound {
-                message: s(message),
-                errors: items(errors),
-            },
-            Self::Validation {
-                status,
-                message,
-                errors,
-            } => Self::Validation {
-                status,
-                message: s(message),
-                errors: items(errors),
-            },
-            Self::RateLimited {
-                retry_after,
-                message,
-            } => Self::RateLimited {
-                retry_after,
-                message: s(message),
-            },
-            Self::Server { status, message } => Self::Server {
-                status,
-                message: s(message),
-            },
-            Self::UnexpectedStatus { status, message } => Self::UnexpectedStatus {
-                status,
-                message: s(message),
-            },
-            Self::Network {
-                message,
-                maybe_sent,
-            } => Self::Network {
-                message: s(message),
-                maybe_sent,
-            },
-            Self::InvalidResponse { message } => Self::InvalidResponse {
-                message: s(message),
-            },
-            Self::InvalidConfig { message } => Self::InvalidConfig {
-                message: s(message),
-            },
-            timeout @ Self::Timeout { .. } => timeout,
+            Self::Unauthorized { .. } => FailureCode::Unauthorized,
+            Self::PaymentRequired { .. } => FailureCode::PaymentRequired,
+            Self::Forbidden { .. } => FailureCode::Forbidden,
+            Self::NotFound { .. } => FailureCode::NotFound,
+            Self::Validation { .. } => FailureCode::InvalidInput,
+            _ => FailureCode::ServerError,
         }
     }
-}
 
-impl Classify for Error {
-    fn failure_kind(&self) -> FailureKind {
+    /// Every text p2's own variants carry, the error list's included.
+    fn for_each_own_text(&mut self, f: &mut dyn FnMut(&mut String)) {
         match self {
-            Self::RateLimited { retry_after, .. } => {
-                FailureKind::RateLimited { wait: *retry_after }
-            }
-            Self::Network { maybe_sent, .. } | Self::Timeout { maybe_sent } => {
-                if *maybe_sent {
-                    FailureKind::Interrupted
-                } else {
-                    FailureKind::Unreachable
+            Self::Unauthorized { message, errors }
+            | Self::PaymentRequired { message, errors }
+            | Self::Forbidden { message, errors }
+            | Self::NotFound { message, errors }
+            | Self::Validation {
+                message, errors, ..
+            } => {
+                f(message);
+                for item in errors {
+                    for text in [&mut item.code, &mut item.title, &mut item.detail]
+                        .into_iter()
+                        .flatten()
+                    {
+                        f(text);
+                    }
                 }
             }
-            Self::Server { status, .. } => FailureKind::ServerFailed { status: *status },
-            _ => FailureKind::Final,
+            Self::RateLimited { message, .. }
+            | Self::Server { message, .. }
+            | Self::UnexpectedStatus { message, .. } => f(message),
+            _ => {}
         }
-    }
-}
-
-fn scrub(text: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(secret, REDACTED)
-    }
-}
-
-/// The message and the error list of an error body of any shape.
-fn read_body(status: u16, content_type: Option<&str>, text: &str) -> (String, Vec<ErrorItem>) {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return (status_summary(status), Vec::new());
-    }
-    if let Ok(json) = serde_json::from_str::<Value>(trimmed) {
-        let message = message_from_json(&json)
-            .map(|message| sanitize(&message))
-            .filter(|message| !message.is_empty())
-            .unwrap_or_else(|| status_summary(status));
-        return (message, error_items(&json));
-    }
-    if looks_like_html(content_type, trimmed) {
-        return (format!("HTTP {status} (HTML error page)"), Vec::new());
-    }
-    let first_line = sanitize(trimmed.lines().next().unwrap_or_default());
-    if first_line.is_empty() {
-        (status_summary(status), Vec::new())
-    } else {
-        (first_line, Vec::new())
     }
 }
 
@@ -433,78 +266,10 @@ fn error_items(json: &Value) -> Vec<ErrorItem> {
         .collect()
 }
 
-fn message_from_json(json: &Value) -> Option<String> {
-    match json {
-        Value::String(text) => Some(text.clone()),
-        Value::Object(object) => ["errors", "error", "message", "detail", "title"]
-            .iter()
-            .filter_map(|key| object.get(*key))
-            .find_map(message_from_field),
-        Value::Array(items) => join(items.iter().filter_map(message_from_field)),
-        _ => None,
-    }
-}
-
-fn message_from_field(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
-        Value::Array(items) => join(items.iter().filter_map(message_from_field)),
-        Value::Object(object) => message_from_object(object),
-        _ => None,
-    }
-}
-
-/// One error object: `detail`, else `title` (the documented entry), else `message`/`error`/...,
-/// else Rails field errors (`{"phone":["is invalid"]}` → `phone is invalid`).
-fn message_from_object(object: &Map<String, Value>) -> Option<String> {
-    let direct = [
-        "detail",
-        "title",
-        "message",
-        "error",
-        "reason",
-        "description",
-    ]
-    .iter()
-    .filter_map(|key| object.get(*key))
-    .find_map(message_from_field);
-    direct.or_else(|| {
-        let fields = object
-            .iter()
-            .filter(|(key, _)| !matches!(key.as_str(), "status" | "code"))
-            .filter_map(|(field, value)| {
-                message_from_field(value).map(|message| format!("{field} {message}"))
-            });
-        join(fields)
-    })
-}
-
-fn join(messages: impl Iterator<Item = String>) -> Option<String> {
-    let all: Vec<String> = messages.collect();
-    (!all.is_empty()).then(|| all.join("; "))
-}
-
-fn looks_like_html(content_type: Option<&str>, body: &str) -> bool {
-    let declared = content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
-    let head = body
-        .chars()
-        .take(256)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    declared || head.starts_with('<') || head.contains("<html") || head.contains("<!doctype")
-}
-
-fn status_summary(status: u16) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|code| code.canonical_reason())
-        .unwrap_or("error");
-    format!("HTTP {status} {reason}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parley_http::{Classify, FailureKind};
 
     const SECRET: &str = "tok-SECRET-9";
 
@@ -516,7 +281,7 @@ mod tests {
                 content_type: content_type.map(str::to_string),
                 body: body.as_bytes().to_vec(),
             },
-            SECRET,
+            &[SECRET],
         )
     }
 
@@ -571,7 +336,7 @@ mod tests {
                 content_type: None,
                 body: body.as_bytes().to_vec(),
             },
-            SECRET,
+            &[SECRET],
         );
         assert_eq!(header.retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(reply(429, None, "slow down").retry_after(), None);

@@ -50,7 +50,6 @@ pub mod decode;
 mod endpoints;
 mod envelope;
 mod error;
-pub(crate) mod lenient;
 pub mod limits;
 mod models;
 mod requests;

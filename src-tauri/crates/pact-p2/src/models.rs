@@ -6,7 +6,7 @@ use parley_http::exchange::sanitize;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::lenient;
+use parley_http::{lenient, timestamp};
 
 /// One page of a list endpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,10 +52,10 @@ pub struct Conversation {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub avatar_url: Option<String>,
     /// When Pact created the conversation.
-    #[serde(default, deserialize_with = "lenient::opt_time")]
+    #[serde(default, deserialize_with = "timestamp::deserialize")]
     pub created_at: Option<DateTime<Utc>>,
     /// The provider time of the last message (`None` before the first message).
-    #[serde(default, deserialize_with = "lenient::opt_time")]
+    #[serde(default, deserialize_with = "timestamp::deserialize")]
     pub last_updated_at: Option<DateTime<Utc>>,
     /// Id of the last message (`None` before the first message).
     #[serde(default, deserialize_with = "lenient::opt_i64")]
@@ -96,10 +96,10 @@ pub struct Message {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub replied_to_id: Option<String>,
     /// When Pact stored the message.
-    #[serde(default, deserialize_with = "lenient::opt_time")]
+    #[serde(default, deserialize_with = "timestamp::deserialize")]
     pub created_at: Option<DateTime<Utc>>,
     /// The provider's time (as a rule, when the message was really sent).
-    #[serde(default, deserialize_with = "lenient::opt_time")]
+    #[serde(default, deserialize_with = "timestamp::deserialize")]
     pub external_created_at: Option<DateTime<Utc>>,
     /// True when the client wrote it (absent or null: outgoing).
     #[serde(default, deserialize_with = "lenient::bool_or_false")]
@@ -239,7 +239,7 @@ pub struct WabaTemplate {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub namespace: Option<String>,
     /// When the template was created.
-    #[serde(default, deserialize_with = "lenient::opt_time")]
+    #[serde(default, deserialize_with = "timestamp::deserialize")]
     pub created_at: Option<DateTime<Utc>>,
     /// Position of the template in the company.
     #[serde(default, deserialize_with = "lenient::opt_i64")]

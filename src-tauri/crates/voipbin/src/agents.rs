@@ -4,8 +4,7 @@
 
 use futures::Stream;
 use reqwest::Method;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use crate::models::{non_blank, null_as_default, Address, Page};
 use crate::paging::{self, parse_page};
@@ -30,7 +29,7 @@ pub struct Agent {
     /// Presence: `available`, `away`, `busy`, `offline`, `ringing`.
     pub status: Option<String>,
     /// Permission bits (admin, manager, ...), as the server sent them; `None` when not a number.
-    #[serde(deserialize_with = "lenient_number")]
+    #[serde(deserialize_with = "parley_http::lenient::opt_u64")]
     pub permission: Option<u64>,
     /// Tags the agent carries.
     #[serde(deserialize_with = "null_as_default")]
@@ -61,18 +60,6 @@ impl Agent {
     }
 }
 
-/// A number, or a string holding one; anything else reads as `None` instead of failing the agent.
-fn lenient_number<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        Some(Value::Number(number)) => number.as_u64(),
-        Some(Value::String(text)) => text.trim().parse().ok(),
-        _ => None,
-    })
-}
-
 impl VoipbinClient {
     /// One page of the customer's agents (`GET /v1.0/agents`), newest first.
     pub async fn agents_page(
@@ -101,7 +88,7 @@ fn agents_call() -> Call {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn agent(value: Value) -> Agent {
         serde_json::from_value(value).unwrap()

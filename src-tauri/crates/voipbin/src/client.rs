@@ -1,10 +1,10 @@
 //! The public client: a builder for its settings and one method per VoIPbin call Parley uses.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::Stream;
-use parley_http::{Idempotency, LocalBudget, RequestBudget};
+use parley_http::{ClientSettings, Idempotency};
+use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -23,42 +23,16 @@ pub const DEFAULT_ROOT_URL: &str = "https://api.voipbin.net";
 pub struct VoipbinClientBuilder {
     credentials: Credentials,
     root_url: String,
-    user_agent: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-    max_retries: u32,
+    settings: ClientSettings,
     requests_per_second: f64,
-    budget: Option<Arc<dyn RequestBudget>>,
 }
 
 impl VoipbinClientBuilder {
+    parley_http::builder_settings!(settings);
+
     /// Replaces the root URL (default [`DEFAULT_ROOT_URL`]), e.g. a sandbox `http://127.0.0.1:8080`.
     pub fn root_url(mut self, url: impl Into<String>) -> Self {
         self.root_url = url.into();
-        self
-    }
-
-    /// Sets the `User-Agent` header.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// Total time allowed for one HTTP exchange (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Time allowed to connect (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How many times a failed call is retried where that is safe (default 3).
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
         self
     }
 
@@ -69,34 +43,20 @@ impl VoipbinClientBuilder {
         self
     }
 
-    /// Where request starts are counted and a 429's pause is remembered (default: a
-    /// [`LocalBudget`] of this client's own). Clients of one customer given the same budget stay
-    /// under its limit together.
-    pub fn budget(mut self, budget: Arc<dyn RequestBudget>) -> Self {
-        self.budget = Some(budget);
-        self
-    }
-
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<VoipbinClient, Error> {
         check_credentials(&self.credentials)?;
         let root = parse_root(&self.root_url)?;
-        let http = reqwest::Client::builder()
-            .user_agent(self.user_agent)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|_| Error::invalid_config("could not create the HTTP client"))?;
-        let budget = self
-            .budget
-            .unwrap_or_else(|| Arc::new(LocalBudget::new()) as Arc<dyn RequestBudget>);
+        let http = self
+            .settings
+            .http_client(HeaderMap::new(), reqwest::redirect::Policy::none())
+            .map_err(Error::invalid_config)?;
         let transport = Transport::new(
             http,
             root,
             self.credentials,
-            self.max_retries,
-            budget,
+            self.settings.max_retries,
+            self.settings.budget_or_local(),
             self.requests_per_second,
         );
         Ok(VoipbinClient {
@@ -152,12 +112,8 @@ impl VoipbinClient {
         VoipbinClientBuilder {
             credentials,
             root_url: DEFAULT_ROOT_URL.to_string(),
-            user_agent: concat!("parley-voipbin/", env!("CARGO_PKG_VERSION")).to_string(),
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            max_retries: 3,
+            settings: ClientSettings::new(concat!("parley-voipbin/", env!("CARGO_PKG_VERSION"))),
             requests_per_second: MAX_REQUESTS_PER_SECOND,
-            budget: None,
         }
     }
 

@@ -26,13 +26,13 @@ pub fn token_expiry(token: &str, issued_at: SystemTime) -> SystemTime {
 /// The error a call returns for a non-success answer, with the call's `secrets` (credentials,
 /// token) scrubbed from its texts.
 pub fn error(status: u16, retry_after: Option<Duration>, body: &[u8], secrets: &[&str]) -> Error {
-    Error::from_exchange(ExchangeError::Status(ErrorReply {
+    let reply = ErrorReply {
         status,
         retry_after,
         content_type: None,
         body: body.to_vec(),
-    }))
-    .scrubbed(secrets)
+    };
+    Error::from_exchange(ExchangeError::Status(reply), secrets)
 }
 
 /// What an error body says (the `{"error": {...}}` envelope, or a bare `message`).

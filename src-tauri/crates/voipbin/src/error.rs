@@ -1,10 +1,12 @@
-//! The client's error type, built from VoIPbin's `{"error": {status, reason, message, request_id}}`
+//! The client's error type (VoIPbin's own variants on the shared HTTP-failure core,
+//! [`parley_http::api_error!`]), built from VoIPbin's `{"error": {status, reason, message, request_id}}`
 //! envelope, bare status codes, and transport failures. No variant ever carries a credential.
 
 use std::time::Duration;
 
 use parley_http::exchange::sanitize;
-use parley_http::{Classify, ExchangeError, FailureKind, TransportFailure};
+use parley_http::failure::{scrub, FailureCode};
+use parley_http::{ErrorReply, StatusClass};
 use serde::Deserialize;
 
 /// Explanation given for `403` on conversation endpoints.
@@ -35,95 +37,58 @@ impl std::fmt::Display for ServerMessage {
     }
 }
 
-/// Everything a call can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// 401 (or a rejected login): the access key, password or token is wrong or expired.
-    #[error("unauthorized: {0}")]
-    Unauthorized(ServerMessage),
-    /// 403: authenticated but not allowed.
-    #[error("permission denied ({CONVERSATION_ROLE_HINT}): {0}")]
-    PermissionDenied(ServerMessage),
-    /// 404: no such conversation (or it belongs to another customer).
-    #[error("not found: {0}")]
-    NotFound(ServerMessage),
-    /// 400 or 422: the server rejected the input.
-    #[error("rejected by the server (HTTP {status}): {server}")]
-    Validation {
-        /// HTTP status.
-        status: u16,
-        /// The server's words.
-        server: ServerMessage,
-    },
-    /// Another 4xx status (402 payment required, 409 conflict, ...).
-    #[error("refused by the server (HTTP {status}): {server}")]
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// The server's words.
-        server: ServerMessage,
-    },
-    /// 429: too many requests.
-    #[error("rate limited{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
-    RateLimited {
-        /// How long the server asked to wait (`Retry-After`), if it said.
-        retry_after: Option<Duration>,
-    },
-    /// 5xx: the server or a proxy failed.
-    #[error("server error (HTTP {status}): {server}")]
-    Server {
-        /// HTTP status.
-        status: u16,
-        /// The server's words.
-        server: ServerMessage,
-    },
-    /// The connection failed or broke.
-    #[error("network error: {message}")]
-    Network {
-        /// What went wrong (never contains the URL).
-        message: String,
-        /// `false` only when the connection was never established (the request was certainly not sent).
-        maybe_sent: bool,
-    },
-    /// The request timed out.
-    #[error("request timed out")]
-    Timeout {
-        /// `false` only when connecting timed out.
-        maybe_sent: bool,
-    },
-    /// A success response that could not be understood.
-    #[error("invalid response: {message}")]
-    InvalidResponse {
-        /// What was wrong.
-        message: String,
-    },
-    /// The server does not offer this call (for example the legacy `POST /conversations/setup`).
-    #[error("not supported by this server: {message}")]
-    Unsupported {
-        /// Which feature is missing.
-        message: String,
-    },
-    /// The client was built with unusable settings.
-    #[error("invalid configuration: {message}")]
-    InvalidConfig {
-        /// What is wrong.
-        message: String,
-    },
+parley_http::api_error! {
+    /// Everything a call can fail with. No variant ever carries a credential.
+    pub enum Error {
+        /// 401 (or a rejected login): the access key, password or token is wrong or expired.
+        #[error("unauthorized: {0}")]
+        Unauthorized(ServerMessage),
+        /// 403: authenticated but not allowed.
+        #[error("permission denied ({CONVERSATION_ROLE_HINT}): {0}")]
+        PermissionDenied(ServerMessage),
+        /// 404: no such conversation (or it belongs to another customer).
+        #[error("not found: {0}")]
+        NotFound(ServerMessage),
+        /// 400 or 422: the server rejected the input.
+        #[error("rejected by the server (HTTP {status}): {server}")]
+        Validation {
+            /// HTTP status.
+            status: u16,
+            /// The server's words.
+            server: ServerMessage,
+        },
+        /// Another 4xx status (402 payment required, 409 conflict, ...).
+        #[error("refused by the server (HTTP {status}): {server}")]
+        Refused {
+            /// HTTP status.
+            status: u16,
+            /// The server's words.
+            server: ServerMessage,
+        },
+        /// 429: too many requests.
+        #[error("rate limited{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+        RateLimited {
+            /// How long the server asked to wait (`Retry-After`), if it said.
+            retry_after: Option<Duration>,
+        },
+        /// 5xx: the server or a proxy failed.
+        #[error("server error (HTTP {status}): {server}")]
+        Server {
+            /// HTTP status.
+            status: u16,
+            /// The server's words.
+            server: ServerMessage,
+        },
+        /// The server does not offer this call (for example the legacy `POST /conversations/setup`).
+        #[error("not supported by this server: {message}")]
+        Unsupported {
+            /// Which feature is missing.
+            message: String,
+        },
+    }
 }
 
 impl Error {
-    pub(crate) fn invalid_response(message: impl Into<String>) -> Self {
-        Self::InvalidResponse {
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn invalid_config(message: impl Into<String>) -> Self {
-        Self::InvalidConfig {
-            message: message.into(),
-        }
-    }
-
     /// The HTTP status behind this error, if it came from a response.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -141,78 +106,47 @@ impl Error {
     /// Builds the error for a non-success response.
     pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
         let server = server_message(body);
-        match status {
-            401 => Self::Unauthorized(server),
-            403 => Self::PermissionDenied(server),
-            404 => Self::NotFound(server),
-            429 => Self::RateLimited { retry_after },
-            400 | 422 => Self::Validation { status, server },
-            500..=599 => Self::Server { status, server },
-            _ => Self::Refused { status, server },
+        match StatusClass::of(status) {
+            StatusClass::Unauthorized => Self::Unauthorized(server),
+            StatusClass::Forbidden => Self::PermissionDenied(server),
+            StatusClass::NotFound => Self::NotFound(server),
+            StatusClass::RateLimited => Self::RateLimited { retry_after },
+            StatusClass::Validation => Self::Validation { status, server },
+            StatusClass::Server => Self::Server { status, server },
+            StatusClass::PaymentRequired | StatusClass::Other => Self::Refused { status, server },
         }
     }
 
-    /// Maps what went wrong in one exchange: a transport failure (described without the URL, which
-    /// may hold `?accesskey=`), a non-success status, or a body too large.
-    pub(crate) fn from_exchange(error: ExchangeError) -> Self {
-        match error {
-            ExchangeError::Transport(TransportFailure {
-                timed_out: true,
-                maybe_sent,
-                ..
-            }) => Self::Timeout { maybe_sent },
-            ExchangeError::Transport(TransportFailure {
-                message,
-                maybe_sent,
-                ..
-            }) => Self::Network {
-                message,
-                maybe_sent,
-            },
-            ExchangeError::Status(reply) => {
-                Self::from_status(reply.status, &reply.body, reply.retry_after)
-            }
-            ExchangeError::BodyTooLarge => Self::invalid_response("response body is too large"),
+    /// The error for a non-success answer; `secrets` are scrubbed from the body before it is read.
+    fn from_reply(reply: &ErrorReply, secrets: &[&str]) -> Self {
+        let text = scrub(&String::from_utf8_lossy(&reply.body), secrets);
+        Self::from_status(reply.status, text.as_bytes(), reply.retry_after)
+    }
+
+    /// The code core maps VoIPbin's own variants to.
+    fn own_code(&self) -> FailureCode {
+        match self {
+            Self::Unauthorized(_) => FailureCode::Unauthorized,
+            Self::PermissionDenied(_) => FailureCode::Forbidden,
+            Self::NotFound(_) => FailureCode::NotFound,
+            Self::Refused { status: 402, .. } => FailureCode::PaymentRequired,
+            Self::Refused { status: 409, .. } => FailureCode::Conflict,
+            Self::Unsupported { .. } => FailureCode::Unsupported,
+            _ => FailureCode::InvalidInput,
         }
     }
 
-    /// Removes every occurrence of the given secrets from the texts this error carries.
-    pub(crate) fn scrubbed(mut self, secrets: &[&str]) -> Self {
-        let scrub = |text: &mut String| {
-            for secret in secrets.iter().filter(|s| s.len() >= 4) {
-                if text.contains(secret) {
-                    *text = text.replace(secret, "<redacted>");
-                }
-            }
-        };
-        match &mut self {
+    /// Every text VoIPbin's own variants carry.
+    fn for_each_own_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+        match self {
             Self::Unauthorized(server)
             | Self::PermissionDenied(server)
-            | Self::NotFound(server) => scrub(&mut server.message),
+            | Self::NotFound(server) => f(&mut server.message),
             Self::Validation { server, .. }
             | Self::Refused { server, .. }
-            | Self::Server { server, .. } => scrub(&mut server.message),
-            Self::Network { message, .. }
-            | Self::InvalidResponse { message }
-            | Self::Unsupported { message }
-            | Self::InvalidConfig { message } => scrub(message),
-            Self::RateLimited { .. } | Self::Timeout { .. } => {}
-        }
-        self
-    }
-}
-
-/// What the shared retry policy needs to know: 429 with its `Retry-After`, never sent, maybe sent,
-/// a 5xx, or final (a 401 too: the one re-login happens before the policy sees it).
-impl Classify for Error {
-    fn failure_kind(&self) -> FailureKind {
-        match self {
-            Self::RateLimited { retry_after } => FailureKind::RateLimited { wait: *retry_after },
-            Self::Network { maybe_sent, .. } | Self::Timeout { maybe_sent } => {
-                FailureKind::transport(*maybe_sent)
-            }
-            Self::Server { status, .. } => FailureKind::ServerFailed { status: *status },
-            _ => FailureKind::Final,
+            | Self::Server { server, .. } => f(&mut server.message),
+            Self::Unsupported { message } => f(message),
+            _ => {}
         }
     }
 }
@@ -254,7 +188,7 @@ pub(crate) fn server_message(body: &[u8]) -> ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parley_http::{Idempotency, RetryPolicy};
+    use parley_http::{Classify, FailureKind, Idempotency, RetryPolicy};
 
     const DOC_ENVELOPE: &[u8] = br#"{
        "error": {
@@ -399,7 +333,7 @@ mod tests {
     fn hostile_text_is_cleaned_and_secrets_scrubbed() {
         let long = "x".repeat(1000);
         let body = format!(r#"{{"error":{{"message":"bad\u0007key vb_secret {long}"}}}}"#);
-        let error = Error::from_status(400, body.as_bytes(), None).scrubbed(&["vb_secret"]);
+        let error = Error::from_status(400, body.as_bytes(), None).redacted(&["vb_secret"]);
         let text = error.to_string();
         assert!(!text.contains('\u{7}'));
         assert!(!text.contains("vb_secret"));

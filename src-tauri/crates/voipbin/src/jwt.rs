@@ -5,6 +5,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+
 /// How long a login token lasts when its payload does not say.
 pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
@@ -46,32 +51,20 @@ fn seconds(claim: &serde_json::Value) -> Option<u64> {
     })
 }
 
-/// Decodes unpadded (or padded) base64url.
-fn decode_base64url(text: &str) -> Option<Vec<u8>> {
-    let mut bits: u32 = 0;
-    let mut bit_count = 0;
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for byte in text.trim_end_matches('=').bytes() {
-        bits = (bits << 6) | u32::from(sextet(byte)?);
-        bit_count += 6;
-        if bit_count >= 8 {
-            bit_count -= 8;
-            out.push((bits >> bit_count) as u8);
-            bits &= (1 << bit_count) - 1;
-        }
-    }
-    Some(out)
-}
+/// base64url as JWTs carry it: unpadded when written; padded or not, trailing bits allowed, when read.
+const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
-fn sextet(byte: u8) -> Option<u8> {
-    match byte {
-        b'A'..=b'Z' => Some(byte - b'A'),
-        b'a'..=b'z' => Some(byte - b'a' + 26),
-        b'0'..=b'9' => Some(byte - b'0' + 52),
-        b'-' | b'+' => Some(62),
-        b'_' | b'/' => Some(63),
-        _ => None,
-    }
+/// Decodes base64url, padded or not; the standard alphabet's `+` and `/` are read too.
+fn decode_base64url(text: &str) -> Option<Vec<u8>> {
+    BASE64URL
+        .decode(text.replace('+', "-").replace('/', "_"))
+        .ok()
 }
 
 /// Builds an unsigned token with the given payload (tests and the sandbox).
@@ -79,24 +72,9 @@ fn sextet(byte: u8) -> Option<u8> {
 pub fn unsigned_token(payload_json: &str) -> String {
     format!(
         "{}.{}.sig",
-        encode_base64url(br#"{"alg":"HS256","typ":"JWT"}"#),
-        encode_base64url(payload_json.as_bytes())
+        BASE64URL.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        BASE64URL.encode(payload_json.as_bytes())
     )
-}
-
-fn encode_base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -145,6 +123,24 @@ mod tests {
     }
 
     #[test]
+    fn payloads_padded_or_not_in_either_alphabet_are_read() {
+        // Bytes whose base64 holds `/` and `+` in the standard alphabet, `_` and `-` in base64url.
+        let json: &[u8] = &[0xff, 0xfe, 0xfb, 0xef, 0x3e];
+        let url = BASE64URL.encode(json);
+        assert!(url.contains('_'), "{url}");
+        let standard = url.replace('_', "/").replace('-', "+");
+        let padded = format!("{url}{}", "=".repeat((4 - url.len() % 4) % 4));
+        for payload in [url.as_str(), standard.as_str(), padded.as_str()] {
+            assert_eq!(
+                decode_base64url(payload).as_deref(),
+                Some(json),
+                "{payload}"
+            );
+        }
+        assert_eq!(decode_base64url("!!!"), None);
+    }
+
+    #[test]
     fn unreadable_tokens_last_seven_days() {
         let now = SystemTime::now();
         for token in [
@@ -161,7 +157,7 @@ mod tests {
     #[test]
     fn base64url_round_trip() {
         for text in ["", "a", "ab", "abc", "abcd", "{\"exp\":1}"] {
-            let encoded = encode_base64url(text.as_bytes());
+            let encoded = BASE64URL.encode(text.as_bytes());
             assert_eq!(decode_base64url(&encoded).unwrap(), text.as_bytes());
         }
     }

@@ -80,7 +80,7 @@ impl VoipbinClient {
                     return Ok(socket);
                 }
                 Err(error) => {
-                    let error = handshake_error(error).scrubbed(&secrets);
+                    let error = handshake_error(error).redacted(&secrets);
                     if let (Error::Unauthorized(_), Some(token), false) = (&error, &token, renewed)
                     {
                         renewed = true;

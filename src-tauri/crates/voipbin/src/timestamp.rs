@@ -1,7 +1,9 @@
-//! VoIPbin timestamps: `2022-06-17 06:06:14.446158` (UTC, legacy), RFC 3339, and the ways of saying
-//! "never" (`null`, empty, `9999-01-01 …`, Go's zero time `0001-01-01 …`).
+//! VoIPbin timestamps: `2022-06-17 06:06:14.446158` (UTC, legacy), RFC 3339 (both read by the
+//! clients' one parser, [`parley_http::timestamp`]), and the ways of saying "never" (`null`,
+//! empty, `9999-01-01 …`, Go's zero time `0001-01-01 …`).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
+use parley_http::timestamp::parse_str;
 
 /// A timestamp field, read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,34 +31,17 @@ pub fn parse_optional(raw: Option<&str>) -> Timestamp {
     raw.map_or(Timestamp::Never, parse)
 }
 
-/// Reads a raw timestamp as the API sends it.
+/// Reads a raw timestamp as the API sends it, with the clients' one parser
+/// ([`parley_http::timestamp::parse_str`]).
 pub fn parse(raw: &str) -> Timestamp {
-    let raw = raw.trim();
-    if raw.is_empty() {
+    if raw.trim().is_empty() {
         return Timestamp::Never;
     }
-    let Some(moment) = parse_rfc3339(raw).or_else(|| parse_space_separated(raw)) else {
-        return Timestamp::Invalid;
-    };
-    if is_sentinel(moment) {
-        Timestamp::Never
-    } else {
-        Timestamp::At(moment)
+    match parse_str(raw) {
+        Some(moment) if is_sentinel(moment) => Timestamp::Never,
+        Some(moment) => Timestamp::At(moment),
+        None => Timestamp::Invalid,
     }
-}
-
-fn parse_rfc3339(raw: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .map(|moment| moment.with_timezone(&Utc))
-}
-
-/// `YYYY-MM-DD HH:MM:SS[.fraction]`, always UTC (also with a `T` separator and no offset).
-fn parse_space_separated(raw: &str) -> Option<DateTime<Utc>> {
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(raw, format).ok())
-        .map(|naive| naive.and_utc())
 }
 
 /// Years 9999 and 0001 are used by the server for "not yet" / "unset".

@@ -200,7 +200,7 @@ impl Transport {
         if let Some(UsedAuth::Bearer(token)) = used {
             secrets.push(token.expose());
         }
-        error.scrubbed(&secrets)
+        error.redacted(&secrets)
     }
 
     /// One exchange. The retry loop took a turn from the budget for it, except when `resend` (the
@@ -335,7 +335,7 @@ impl Transport {
                 let request = self.http.post(url.clone()).json(&body);
                 let bytes = exchange(request)
                     .await
-                    .map_err(|error| login_error(error).scrubbed(&self.credentials.secrets()))?;
+                    .map_err(|error| login_error(error).redacted(&self.credentials.secrets()))?;
                 session_from_login(&bytes)
             },
         )
@@ -385,7 +385,7 @@ async fn exchange(request: RequestBuilder) -> Result<Bytes, Error> {
         BodyLimits::default(),
     )
     .await
-    .map_err(Error::from_exchange)
+    .map_err(|error| Error::from_exchange(error, &[]))
 }
 
 /// Login failures are a bare 400 (wrong credentials look like a bad request): say so plainly.

@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
+use parley_http::{ApiError, FailureCode};
+
 use crate::error::{ErrorCode, ProviderError};
 
 /// A page of a listing and the cursor of the next one (`None` at the end).
@@ -504,4 +506,28 @@ pub trait Provider: Send + Sync {
         conversation_id: &str,
         enabled: bool,
     ) -> Result<(), ProviderError>;
+}
+
+/// Classifies an error of any of the three clients: its code, its words, the server's wait, and
+/// whether a write may have been carried out. Client errors never carry the token.
+pub(crate) fn map_error<E: ApiError>(error: E) -> ProviderError {
+    let code = match error.code() {
+        FailureCode::Offline => ErrorCode::Offline,
+        FailureCode::Unauthorized => ErrorCode::Unauthorized,
+        FailureCode::PaymentRequired => ErrorCode::PaymentRequired,
+        FailureCode::Forbidden => ErrorCode::Forbidden,
+        FailureCode::NotFound => ErrorCode::NotFound,
+        FailureCode::InvalidInput => ErrorCode::InvalidInput,
+        FailureCode::Conflict => ErrorCode::Conflict,
+        FailureCode::RateLimited => ErrorCode::RateLimited,
+        FailureCode::ServerError => ErrorCode::ServerError,
+        FailureCode::InvalidResponse => ErrorCode::InvalidResponse,
+        FailureCode::Unsupported => ErrorCode::Unsupported,
+    };
+    ProviderError {
+        code,
+        message: error.to_string(),
+        retry_after: error.retry_after(),
+        outcome_unknown: error.outcome_unknown(),
+    }
 }

@@ -11,9 +11,10 @@ use parley_pact_p2 as p2;
 
 use super::pact_p1::{parse_id, PactP1Provider};
 use super::{
-    BudgetKind, ConversationState, DeliveryStatus, OffsetPage, OutgoingFile, PacedSource,
-    PageStream, Provider, RemoteAttachment, RemoteCompany, RemoteConversation, RemoteMessage,
-    RemoteTemplate, SendReceipt, SendRequest, StartContact, StartOutcome, StartRequest,
+    map_error, BudgetKind, ConversationState, DeliveryStatus, OffsetPage, OutgoingFile,
+    PacedSource, PageStream, Provider, RemoteAttachment, RemoteCompany, RemoteConversation,
+    RemoteMessage, RemoteTemplate, SendReceipt, SendRequest, StartContact, StartOutcome,
+    StartRequest,
 };
 use crate::error::{ErrorCode, ProviderError};
 use crate::secrets::Secret;
@@ -81,28 +82,6 @@ pub fn normalised_root(root: &str) -> Result<String, ProviderError> {
         ));
     }
     Ok(format!("{trimmed}/"))
-}
-
-/// Classifies a p2 client error. Client errors never carry the token.
-pub(crate) fn map_error(error: p2::Error) -> ProviderError {
-    let code = match &error {
-        p2::Error::Unauthorized { .. } => ErrorCode::Unauthorized,
-        p2::Error::PaymentRequired { .. } => ErrorCode::PaymentRequired,
-        p2::Error::Forbidden { .. } => ErrorCode::Forbidden,
-        p2::Error::NotFound { .. } => ErrorCode::NotFound,
-        p2::Error::Validation { .. } | p2::Error::InvalidConfig { .. } => ErrorCode::InvalidInput,
-        p2::Error::RateLimited { .. } => ErrorCode::RateLimited,
-        p2::Error::Server { .. } => ErrorCode::ServerError,
-        p2::Error::Network { .. } | p2::Error::Timeout { .. } => ErrorCode::Offline,
-        p2::Error::InvalidResponse { .. } => ErrorCode::InvalidResponse,
-        _ => ErrorCode::ServerError,
-    };
-    ProviderError {
-        code,
-        message: error.to_string(),
-        retry_after: error.retry_after(),
-        outcome_unknown: error.outcome_unknown(),
-    }
 }
 
 fn map_conversation(conversation: p2::Conversation) -> RemoteConversation {

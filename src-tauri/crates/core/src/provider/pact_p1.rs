@@ -5,7 +5,7 @@ use futures::StreamExt;
 use parley_pact_p1 as p1;
 
 use super::{
-    DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
+    map_error, DeliveryStatus, OutgoingFile, PageStream, Provider, RemoteAttachment, RemoteCompany,
     RemoteConversation, RemoteMessage, RemotePage, SendReceipt, SendRequest, StartContact,
     StartOutcome, StartRequest,
 };
@@ -42,30 +42,6 @@ pub(crate) fn parse_id(kind: &str, id: &str) -> Result<i64, ProviderError> {
             format!("\"{id}\" is not a Pact {kind} id"),
         )
     })
-}
-
-/// Classifies a client error. Client errors never carry the token.
-pub(crate) fn map_error(error: p1::Error) -> ProviderError {
-    let code = match &error {
-        p1::Error::Unauthorized { .. } => ErrorCode::Unauthorized,
-        p1::Error::PaymentRequired { .. } => ErrorCode::PaymentRequired,
-        p1::Error::Forbidden { .. } => ErrorCode::Forbidden,
-        p1::Error::NotFound { .. } => ErrorCode::NotFound,
-        p1::Error::Validation { .. } | p1::Error::InvalidConfig { .. } => ErrorCode::InvalidInput,
-        p1::Error::RateLimited { .. } => ErrorCode::RateLimited,
-        p1::Error::Server { .. } => ErrorCode::ServerError,
-        p1::Error::Network { .. } | p1::Error::Timeout { .. } => ErrorCode::Offline,
-        p1::Error::InvalidResponse { .. } | p1::Error::RepeatedPageToken => {
-            ErrorCode::InvalidResponse
-        }
-        _ => ErrorCode::ServerError,
-    };
-    ProviderError {
-        code,
-        message: error.to_string(),
-        retry_after: error.retry_after(),
-        outcome_unknown: error.outcome_unknown(),
-    }
 }
 
 fn map_conversation(conversation: p1::Conversation) -> RemoteConversation {

@@ -106,43 +106,13 @@ impl VoipbinProvider {
     }
 }
 
-/// Classifies a client error. Client errors never carry the access key, password or token.
+/// Classifies a client error. Client errors never carry the access key, password or token. A POST
+/// whose answer could not be read may have reached the server too: its outcome is unknown.
 pub(crate) fn map_error(error: vb::Error) -> ProviderError {
-    let code = match &error {
-        vb::Error::Unauthorized(_) => ErrorCode::Unauthorized,
-        vb::Error::PermissionDenied(_) => ErrorCode::Forbidden,
-        vb::Error::NotFound(_) => ErrorCode::NotFound,
-        vb::Error::Validation { .. } | vb::Error::InvalidConfig { .. } => ErrorCode::InvalidInput,
-        vb::Error::Refused { status: 402, .. } => ErrorCode::PaymentRequired,
-        vb::Error::Refused { status: 409, .. } => ErrorCode::Conflict,
-        vb::Error::Refused { .. } => ErrorCode::InvalidInput,
-        vb::Error::RateLimited { .. } => ErrorCode::RateLimited,
-        vb::Error::Server { .. } => ErrorCode::ServerError,
-        vb::Error::Network { .. } | vb::Error::Timeout { .. } => ErrorCode::Offline,
-        vb::Error::InvalidResponse { .. } => ErrorCode::InvalidResponse,
-        vb::Error::Unsupported { .. } => ErrorCode::Unsupported,
-    };
-    let retry_after = match &error {
-        vb::Error::RateLimited { retry_after } => *retry_after,
-        _ => None,
-    };
-    // A POST that may have reached the server: the connection broke after sending, the server
-    // failed, or its answer could not be read.
-    let outcome_unknown = matches!(
-        &error,
-        vb::Error::Network {
-            maybe_sent: true,
-            ..
-        } | vb::Error::Timeout { maybe_sent: true }
-            | vb::Error::Server { .. }
-            | vb::Error::InvalidResponse { .. }
-    );
-    ProviderError {
-        code,
-        message: error.to_string(),
-        retry_after,
-        outcome_unknown,
-    }
+    let unreadable = matches!(error, vb::Error::InvalidResponse { .. });
+    let mut mapped = super::map_error(error);
+    mapped.outcome_unknown |= unreadable;
+    mapped
 }
 
 fn unsupported(message: &str) -> ProviderError {
