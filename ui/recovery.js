@@ -24,10 +24,9 @@ function describe(recovery) {
     // The file's name only: the full path (a home or temporary folder) is for the log and diagnostics.
     t(recovery.kind === "newer" ? "recovery.newer" : "recovery.corrupt", { path: fileName(recovery.moved_to) }),
   ];
-  if (recovery.accounts_unreadable) parts.push(t("recovery.accountsLost"));
-  else if (recovery.accounts_kept.length > 0) {
-    parts.push(t("recovery.accountsKept", { names: recovery.accounts_kept.join(", ") }));
-  }
+  // None kept reads the same whether the old accounts were unreadable or read as none: add them again.
+  if (recovery.accounts_unreadable || recovery.accounts_kept.length === 0) parts.push(t("recovery.accountsLost"));
+  else parts.push(t("recovery.accountsKept", { names: recovery.accounts_kept.join(", ") }));
   if (recovery.unsent_lost === null || recovery.unsent_lost === undefined) parts.push(t("recovery.unsentUnknown"));
   else if (recovery.unsent_lost > 0) parts.push(tn("recovery.unsentLost", recovery.unsent_lost));
   return parts.join(" ");

@@ -100,12 +100,12 @@ impl CacheRecovery {
                 self.reason
             ),
         };
-        if self.accounts_unreadable {
+        // Nothing kept reads the same to the user whether the old file's accounts table was
+        // unreadable or read as empty (a damaged file with a leftover WAL): add them again.
+        if self.accounts_unreadable || self.accounts_kept.is_empty() {
             text.push_str(
                 "; its accounts could not be read: add them again (their old tokens stay in the OS keyring).",
             );
-        } else if self.accounts_kept.is_empty() {
-            text.push('.');
         } else {
             text.push_str(&format!(
                 "; your accounts were kept ({}) and the next sync downloads their conversations again.",
