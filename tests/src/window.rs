@@ -416,6 +416,32 @@ impl Window {
         .await;
     }
 
+    /// Waits until the conversation list shows at least one row.
+    pub async fn wait_for_inbox(&self) {
+        self.wait(
+            "the inbox",
+            "return document.querySelectorAll('#conversations li.conversation').length > 0;",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Picks `value` in the `<select>` `css` as a user would (the change event fires); panics when
+    /// it offers no such enabled option.
+    pub async fn choose(&self, css: &str, value: &str) {
+        let chosen = self
+            .js(
+                "const select = document.querySelector(arguments[0]);\
+                 if (!Array.from(select.options).some(o => o.value === arguments[1] && !o.disabled)) return false;\
+                 select.value = arguments[1];\
+                 select.dispatchEvent(new Event('change', { bubbles: true }));\
+                 return true;",
+                vec![json!(css), json!(value)],
+            )
+            .await;
+        assert_eq!(chosen, json!(true), "{css} offers {value:?}");
+    }
+
     /// Clicks the first element matching `css`, as a pointer would (WebDriver's element click).
     pub async fn click(&self, css: &str) {
         let target = self.find(css).await;

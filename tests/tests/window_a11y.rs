@@ -62,13 +62,7 @@ fn every_screen_passes_axe_in_light_and_dark() {
     let window = world.block_on(Window::open(&driver, &app_binary()));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         world.block_on(async {
-            window
-                .wait(
-                    "the inbox",
-                    "return document.querySelectorAll('#conversations li.conversation').length > 0;",
-                    vec![],
-                )
-                .await;
+            window.wait_for_inbox().await;
             axe_sees_a_planted_violation(&window, &axe).await;
             let mut found = Vec::new();
             // The inbox first, before a conversation is open, in both themes.

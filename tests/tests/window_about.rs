@@ -56,13 +56,7 @@ fn about_view_and_parley_links() {
     let window = world.block_on(open_with_args(&driver, &[started_with.as_str()]));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         world.block_on(async {
-            window
-                .wait(
-                    "the inbox",
-                    "return document.querySelectorAll('#conversations li.conversation').length > 0;",
-                    vec![],
-                )
-                .await;
+            window.wait_for_inbox().await;
             wait_for_title(&window, first, "the conversation the app was started with").await;
             about_view(&window).await;
             second_launch_opens(&window, &env, second).await;

@@ -81,12 +81,7 @@ fn the_agents_daily_work_in_the_window() {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         world.block_on(async {
             let window = &session.window;
-            window.wait(
-                "the inbox",
-                "return document.querySelectorAll('#conversations li.conversation').length > 0;",
-                vec![],
-            )
-            .await;
+            window.wait_for_inbox().await;
             let started = start_a_conversation(window, world.sandbox()).await;
             paste_an_image_and_a_copied_file(window, world.sandbox(), started, world.root()).await;
             attach_a_link(window, world.sandbox(), started).await;
@@ -160,21 +155,6 @@ fn key(key: Key) -> String {
     char::from(key).to_string()
 }
 
-/// Picks `value` in the `<select>` `css` as a user would (the change event fires).
-async fn choose(window: &Window, css: &str, value: &str) {
-    let chosen = window
-        .js(
-            "const select = document.querySelector(arguments[0]);\
-             if (!Array.from(select.options).some(o => o.value === arguments[1] && !o.disabled)) return false;\
-             select.value = arguments[1];\
-             select.dispatchEvent(new Event('change', { bubbles: true }));\
-             return true;",
-            vec![json!(css), json!(value)],
-        )
-        .await;
-    assert_eq!(chosen, json!(true), "{css} offers {value:?}");
-}
-
 async fn value_of(window: &Window, css: &str) -> String {
     window
         .js(
@@ -206,7 +186,7 @@ async fn start_a_conversation(window: &Window, sandbox: &Sandbox) -> i64 {
         )
         .await;
     assert_eq!(value_of(window, "#nc-account").await, ACCOUNT);
-    choose(window, "#nc-channel", "whatsapp").await;
+    window.choose("#nc-channel", "whatsapp").await;
     let text = format!("Hello from Parley, order {}", std::process::id());
 
     // A phone with letters: the core's message in the dialog, everything kept, nothing sent.
@@ -344,8 +324,8 @@ async fn start_with_a_template(window: &Window, sandbox: &Sandbox) {
             vec![],
         )
         .await;
-    choose(window, "#nc-account", ACCOUNT).await;
-    choose(window, "#nc-channel", "whatsapp_business").await;
+    window.choose("#nc-account", ACCOUNT).await;
+    window.choose("#nc-channel", "whatsapp_business").await;
     window.wait(
         "the company's templates instead of a free text",
         "return document.getElementById('nc-text-field').hidden \
@@ -354,7 +334,7 @@ async fn start_with_a_template(window: &Window, sandbox: &Sandbox) {
         vec![],
     )
     .await;
-    choose(window, "#nc-template", "order_status").await;
+    window.choose("#nc-template", "order_status").await;
     window
         .wait(
             "two substitution fields and the template's text",
@@ -839,7 +819,7 @@ async fn add_saved_replies(window: &Window) {
         .await;
     for ((title, text), account) in [(REPLY_GREETING, ACCOUNT), (REPLY_GOODBYE, "")] {
         window.type_into("#reply-title", title).await;
-        choose(window, "#reply-account", account).await;
+        window.choose("#reply-account", account).await;
         window.type_into("#reply-text", text).await;
         window.press(&[Key::Control], &key(Key::Enter)).await;
         window
@@ -972,13 +952,7 @@ async fn pick_a_saved_reply(window: &Window, id: i64, name: &str) {
 
 /// After a restart: the settings view still lists both replies and the picker still offers them.
 async fn saved_replies_survive_the_restart(window: &Window, id: i64, name: &str) {
-    window
-        .wait(
-            "the inbox",
-            "return document.querySelectorAll('#conversations li.conversation').length > 0;",
-            vec![],
-        )
-        .await;
+    window.wait_for_inbox().await;
     // Clicked from script: a pointer click can land on Add account while the sidebar's sync line
     // above it changes height at start-up.
     window

@@ -394,8 +394,8 @@ async fn voipbin_cannot_start(window: &Window) {
 
 /// A WhatsApp Business start: the template's text and a field per substitution.
 async fn template(window: &Window) {
-    choose(window, "#nc-account", PACT).await;
-    choose(window, "#nc-channel", "whatsapp_business").await;
+    window.choose("#nc-account", PACT).await;
+    window.choose("#nc-channel", "whatsapp_business").await;
     window
         .wait(
             "the company's templates",
@@ -404,7 +404,7 @@ async fn template(window: &Window) {
             vec![],
         )
         .await;
-    choose(window, "#nc-template", "order_status").await;
+    window.choose("#nc-template", "order_status").await;
     window
         .wait(
             "two fields and the template's text",
@@ -421,21 +421,6 @@ async fn template(window: &Window) {
             vec![],
         )
         .await;
-}
-
-/// Picks `value` in the `<select>` as a user's choice would (a change event).
-async fn choose(window: &Window, css: &str, value: &str) {
-    let chosen = window
-        .js(
-            "const select = document.querySelector(arguments[0]);\
-             if (!Array.from(select.options).some(o => o.value === arguments[1] && !o.disabled)) return false;\
-             select.value = arguments[1];\
-             select.dispatchEvent(new Event('change', { bubbles: true }));\
-             return true;",
-            vec![json!(css), json!(value)],
-        )
-        .await;
-    assert_eq!(chosen, json!(true), "{css} offers {value:?}");
 }
 
 /// A file pasted (Ctrl+V, copied as a file manager does) into a VoIPbin conversation, which takes
